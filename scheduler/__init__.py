@@ -1,0 +1,77 @@
+"""Aftercare Scheduler: books sessions after detox and texts reminders so fewer are missed."""
+from __future__ import annotations
+
+import logging
+import sys
+
+from flask import Flask
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints, error handlers, commands."""
+    app = Flask(__name__, instance_relative_config=True,
+                template_folder="../templates", static_folder="../static")
+    load_config(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    migrate_embedded_database(app)
+    return app
+
+
+def load_config(app: Flask, test_config: dict | None) -> None:
+    """Settings from the environment (or the test's dict); a bad one stops start-up in one line."""
+    from .config import ConfigError, load
+
+    try:
+        app.config.update(load(app.instance_path))
+    except ConfigError as exc:
+        # One clear line for the operator, not a traceback.
+        print(f"configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if test_config:
+        app.config.update(test_config)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def register_extensions(app: Flask) -> None:
+    """Database, migrations, proxy headers."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from .extensions import db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    if app.config.get("BEHIND_PROXY"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+
+def register_blueprints(app: Flask) -> None:
+    """The JSON API, the Twilio webhooks and the health check."""
+    from . import api, webhooks
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(webhooks.bp)
+
+    @app.get("/healthz")
+    def healthz():
+        return {"ok": True}
+
+
+def register_commands(app: Flask) -> None:
+    """flask users / demo / reminders / worker."""
+    from . import cli
+
+    cli.register(app)
+
+
+def migrate_embedded_database(app: Flask) -> None:
+    """On the embedded SQLite default the schema follows the code on every start."""
+    if app.config.get("TESTING") or not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()

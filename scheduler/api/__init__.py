@@ -1,0 +1,104 @@
+"""The JSON API under /api/v1: bearer tokens, roles, and errors as the contract says."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from functools import wraps
+from pathlib import Path
+
+from flask import Blueprint, abort, g, jsonify, request
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from ..auth import user_for_token
+from ..errors import DomainError, Invalid
+from ..extensions import db
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+OPENAPI = Path(__file__).with_name("openapi.json")
+PUBLIC_ENDPOINTS = {"api.openapi"}
+
+
+def now() -> datetime:
+    """The request's clock; the only place views read it."""
+    return datetime.now(timezone.utc)
+
+
+@bp.before_request
+def authenticate():
+    """Every API call but the OpenAPI document needs `Authorization: Bearer <token>`."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    user = user_for_token(db.session, token.strip()) if scheme.lower() == "bearer" and token else None
+    if user is None:
+        return jsonify(error="missing or invalid bearer token"), 401, {"WWW-Authenticate": "Bearer"}
+    g.user = user
+    return None
+
+
+def roles(*allowed: str):
+    """Refuse with 403 unless the caller's role is one of `allowed`."""
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if g.user.role not in allowed:
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+def own_therapist(therapist_id: int) -> None:
+    """A therapist user may act only on their own calendar."""
+    if g.user.role == "therapist" and g.user.therapist_id != therapist_id:
+        abort(403)
+
+
+@bp.errorhandler(DomainError)
+def domain_error(exc: DomainError):
+    db.session.rollback()
+    if isinstance(exc, Invalid):
+        return jsonify(errors=exc.errors), 422
+    body = {"error": exc.message}
+    if exc.field:
+        body["field"] = exc.field
+    return jsonify(body), exc.status
+
+
+@bp.errorhandler(IntegrityError)
+def integrity_error(exc: IntegrityError):
+    """A constraint the database enforced under a race: a conflict, not a crash."""
+    db.session.rollback()
+    return jsonify(error="conflicts with another change; nothing was saved"), 409
+
+
+@bp.errorhandler(DBAPIError)
+def database_error(exc: DBAPIError):
+    db.session.rollback()
+    # PostgreSQL exclusion (23P01) and serialization (40001) failures under a race are conflicts.
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if code in ("23P01", "40001", "40P01"):
+        return jsonify(error="conflicts with another change; nothing was saved"), 409
+    raise exc
+
+
+@bp.errorhandler(HTTPException)
+def http_error(exc: HTTPException):
+    db.session.rollback()
+    return jsonify(error=exc.description if exc.code == 400 else exc.name), exc.code
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3 document of this API."""
+    return jsonify(json.loads(OPENAPI.read_text()))
+
+
+def register_routes() -> None:
+    """Import the route modules so they attach to bp."""
+    from . import appointments, groups, patients, reports, therapists  # noqa: F401
+
+
+register_routes()

@@ -1,0 +1,2 @@
+"""appointments routes."""
+from . import bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""groups routes."""
+from . import bp  # noqa: F401

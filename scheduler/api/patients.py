@@ -1,0 +1,2 @@
+"""patients routes."""
+from . import bp  # noqa: F401

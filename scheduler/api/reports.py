@@ -1,0 +1,2 @@
+"""reports routes."""
+from . import bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""therapists routes."""
+from . import bp  # noqa: F401

@@ -1,0 +1,51 @@
+"""flask commands: users, demo, reminders, worker."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from . import auth
+from .errors import DomainError
+from .extensions import db
+from .models import User
+
+users = AppGroup("users", help="Staff users and API tokens.")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(["admin", "coordinator", "therapist"]))
+@click.option("--password", default=None, help="for the staff pages; omit for API-only users")
+def create_user(email: str, role: str, password: str | None) -> None:
+    """Create a staff user (a therapist user is linked to the therapist with that email)."""
+    try:
+        user = auth.create_user(db.session, email, role, _now(), password=password)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    click.echo(f"created {user.role} {user.email}")
+
+
+@users.command("token")
+@click.option("--email", required=True)
+def create_token(email: str) -> None:
+    """Print one new API bearer token for that user (only its hash is stored)."""
+    user = db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException("no user with that email")
+    token = auth.issue_token(db.session, user, _now())
+    db.session.commit()
+    click.echo(token)
+
+
+def register(app: Flask) -> None:
+    """Attach every command group to the app."""
+    app.cli.add_command(users)

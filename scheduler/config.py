@@ -1,0 +1,106 @@
+"""Settings from the environment, validated once at start."""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from datetime import time, timedelta
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    """A missing or invalid setting; its message is the one line the operator sees."""
+
+
+_OFFSET = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_offsets(text: str) -> list[timedelta]:
+    """'48h,2h' -> [48h, 2h], longest first."""
+    out = []
+    for part in text.split(","):
+        m = _OFFSET.match(part)
+        if not m or int(m.group(1)) == 0:
+            raise ConfigError(f"REMINDER_OFFSETS: cannot read {part.strip()!r} (use e.g. 48h,2h)")
+        out.append(timedelta(**{_UNITS[m.group(2)]: int(m.group(1))}))
+    return sorted(set(out), reverse=True)
+
+
+def parse_quiet_hours(text: str) -> tuple[time, time] | None:
+    """'20:00-08:00' -> (20:00, 08:00); 'off' or '' -> None."""
+    if text.strip().lower() in ("", "off", "none"):
+        return None
+    m = re.match(r"^\s*(\d\d):(\d\d)\s*-\s*(\d\d):(\d\d)\s*$", text)
+    try:
+        start = time(int(m.group(1)), int(m.group(2)))
+        end = time(int(m.group(3)), int(m.group(4)))
+    except (AttributeError, ValueError):
+        raise ConfigError("QUIET_HOURS: expected HH:MM-HH:MM, e.g. 20:00-08:00") from None
+    if start == end:
+        raise ConfigError("QUIET_HOURS: start and end are equal")
+    return start, end
+
+
+def _secret_key(instance: Path) -> str:
+    """A random key made once per install and kept under instance/."""
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _positive(env, name: str, default: str, kind=float):
+    try:
+        value = kind(env.get(name, default))
+    except ValueError:
+        raise ConfigError(f"{name}: expected a number, got {env.get(name)!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name}: must be greater than zero")
+    return value
+
+
+def load(instance_path: str, env=os.environ) -> dict:
+    """Read and check every setting; raise ConfigError naming the first bad one."""
+    instance = Path(instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'scheduler.sqlite3'}"
+    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", url):
+        raise ConfigError("DATABASE_URL: expected sqlite:///path or postgresql+psycopg://...")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    cfg = {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": env.get("SECRET_KEY") or _secret_key(instance),
+        "SMS_BACKEND": env.get("SMS_BACKEND", "console"),
+        "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID", ""),
+        "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN", ""),
+        "TWILIO_MESSAGING_SERVICE_SID": env.get("TWILIO_MESSAGING_SERVICE_SID", ""),
+        "TWILIO_FROM_NUMBER": env.get("TWILIO_FROM_NUMBER", ""),
+        "TWILIO_API_BASE_URL": env.get("TWILIO_API_BASE_URL", "https://api.twilio.com").rstrip("/"),
+        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "").rstrip("/"),
+        "CLINIC_SMS_NAME": env.get("CLINIC_SMS_NAME", "Northside Health"),
+        "CLINIC_PHONE": env.get("CLINIC_PHONE", "555-0100"),
+        "REMINDER_OFFSETS": parse_offsets(env.get("REMINDER_OFFSETS", "48h,2h")),
+        "QUIET_HOURS": parse_quiet_hours(env.get("QUIET_HOURS", "20:00-08:00")),
+        "SMS_TIMEOUT_SECONDS": _positive(env, "SMS_TIMEOUT_SECONDS", "10"),
+        "SMS_MAX_PER_SECOND": _positive(env, "SMS_MAX_PER_SECOND", "10"),
+        "DISPATCH_INTERVAL_SECONDS": _positive(env, "DISPATCH_INTERVAL_SECONDS", "5"),
+        "DISPATCH_BATCH_SIZE": _positive(env, "DISPATCH_BATCH_SIZE", "100", int),
+        "DISPATCH_LEASE_SECONDS": _positive(env, "DISPATCH_LEASE_SECONDS", "120"),
+        "GROUP_HORIZON_WEEKS": _positive(env, "GROUP_HORIZON_WEEKS", "26", int),
+    }
+    if cfg["SMS_BACKEND"] not in ("console", "twilio"):
+        raise ConfigError("SMS_BACKEND: expected console or twilio")
+    if cfg["SMS_BACKEND"] == "twilio":
+        for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+            if not cfg[name]:
+                raise ConfigError(f"{name}: required when SMS_BACKEND=twilio")
+        if not (cfg["TWILIO_MESSAGING_SERVICE_SID"] or cfg["TWILIO_FROM_NUMBER"]):
+            raise ConfigError(
+                "TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER: one is required with twilio"
+            )
+    if cfg["PUBLIC_BASE_URL"] and not re.match(r"^https?://", cfg["PUBLIC_BASE_URL"]):
+        raise ConfigError("PUBLIC_BASE_URL: expected an http(s):// URL")
+    return cfg

@@ -1,0 +1,37 @@
+"""Small database helpers that hide the differences between SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from .errors import NotFound
+
+
+def lock(session: Session, model, ident: int, what: str | None = None):
+    """Load a row and hold it for this transaction (FOR UPDATE on PostgreSQL).
+
+    On SQLite every transaction already began with BEGIN IMMEDIATE, which serialises writers.
+    Callers lock in one global order, therapist -> patient -> group, so they cannot deadlock.
+    """
+    row = session.execute(
+        select(model).where(model.id == ident).with_for_update()
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"{what or model.__tablename__} not found", field=what)
+    return row
+
+
+def insert_ignore(session: Session, model, rows: list[dict], key: str) -> int:
+    """INSERT rows, silently skipping any whose unique `key` already exists; returns rows added."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    mod = postgresql if dialect == "postgresql" else sqlite
+    stmt = mod.insert(model).values(rows).on_conflict_do_nothing(index_elements=[key])
+    return session.execute(stmt).rowcount or 0
+
+
+def is_postgres(session: Session) -> bool:
+    """True on PostgreSQL."""
+    return session.get_bind().dialect.name == "postgresql"

@@ -1,0 +1,33 @@
+"""Domain errors the views turn into 404, 409 and 422 answers."""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base for errors a user can act on."""
+
+    status = 400
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class Conflict(DomainError):
+    """Double booking, a full group, a change the current state does not allow."""
+
+    status = 409
+
+
+class Invalid(DomainError):
+    """One or more fields are wrong; `errors` maps field -> message."""
+
+    status = 422
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors

@@ -1,0 +1,183 @@
+"""Which texts a change causes, and when each is due. Rows are written in the caller's transaction."""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import timeutil
+from .dbutil import insert_ignore
+from .models import Appointment, Enrollment, GroupSeries, Message, Occurrence, Patient
+
+NOTICE_KINDS = ("booked", "rescheduled", "cancelled", "waitlist_promoted")
+LAST_MINUTE = timedelta(minutes=1)
+
+
+def _offsets() -> list[timedelta]:
+    return current_app.config["REMINDER_OFFSETS"]
+
+
+def _quiet() -> tuple[time, time] | None:
+    return current_app.config["QUIET_HOURS"]
+
+
+def in_quiet_hours(instant: datetime, tz: str, quiet: tuple[time, time] | None) -> bool:
+    """True when `instant` falls in the quiet window [start, end) of the patient's local day."""
+    if quiet is None:
+        return False
+    start, end = quiet
+    local = instant.astimezone(timeutil.zone(tz)).time()
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def _window_edges(instant: datetime, tz: str, quiet: tuple[time, time]) -> tuple[datetime, datetime]:
+    """For an instant inside quiet hours: the last allowed minute before it, and the first after."""
+    z = timeutil.zone(tz)
+    local = instant.astimezone(z)
+    start, end = quiet
+    day = local.date()
+    if start > end and local.time() < end:  # after midnight: the window opened yesterday
+        day -= timedelta(days=1)
+    opened = datetime.combine(day, start, tzinfo=z)
+    closes = datetime.combine(opened.date() + (timedelta(days=1) if start > end else timedelta()), end, tzinfo=z)
+    return (opened - LAST_MINUTE).astimezone(timeutil.UTC), closes.astimezone(timeutil.UTC)
+
+
+def reminder_due(start_dt: datetime, offset: timedelta, tz: str,
+                 quiet: tuple[time, time] | None) -> tuple[datetime | None, str | None]:
+    """When a reminder `offset` before `start_dt` may go out, or (None, why not).
+
+    Inside quiet hours it moves to the nearest allowed moment before the session: just before
+    the window opens, or as it closes. It may move earlier by at most max(offset/2, 2h), so a
+    2-hour reminder never turns into a message the evening before.
+    """
+    due = start_dt - offset
+    if not in_quiet_hours(due, tz, quiet):
+        return due, None
+    before, after = _window_edges(due, tz, quiet)
+    candidates = []
+    if after < start_dt:
+        candidates.append(after)
+    if start_dt - before <= offset + max(offset / 2, timedelta(hours=2)):
+        candidates.append(before)
+    if not candidates:
+        return None, "quiet_hours"
+    return min(candidates, key=lambda c: abs(c - due)), None
+
+
+def notice_due(now: datetime, tz: str, quiet: tuple[time, time] | None) -> datetime:
+    """A notice goes out now, or when quiet hours end."""
+    if not in_quiet_hours(now, tz, quiet):
+        return now
+    return _window_edges(now, tz, quiet)[1]
+
+
+def _row(patient: Patient, kind: str, key: str, due_at: datetime, now: datetime,
+         session_start: datetime | None, **refs) -> dict:
+    return dict(patient_id=patient.id, direction="out", kind=kind, dedupe_key=key, due_at=due_at,
+                status="pending", attempts=0, session_start_dt=session_start, created_at=now,
+                history=[{"status": "pending", "at": now.isoformat()}], **refs)
+
+
+def _reminder_rows(patient: Patient, start_dt: datetime, now: datetime, key_prefix: str, **refs) -> list[dict]:
+    rows = []
+    for offset in _offsets():
+        due, why = reminder_due(start_dt, offset, patient.timezone, _quiet())
+        if due is None or due <= now:
+            continue  # booked inside this lead time: the booking text already names the time
+        minutes = int(offset.total_seconds() // 60)
+        rows.append(_row(patient, "reminder", f"{key_prefix}:{minutes}m", due, now, start_dt,
+                         offset_minutes=minutes, **refs))
+    return rows
+
+
+def _notice(session: Session, patient: Patient, kind: str, key: str, now: datetime,
+            session_start: datetime | None, **refs) -> None:
+    due = notice_due(now, patient.timezone, _quiet())
+    insert_ignore(session, Message, [_row(patient, kind, key, due, now, session_start, **refs)], "dedupe_key")
+
+
+def _withdraw(session: Session, now: datetime, *conditions) -> int:
+    """Pending texts matching `conditions` will never be sent."""
+    rows = session.scalars(select(Message).where(Message.status == "pending", *conditions)).all()
+    for msg in rows:
+        msg.status = "withdrawn"
+        msg.history = [*msg.history, {"status": "withdrawn", "at": now.isoformat()}]
+    return len(rows)
+
+
+def appointment_changed(session: Session, appt: Appointment, now: datetime, notice: str) -> None:
+    """After booking, rescheduling or cancelling: withdraw stale texts, add the notice and reminders."""
+    _withdraw(session, now, Message.appointment_id == appt.id)
+    patient = appt.patient
+    prefix = f"appt{appt.id}:v{appt.version}"
+    if notice == "cancelled":
+        _notice(session, patient, "cancelled", f"appt{appt.id}:cancelled", now, appt.start_dt,
+                appointment_id=appt.id)
+        return
+    _notice(session, patient, notice, f"{prefix}:{notice}", now, appt.start_dt, appointment_id=appt.id)
+    insert_ignore(session, Message, _reminder_rows(patient, appt.start_dt, now, prefix,
+                                                   appointment_id=appt.id), "dedupe_key")
+
+
+def enrollment_reminders(session: Session, enrollment: Enrollment, occurrences: list[Occurrence],
+                         now: datetime) -> None:
+    """Reminders for each of `occurrences` of an enrolled patient (idempotent)."""
+    rows = []
+    for occ in occurrences:
+        if occ.cancelled or occ.start_dt <= now:
+            continue
+        rows += _reminder_rows(enrollment.patient, occ.start_dt, now, f"enr{enrollment.id}:occ{occ.id}",
+                               occurrence_id=occ.id, enrollment_id=enrollment.id)
+    insert_ignore(session, Message, rows, "dedupe_key")
+
+
+def enrolled(session: Session, enrollment: Enrollment, now: datetime, promoted: bool = False) -> None:
+    """A patient took a seat: reminders for every upcoming occurrence, and a text if promoted."""
+    occurrences = session.scalars(select(Occurrence).where(
+        Occurrence.group_id == enrollment.group_id, Occurrence.start_dt > now)).all()
+    enrollment_reminders(session, enrollment, list(occurrences), now)
+    if promoted:
+        first = next((o for o in sorted(occurrences, key=lambda o: o.start_dt) if not o.cancelled), None)
+        _notice(session, enrollment.patient, "waitlist_promoted", f"enr{enrollment.id}:promoted", now,
+                first.start_dt if first else None, enrollment_id=enrollment.id,
+                occurrence_id=first.id if first else None)
+
+
+def dropped(session: Session, enrollment: Enrollment, now: datetime) -> None:
+    """A patient left a group: their pending group texts are withdrawn."""
+    _withdraw(session, now, Message.enrollment_id == enrollment.id)
+
+
+def occurrences_added(session: Session, group: GroupSeries, occurrences: list[Occurrence],
+                      now: datetime) -> None:
+    """The horizon rolled forward: reminders for every enrolled patient."""
+    enrollments = session.scalars(select(Enrollment).where(
+        Enrollment.group_id == group.id, Enrollment.status == "enrolled")).all()
+    for enrollment in enrollments:
+        enrollment_reminders(session, enrollment, occurrences, now)
+
+
+def occurrence_cancelled(session: Session, occurrence: Occurrence, now: datetime) -> None:
+    """A single meeting was called off: its pending reminders are withdrawn."""
+    _withdraw(session, now, Message.occurrence_id == occurrence.id)
+
+
+def ensure_planned(session: Session, now: datetime, window: timedelta = timedelta(days=3)) -> None:
+    """Safety net for dispatch: (re)create any reminder due within `window` that is missing."""
+    horizon = now + max(_offsets(), default=timedelta()) + window
+    appts = session.scalars(select(Appointment).where(
+        Appointment.status.in_(("scheduled", "confirmed")),
+        Appointment.start_dt > now, Appointment.start_dt <= horizon)).all()
+    for appt in appts:
+        insert_ignore(session, Message, _reminder_rows(appt.patient, appt.start_dt, now,
+                                                       f"appt{appt.id}:v{appt.version}",
+                                                       appointment_id=appt.id), "dedupe_key")
+    occs = session.scalars(select(Occurrence).where(
+        Occurrence.start_dt > now, Occurrence.start_dt <= horizon, Occurrence.cancelled.is_(False))).all()
+    for occ in occs:
+        occurrences_added(session, occ.group, [occ], now)

@@ -1,0 +1,205 @@
+"""Fixtures: the app on SQLite and on PostgreSQL, clients, and callable factories."""
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import datetime, time, timezone
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from scheduler import create_app
+from scheduler import auth
+from scheduler.extensions import db
+from scheduler.models import AvailabilityRule, Patient, Therapist
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)  # a Monday, before the US DST change
+
+BASE_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test",
+    "SMS_BACKEND": "console",
+    "CLINIC_SMS_NAME": "Northside Health",
+    "CLINIC_PHONE": "555-0100",
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+}
+
+
+def _postgres_available() -> str | None:
+    """None when PostgreSQL answers, else why not."""
+    try:
+        engine = sa.create_engine(PG_URL)
+        with engine.connect():
+            pass
+        engine.dispose()
+        return None
+    except Exception as exc:  # any failure to connect means: skip, with the reason
+        return f"PostgreSQL not reachable at {PG_URL}: {type(exc).__name__}"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """A SQLite file migrated once to head; each test copies it."""
+    path = tmp_path_factory.mktemp("db") / "template.sqlite3"
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """The PostgreSQL test database, rebuilt from migrations once per run."""
+    why = _postgres_available()
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"{why} (CI must run the PostgreSQL tests)")
+        pytest.skip(f"{why}; PostgreSQL tests skipped")
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": PG_URL})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return PG_URL
+
+
+def _truncate_postgres(app) -> None:
+    with app.app_context():
+        names = ", ".join(t.name for t in db.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine_name(request):
+    return request.param
+
+
+@pytest.fixture
+def database_url(engine_name, request, tmp_path):
+    """A fresh, migrated database on the engine under test."""
+    if engine_name == "sqlite":
+        path = tmp_path / "scheduler.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def make_app(database_url):
+    """Build an app on the test database with extra settings; the default `app` uses none."""
+    apps = []
+
+    def build(**config):
+        app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **config})
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    if database_url.startswith("postgresql") and apps:
+        _truncate_postgres(apps[0])
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for calling domain functions directly."""
+    with app.app_context():
+        yield db.session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_therapist(app):
+    """Create a therapist; by default Mon-Fri 09:00-17:00 in America/New_York."""
+    def make(name="Dana Reyes", tz="America/New_York", email=None,
+             hours=((0, 1, 2, 3, 4), "09:00", "17:00")) -> int:
+        with app.app_context():
+            t = Therapist(name=name, email=email, timezone=tz, created_at=NOW)
+            days, start, end = hours if hours else ((), None, None)
+            for day in days:
+                t.rules.append(AvailabilityRule(weekday=day, start_time=time.fromisoformat(start),
+                                                end_time=time.fromisoformat(end)))
+            db.session.add(t)
+            db.session.commit()
+            return t.id
+    return make
+
+
+@pytest.fixture
+def make_patient(app):
+    """Create a consenting patient with a unique US mobile number."""
+    counter = iter(range(1000, 10000))
+
+    def make(name="Sam Patient", tz="America/New_York", phone=None, consent=True, language="en") -> int:
+        with app.app_context():
+            p = Patient(name=name, phone=phone or f"+1201555{next(counter):04d}", timezone=tz,
+                        language=language, sms_consent=consent,
+                        consent_at=NOW if consent else None,
+                        consent_source="test" if consent else None, created_at=NOW)
+            db.session.add(p)
+            db.session.commit()
+            return p.id
+    return make
+
+
+class Api:
+    """The test client with a bearer token for one staff user."""
+
+    def __init__(self, client, token: str, user_id: int):
+        self.client, self.user_id = client, user_id
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def __getattr__(self, verb):
+        method = getattr(self.client, verb)
+
+        def call(path, **kwargs):
+            headers = {**self.headers, **kwargs.pop("headers", {})}
+            return method(f"/api/v1{path}", headers=headers, **kwargs)
+        return call
+
+
+@pytest.fixture
+def make_api(app, client):
+    """Make an Api for a new user of `role` (a therapist user needs `therapist_id`)."""
+    counter = iter(range(1, 10000))
+
+    def make(role="admin", therapist_id=None) -> Api:
+        with app.app_context():
+            user = auth.create_user(db.session, f"{role}{next(counter)}@clinic.test", role, NOW,
+                                    therapist_id=therapist_id)
+            token = auth.issue_token(db.session, user, NOW)
+            db.session.commit()
+            return Api(client, token, user.id)
+    return make
+
+
+@pytest.fixture
+def api(make_api):
+    """An admin's API client."""
+    return make_api("admin")
