@@ -295,6 +295,8 @@ class Message(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     send_started_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # Set when a send may have reached Twilio unrecorded (timeout, crash): ask Twilio before retrying.
+    uncertain: Mapped[bool] = mapped_column(Boolean, default=False)
     to_phone: Mapped[Optional[str]] = mapped_column(String(20))
     body: Mapped[Optional[str]] = mapped_column(Text)
     twilio_sid: Mapped[Optional[str]] = mapped_column(String(64), unique=True)

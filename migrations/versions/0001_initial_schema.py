@@ -248,6 +248,7 @@ def upgrade():
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('lease_until', scheduler.timeutil.UTCDateTime(timezone=True), nullable=True),
     sa.Column('send_started_at', scheduler.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('uncertain', sa.Boolean(), nullable=False),
     sa.Column('to_phone', sa.String(length=20), nullable=True),
     sa.Column('body', sa.Text(), nullable=True),
     sa.Column('twilio_sid', sa.String(length=64), nullable=True),
