@@ -7,6 +7,8 @@ import secrets
 from datetime import time, timedelta
 from pathlib import Path
 
+from . import texts
+
 
 class ConfigError(Exception):
     """A missing or invalid setting; its message is the one line the operator sees."""
@@ -101,6 +103,11 @@ def load(instance_path: str, env=os.environ) -> dict:
             raise ConfigError(
                 "TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER: one is required with twilio"
             )
+    try:
+        texts.validate_settings(cfg["CLINIC_SMS_NAME"], cfg["CLINIC_PHONE"])
+    except ValueError as exc:
+        # e.g. a name that says "Recovery", or so long that no text fits one segment.
+        raise ConfigError(f"CLINIC_SMS_NAME/CLINIC_PHONE: {exc}") from None
     if cfg["PUBLIC_BASE_URL"] and not re.match(r"^https?://", cfg["PUBLIC_BASE_URL"]):
         raise ConfigError("PUBLIC_BASE_URL: expected an http(s):// URL")
     return cfg
