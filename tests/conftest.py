@@ -52,22 +52,26 @@ def sqlite_template(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def postgres_url():
-    """The PostgreSQL test database, rebuilt from migrations once per run."""
+    """A PostgreSQL database of this run's own (runs in parallel never meet), built by migrations."""
     why = _postgres_available()
     if why:
         if os.environ.get("CI"):
             pytest.fail(f"{why} (CI must run the PostgreSQL tests)")
         pytest.skip(f"{why}; PostgreSQL tests skipped")
-    engine = sa.create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
-    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": PG_URL})
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"scheduler_test_{os.getpid()}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    url = sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         upgrade()
         db.engine.dispose()
-    return PG_URL
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
 
 
 def _truncate_postgres(app) -> None:
