@@ -14,6 +14,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     load_config(app, test_config)
     register_extensions(app)
     register_blueprints(app)
+    register_errorhandlers(app)
     register_commands(app)
     migrate_embedded_database(app)
     return app
@@ -58,6 +59,18 @@ def register_blueprints(app: Flask) -> None:
     @app.get("/healthz")
     def healthz():
         return {"ok": True}
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """API clients get JSON even for routes that do not exist."""
+    from flask import jsonify, request
+    from werkzeug.exceptions import HTTPException
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if request.path.startswith(("/api/", "/sms/")):
+            return jsonify(error=exc.name), exc.code
+        return exc
 
 
 def register_commands(app: Flask) -> None:
