@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from . import auth
 from .errors import DomainError
@@ -46,6 +46,28 @@ def create_token(email: str) -> None:
     click.echo(token)
 
 
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Fill an EMPTY database with a demo clinic and print its logins."""
+    from . import demo
+
+    try:
+        result = demo.seed(db.session, _now())
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    counts = result.counts
+    click.echo(f"Demo clinic ready: {counts['therapists']} therapists, {counts['patients']} patients, "
+               f"{counts['appointments']} appointments in the coming week, one weekly group with a waitlist.")
+    click.echo("Logins (shown once; only password hashes are stored):")
+    for role, email, password in result.logins:
+        click.echo(f"  {role:<12} {email:<32} {password}")
+    click.echo(f"API token for admin@demo.clinic: {result.admin_token}")
+
+
 def register(app: Flask) -> None:
     """Attach every command group to the app."""
     app.cli.add_command(users)
+    app.cli.add_command(demo_command)

@@ -1,0 +1,200 @@
+"""A believable demo clinic for an empty database: therapists, discharged patients, a group, a week booked."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import appointments, auth, patients, reminders, therapists, timeutil
+from .errors import DomainError
+from .models import (
+    Appointment, AppointmentEvent, Enrollment, GroupSeries, Occurrence, Patient, Therapist, User,
+)
+
+TZ = "America/New_York"
+SESSION_MINUTES = 50
+
+# (name, email, weekdays Mon=0, start, end): fictional clinicians with ordinary weekly hours.
+THERAPISTS = (
+    ("Dana Reyes", "dana.reyes@demo.clinic", (0, 1, 2, 3, 4), "09:00", "17:00"),
+    ("Marcus Lee", "marcus.lee@demo.clinic", (0, 1, 2, 3), "12:00", "20:00"),
+    ("Priya Natarajan", "priya.natarajan@demo.clinic", (1, 2, 3, 4, 5), "08:00", "16:00"),
+)
+PATIENT_NAMES = (
+    "Alex Morgan", "Lucia Fernandez", "Jordan Price", "Mateo Alvarez", "Casey Brooks",
+    "Sofia Romero", "Taylor Nguyen", "Diego Castillo", "Riley Chen", "Valentina Cruz",
+    "Morgan Patel", "Javier Ortiz", "Jamie Foster", "Camila Herrera", "Avery Collins",
+    "Andres Molina", "Quinn Harper", "Gabriela Rios", "Drew Sullivan", "Elena Vargas",
+)
+GROUP = {"title": "Tuesday evening group", "weekday": 1, "start": time(18, 0), "minutes": 90,
+         "capacity": 8, "rrule": "FREQ=WEEKLY", "location": "Room 2"}
+ENROLLED, WAITLISTED = 8, 3
+
+
+class NotEmpty(DomainError):
+    """The demo fills only an empty database."""
+
+
+@dataclass
+class DemoResult:
+    """What the operator needs to try the demo: logins and one admin API token."""
+
+    logins: list[tuple[str, str, str]] = field(default_factory=list)  # (role, email, password)
+    admin_token: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def is_empty(session: Session) -> bool:
+    """True when no staff, therapist, patient or group exists yet."""
+    return not any(session.scalar(select(func.count()).select_from(model))
+                   for model in (User, Therapist, Patient, GroupSeries))
+
+
+def _password() -> str:
+    # Random per install: a demo database that ends up reachable must not have known logins.
+    return secrets.token_urlsafe(12)
+
+
+def _staff(session: Session, result: DemoResult, email: str, role: str, now: datetime,
+           therapist_id: int | None = None) -> User:
+    password = _password()
+    user = auth.create_user(session, email, role, now, password=password, therapist_id=therapist_id)
+    result.logins.append((role, email, password))
+    return user
+
+
+def _therapists(session: Session, result: DemoResult, now: datetime) -> list[Therapist]:
+    out = []
+    for name, email, days, start, end in THERAPISTS:
+        t = therapists.create(session, name, email, TZ, now)
+        rules = [(day, time.fromisoformat(start), time.fromisoformat(end)) for day in days]
+        therapists.set_availability(session, t.id, rules, None, now)
+        _staff(session, result, email, "therapist", now, therapist_id=t.id)
+        out.append(t)
+    return out
+
+
+def _patients(session: Session, now: datetime) -> list[Patient]:
+    today = timeutil.local_date_of(now, TZ)
+    out = []
+    for i, name in enumerate(PATIENT_NAMES):
+        out.append(patients.create_patient(
+            session, name=name, phone=f"+1201555{101 + i:04d}", timezone=TZ, sms_consent=True,
+            now=now, source="demo", language="es" if i % 3 == 1 else "en",
+            discharge_date=today - timedelta(days=1 + i)))  # the last three weeks, one a day
+    return out
+
+
+def _next_weekday(day: date, weekday: int) -> date:
+    return day + timedelta(days=(weekday - day.weekday()) % 7 or 7)
+
+
+def _group(session: Session, facilitator: Therapist, members: list[Patient], now: datetime) -> GroupSeries:
+    """The weekly evening group, its first seats taken and a short waitlist."""
+    first = _next_weekday(timeutil.local_date_of(now, TZ), GROUP["weekday"])
+    local_start = datetime.combine(first, GROUP["start"])
+    horizon = first + timedelta(weeks=current_app.config["GROUP_HORIZON_WEEKS"])
+    group = GroupSeries(title=GROUP["title"], facilitator_id=facilitator.id, capacity=GROUP["capacity"],
+                        location=GROUP["location"], duration_minutes=GROUP["minutes"], timezone=TZ,
+                        local_start=local_start, rrule=GROUP["rrule"], materialized_until=horizon,
+                        created_at=now)
+    session.add(group)
+    length = timedelta(minutes=GROUP["minutes"])
+    for day, start in timeutil.occurrence_starts(local_start, TZ, GROUP["rrule"], horizon):
+        session.add(Occurrence(group=group, local_date=day, start_dt=start, end_dt=start + length,
+                               cancelled=False))
+    session.flush()
+    for i, patient in enumerate(members):
+        seated = i < GROUP["capacity"]
+        # Distinct waitlist times keep the queue order unambiguous.
+        at = now + timedelta(microseconds=i)
+        enrollment = Enrollment(group=group, patient=patient, created_at=at,
+                                status="enrolled" if seated else "waitlisted",
+                                enrolled_at=at if seated else None,
+                                waitlisted_at=None if seated else at)
+        session.add(enrollment)
+        session.flush()
+        if seated:
+            reminders.enrolled(session, enrollment, now)
+    return group
+
+
+def _local(day: date, hhmm: str) -> datetime:
+    return datetime.combine(day, time.fromisoformat(hhmm))
+
+
+def _week_of_appointments(session: Session, staff: list[Therapist], people: list[Patient],
+                          now: datetime) -> int:
+    """Everyone's weekly session over the next seven days, inside their therapist's hours."""
+    today = timeutil.local_date_of(now, TZ)
+    slots = []
+    for offset in range(1, 8):
+        day = today + timedelta(days=offset)
+        for therapist, (_, _, days, start, _end) in zip(staff, THERAPISTS):
+            if day.weekday() in days:
+                first = int(start[:2]) + 1
+                slots += [(therapist, _local(day, f"{hour:02d}:00")) for hour in (first, first + 3)]
+    booked = 0
+    for patient in people:
+        while slots:
+            therapist, start = slots.pop(0)
+            try:
+                appointments.book(session, therapist.id, patient.id, start, SESSION_MINUTES, now)
+            except DomainError:
+                continue  # that person is busy then (their group): try the next free slot
+            booked += 1
+            break
+    return booked
+
+
+def _attended_history(session: Session, staff: list[Therapist], people: list[Patient],
+                      now: datetime) -> int:
+    """Sessions already held since discharge, so the follow-up report has something to show.
+
+    Written as past records, not through appointments.book(): booking them now would queue
+    booking texts about sessions that are already over.
+    """
+    taken = set()
+    added = 0
+    for i, patient in enumerate(people):
+        if i % 4 == 3:
+            continue  # some people have not come in yet: the report is not a perfect 100 %
+        therapist = staff[i % len(staff)]
+        day = patient.discharges[-1].discharge_date + timedelta(days=2 + i % 6)
+        # Every demo therapist works Tue-Thu at 13:00; one past session per slot.
+        while day.weekday() not in (1, 2, 3) or (therapist.id, day) in taken:
+            day += timedelta(days=1)
+        taken.add((therapist.id, day))
+        start = timeutil.localize(_local(day, "13:00"), TZ).astimezone(timeutil.UTC)
+        if start + timedelta(minutes=SESSION_MINUTES) > now:
+            continue
+        appt = Appointment(therapist_id=therapist.id, patient_id=patient.id, start_dt=start,
+                           end_dt=start + timedelta(minutes=SESSION_MINUTES), status="attended",
+                           version=1, created_at=now, updated_at=now)
+        appt.events.append(AppointmentEvent(at=now, status="attended", note="demo history"))
+        session.add(appt)
+        added += 1
+    session.flush()
+    return added
+
+
+def seed(session: Session, now: datetime) -> DemoResult:
+    """Fill an EMPTY database with the demo clinic; NotEmpty otherwise. The caller commits."""
+    if not is_empty(session):
+        raise NotEmpty("the database already has data; the demo only fills an empty database")
+    result = DemoResult()
+    admin = _staff(session, result, "admin@demo.clinic", "admin", now)
+    _staff(session, result, "coordinator@demo.clinic", "coordinator", now)
+    staff = _therapists(session, result, now)
+    people = _patients(session, now)
+    history = _attended_history(session, staff, people, now)
+    group = _group(session, staff[1], people[:ENROLLED + WAITLISTED], now)
+    booked = _week_of_appointments(session, staff, people, now)
+    result.admin_token = auth.issue_token(session, admin, now)
+    result.counts = {"therapists": len(staff), "patients": len(people), "group": group.id,
+                     "appointments": booked, "past_sessions": history}
+    return result
