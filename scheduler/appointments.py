@@ -153,12 +153,12 @@ def record_attendance(session: Session, appointment_id: int, status: str, now: d
         raise Conflict("attendance can be recorded once the appointment has started", field="status")
     if appt.status == status:
         return appt
-    if appt.status not in busy.HOLDING and status in busy.HOLDING:
-        # late_cancelled freed the time; taking it back must not double-book whoever took it.
-        if (busy.therapist_intervals(session, therapist.id, appt.start_dt, appt.end_dt, exclude_appointment=appt.id)
-                or busy.patient_intervals(session, appt.patient_id, appt.start_dt, appt.end_dt,
-                                          exclude_appointment=appt.id)):
-            raise Conflict("that time has since been booked by another session", field="status")
+    # late_cancelled freed the time; taking it back must not double-book whoever took it since.
+    if appt.status not in busy.HOLDING and status in busy.HOLDING and (
+            busy.therapist_intervals(session, therapist.id, appt.start_dt, appt.end_dt, exclude_appointment=appt.id)
+            or busy.patient_intervals(session, appt.patient_id, appt.start_dt, appt.end_dt,
+                                      exclude_appointment=appt.id)):
+        raise Conflict("that time has since been booked by another session", field="status")
     appt.status = status
     appt.updated_at = now
     _event(appt, now, user_id)

@@ -11,7 +11,12 @@ from . import availability, busy, timeutil
 from .dbutil import lock
 from .errors import Conflict, Invalid, NotFound
 from .models import (
-    Appointment, AvailabilityException, AvailabilityRule, GroupSeries, Occurrence, Therapist,
+    Appointment,
+    AvailabilityException,
+    AvailabilityRule,
+    GroupSeries,
+    Occurrence,
+    Therapist,
 )
 
 MAX_SLOT_RANGE = timedelta(days=31)

@@ -1,7 +1,7 @@
 """Appointments: booking rules at the edges, DST, reschedule, cancel, attendance, validation, roles."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,12 +11,17 @@ from scheduler import appointments
 from scheduler.errors import Conflict, Invalid
 from scheduler.extensions import db
 from scheduler.models import (
-    Appointment, AuditEvent, AvailabilityException, Enrollment, GroupSeries, Message, Occurrence,
+    Appointment,
+    AuditEvent,
+    AvailabilityException,
+    Enrollment,
+    GroupSeries,
+    Message,
+    Occurrence,
 )
 from tests.conftest import NOW
 
 NY = "America/New_York"
-UTC = timezone.utc
 
 
 def next_monday(weeks: int = 1) -> date:
@@ -81,7 +86,7 @@ def book(api, therapist_id, patient_id, start, minutes=60):
 
 def test_book_returns_appointment_with_text_reminders_event_and_audit(app, api, make_therapist, make_patient):
     t, p = make_therapist(), make_patient()
-    day = next_monday()
+    day = next_monday(weeks=2)  # far enough ahead that both reminders (48h, 2h) are still to come
     r = book(api, t, p, at(day, 10), 50)
     assert r.status_code == 201, r.json
     body = r.json
@@ -251,7 +256,7 @@ def test_api_booking_on_monday_after_next_dst_change(api, make_therapist, make_p
 
 def test_reschedule_rechecks_and_frees_the_old_time(app, api, make_therapist, make_patient):
     t, p1, p2, p3 = make_therapist(), make_patient(), make_patient(), make_patient()
-    day = next_monday()
+    day = next_monday(weeks=2)  # both reminders of the new time are still to come
     first = book(api, t, p1, at(day, 10)).json
     assert book(api, t, p2, at(day, 13)).status_code == 201
     # Onto the other booking: refused, and nothing changed.
