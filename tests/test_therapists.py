@@ -187,6 +187,13 @@ def test_put_availability_validation(api, make_therapist, case, body, field):
     assert field in r.json["errors"], r.json
 
 
+@pytest.mark.parametrize("method, path", [("post", "/therapists"), ("put", "/therapists/{id}/availability")])
+@pytest.mark.parametrize("data", ["{not json", "[1, 2]", '"text"', ""])
+def test_malformed_json_is_400(api, make_therapist, method, path, data):
+    r = getattr(api, method)(path.format(id=make_therapist()), data=data, content_type="application/json")
+    assert r.status_code == 400
+
+
 def test_put_availability_touching_rules_are_fine(api, make_therapist):
     t = make_therapist()
     r = put_hours(api, t, [_rule(start="09:00", end="12:00"), _rule(start="12:00", end="17:00")])
@@ -317,6 +324,8 @@ def test_calendar_lists_appointments_and_facilitated_occurrences(app, api, make_
     therapist = make_api("therapist", therapist_id=other)
     assert therapist.get(f"/therapists/{t}/calendar", query_string={"from": at(day, 0), "to": at(day, 23)}
                          ).status_code == 403
+    assert api.get("/therapists/999999/calendar", query_string={"from": at(day, 0), "to": at(day, 23)}
+                   ).status_code == 404
 
 
 @pytest.mark.parametrize("query, field", [

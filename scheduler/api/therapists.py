@@ -69,7 +69,7 @@ def parse_availability(data: dict):
         sub = _item(form, f"rules[{i}]", item, ("weekday", "start", "end"))
         if sub is None:
             continue
-        rule = (sub.get("weekday", integer()), sub.get("start", hhmm), sub.get("end", hhmm))
+        rule = (sub.get("weekday", integer(0, 6)), sub.get("start", hhmm), sub.get("end", hhmm))
         _merge(form, f"rules[{i}]", sub)
         if not sub.errors:
             rules.append(rule)
