@@ -523,13 +523,18 @@ def test_change_validation(api, make_therapist, make_patient, method, path, body
     assert field in r.json["errors"]
 
 
-@pytest.mark.parametrize("method, path", [
-    ("post", "/appointments"),
-    ("patch", "/appointments/{id}"),
-    ("post", "/appointments/{id}/cancel"),
-    ("post", "/appointments/{id}/attendance"),
+@pytest.mark.parametrize("method, path, data", [
+    ("post", "/appointments", "{not json"),
+    ("post", "/appointments", "[1, 2]"),
+    ("post", "/appointments", '"text"'),
+    ("post", "/appointments", ""),
+    ("patch", "/appointments/{id}", "{not json"),
+    ("patch", "/appointments/{id}", "[]"),
+    ("post", "/appointments/{id}/cancel", "{not json"),
+    ("post", "/appointments/{id}/cancel", "[]"),
+    ("post", "/appointments/{id}/attendance", "{not json"),
+    ("post", "/appointments/{id}/attendance", ""),
 ])
-@pytest.mark.parametrize("data", ["{not json", "[1, 2]", '"text"'])
 def test_malformed_json_is_400(api, make_therapist, make_patient, method, path, data):
     appt_id = book(api, make_therapist(), make_patient(), at(next_monday(), 10)).json["id"]
     r = getattr(api, method)(path.format(id=appt_id), data=data, content_type="application/json")

