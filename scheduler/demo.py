@@ -5,15 +5,12 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import appointments, auth, patients, reminders, therapists, timeutil
+from . import appointments, auth, groups, patients, therapists, timeutil
 from .errors import DomainError
-from .models import (
-    Appointment, AppointmentEvent, Enrollment, GroupSeries, Occurrence, Patient, Therapist, User,
-)
+from .models import Appointment, AppointmentEvent, GroupSeries, Patient, Therapist, User
 
 TZ = "America/New_York"
 SESSION_MINUTES = 50
@@ -94,32 +91,15 @@ def _next_weekday(day: date, weekday: int) -> date:
 
 
 def _group(session: Session, facilitator: Therapist, members: list[Patient], now: datetime) -> GroupSeries:
-    """The weekly evening group, its first seats taken and a short waitlist."""
+    """The weekly evening group: the first members fill its seats, the rest wait in order."""
     first = _next_weekday(timeutil.local_date_of(now, TZ), GROUP["weekday"])
-    local_start = datetime.combine(first, GROUP["start"])
-    horizon = first + timedelta(weeks=current_app.config["GROUP_HORIZON_WEEKS"])
-    group = GroupSeries(title=GROUP["title"], facilitator_id=facilitator.id, capacity=GROUP["capacity"],
-                        location=GROUP["location"], duration_minutes=GROUP["minutes"], timezone=TZ,
-                        local_start=local_start, rrule=GROUP["rrule"], materialized_until=horizon,
-                        created_at=now)
-    session.add(group)
-    length = timedelta(minutes=GROUP["minutes"])
-    for day, start in timeutil.occurrence_starts(local_start, TZ, GROUP["rrule"], horizon):
-        session.add(Occurrence(group=group, local_date=day, start_dt=start, end_dt=start + length,
-                               cancelled=False))
-    session.flush()
+    group = groups.create_group(
+        session, title=GROUP["title"], facilitator_id=facilitator.id, capacity=GROUP["capacity"],
+        local_start=datetime.combine(first, GROUP["start"]), duration_minutes=GROUP["minutes"],
+        timezone=TZ, rrule=GROUP["rrule"], location=GROUP["location"], now=now)
     for i, patient in enumerate(members):
-        seated = i < GROUP["capacity"]
-        # Distinct waitlist times keep the queue order unambiguous.
-        at = now + timedelta(microseconds=i)
-        enrollment = Enrollment(group=group, patient=patient, created_at=at,
-                                status="enrolled" if seated else "waitlisted",
-                                enrolled_at=at if seated else None,
-                                waitlisted_at=None if seated else at)
-        session.add(enrollment)
-        session.flush()
-        if seated:
-            reminders.enrolled(session, enrollment, now)
+        # A microsecond apart, so the waitlist has a clear first-come order.
+        groups.enroll(session, group.id, patient.id, now + timedelta(microseconds=i))
     return group
 
 
