@@ -1,7 +1,6 @@
 """Therapists: creation, weekly hours and time off, free slots (incl. DST), the calendar."""
 from __future__ import annotations
 
-import time as clock
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -369,8 +368,11 @@ _FILL = {
 _STATUS = "CASE WHEN k % 10 = 0 THEN 'scheduled' ELSE 'cancelled' END"
 
 
-def test_calendar_is_fast_with_100k_appointments(app, api):
-    """One 62-day read of one therapist's calendar stays well under a second."""
+def test_calendar_reads_one_therapist_through_the_index_with_100k_appointments(app, api):
+    """A 62-day calendar is right among 100,000 rows and found through the (therapist, start) index.
+
+    Speed itself is measured by bench/booking.py, not asserted here.
+    """
     with app.app_context():
         s = db.session
         s.execute(insert(Therapist), [{"name": f"T{i}", "timezone": NY, "created_at": NOW} for i in range(20)])
@@ -393,14 +395,16 @@ def test_calendar_is_fast_with_100k_appointments(app, api):
         assert sample.start_dt == datetime(2020, 1, 1, 3, tzinfo=UTC)  # read back as the app writes it
     start = datetime(2020, 1, 1, tzinfo=UTC) + timedelta(days=1000)
     query = {"from": start.isoformat(), "to": (start + timedelta(days=62)).isoformat()}
-    api.get(f"/therapists/{tids[3]}/calendar", query_string=query)  # warm up
-    began = clock.perf_counter()
     r = api.get(f"/therapists/{tids[3]}/calendar", query_string=query)
-    elapsed = clock.perf_counter() - began
     assert r.status_code == 200
     first_hour = 1000 * 24
     assert len(r.json["appointments"]) == sum(1 for k in range(first_hour, first_hour + 62 * 24) if k % 20 == 3)
-    assert elapsed < 0.5, f"calendar took {elapsed:.3f}s"
+    with app.app_context():
+        explain = "EXPLAIN" if dialect == "postgresql" else "EXPLAIN QUERY PLAN"
+        plan = db.session.execute(db.text(
+            f"{explain} SELECT id FROM appointments WHERE therapist_id = :t "
+            "AND start_dt < :e AND end_dt > :s"), {"t": tids[3], "s": start, "e": start}).all()
+    assert "ix_appointments_therapist_start" in " ".join(str(row) for row in plan)
 
 
 def test_domain_create_and_outside_hours(app, make_patient):
