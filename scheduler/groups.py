@@ -26,7 +26,14 @@ from . import busy, reminders, timeutil
 from .dbutil import is_postgres, lock
 from .errors import Conflict, Invalid, NotFound
 from .models import (
-    ATTENDANCE_STATUSES, Attendance, Enrollment, GroupSeries, Occurrence, Patient, Task, Therapist,
+    ATTENDANCE_STATUSES,
+    Attendance,
+    Enrollment,
+    GroupSeries,
+    Occurrence,
+    Patient,
+    Task,
+    Therapist,
 )
 
 log = logging.getLogger(__name__)
@@ -34,8 +41,8 @@ log = logging.getLogger(__name__)
 MIN_MINUTES, MAX_MINUTES = 5, 480
 MAX_CAPACITY = 100
 SHOWN_OCCURRENCES = 12  # GET /groups/{id} lists at least this many upcoming ones
-_TIME_OF_DAY_PARTS = re.compile(r"(^|;)\s*BY(HOUR|MINUTE|SECOND)\s*=", re.I)
-_INTERVAL = re.compile(r"(^|;)\s*INTERVAL\s*=\s*([^;]*)", re.I)
+_TIME_OF_DAY_PARTS = re.compile(r"(^|;)\s*BY(HOUR|MINUTE|SECOND)\s*=", re.IGNORECASE)
+_INTERVAL = re.compile(r"(^|;)\s*INTERVAL\s*=\s*([^;]*)", re.IGNORECASE)
 
 
 # --- series -------------------------------------------------------------------------------
@@ -44,7 +51,7 @@ _INTERVAL = re.compile(r"(^|;)\s*INTERVAL\s*=\s*([^;]*)", re.I)
 def normalize_rrule(rule: str) -> str:
     """The rule as stored: upper case, no RRULE: prefix, no surrounding spaces."""
     text = rule.strip().upper()
-    return text[6:] if text.startswith("RRULE:") else text
+    return text.removeprefix("RRULE:")
 
 
 def wall_time(start: datetime, tz: str) -> datetime:
@@ -112,7 +119,8 @@ def horizon(group: GroupSeries, now: datetime) -> date:
 
 def _new_occurrences(session: Session, group: GroupSeries, until: date) -> list[Occurrence]:
     """Occurrences of `group` up to `until` that are not in the database yet (not added)."""
-    existing = set(session.scalars(select(Occurrence.local_date).where(Occurrence.group_id == group.id)))
+    existing = set() if group.id is None else set(session.scalars(
+        select(Occurrence.local_date).where(Occurrence.group_id == group.id)))
     length = timedelta(minutes=group.duration_minutes)
     out = []
     for day, start in timeutil.occurrence_starts(group.local_start, group.timezone, group.rrule, until):

@@ -13,7 +13,14 @@ from scheduler.api import groups as groups_api
 from scheduler.errors import Conflict
 from scheduler.extensions import db
 from scheduler.models import (
-    Appointment, Attendance, AuditEvent, Enrollment, GroupSeries, Message, Occurrence, Task,
+    Appointment,
+    Attendance,
+    AuditEvent,
+    Enrollment,
+    GroupSeries,
+    Message,
+    Occurrence,
+    Task,
 )
 from tests.conftest import NOW
 

@@ -5,9 +5,23 @@ from flask import g
 
 from .. import audit, groups, timeutil
 from ..extensions import db
-from ..models import ATTENDANCE_STATUSES, Attendance, Enrollment, GroupSeries, Occurrence
+from ..models import (
+    ATTENDANCE_STATUSES,
+    Attendance,
+    Enrollment,
+    GroupSeries,
+    Occurrence,
+)
 from . import bp, now, own_therapist, roles
-from .validate import Form, datetime_input, integer, json_body, one_of, text, timezone_name
+from .validate import (
+    Form,
+    datetime_input,
+    integer,
+    json_body,
+    one_of,
+    text,
+    timezone_name,
+)
 
 LOCAL = "%Y-%m-%dT%H:%M"
 
