@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import appointments, replies, sms, texts
+from . import appointments, groups, replies, sms, texts
 from .errors import DomainError
 from .models import Appointment, Enrollment, Message, Occurrence, Patient, Task
 from .patients import normalize_phone
@@ -55,7 +55,8 @@ def find_patient(session: Session, from_phone: str | None) -> Patient | None:
                            .execution_options(populate_existing=True)).scalar_one_or_none()
 
 
-def next_appointment(session: Session, patient_id: int, now: datetime, for_update: bool = False) -> Appointment | None:
+def next_appointment(session: Session, patient_id: int, now: datetime,
+                     for_update: bool = False) -> Appointment | None:
     """The patient's next scheduled or confirmed appointment that has not started."""
     query = (select(Appointment)
              .where(Appointment.patient_id == patient_id, Appointment.status.in_(appointments.ACTIVE),
@@ -107,8 +108,6 @@ def _confirm(session: Session, patient: Patient, inbound: Message, now: datetime
             inbound.appointment_id = appt.id
             return "confirm_ack", appt.start_dt
         if occ is not None:
-            from . import groups  # TEMP: groups.py is still being written
-
             groups.confirm_occurrence(session, occ, patient.id, now)
             inbound.occurrence_id = occ.id
             return "confirm_ack", occ.start_dt
