@@ -1,6 +1,7 @@
 """Time: one UTC column type, local wall time <-> UTC, nonexistent-time checks, rrule expansion."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -140,6 +141,8 @@ def validate_rrule(rule: str, dtstart_local: datetime) -> None:
         text = text[6:]
     if "FREQ=" not in text.upper():
         raise ValueError("an RRULE needs FREQ, e.g. FREQ=WEEKLY;COUNT=12")
+    if re.search(r"(^|;)\s*INTERVAL\s*=\s*0*\s*(;|$)", text.upper()):
+        raise ValueError("INTERVAL must be at least 1")  # dateutil would loop forever on 0
     try:
         rr = _rrule.rrulestr(text, dtstart=dtstart_local, ignoretz=True)
     except (ValueError, TypeError, KeyError) as exc:
