@@ -91,8 +91,9 @@ def test_every_reference_resolves(doc):
 
 
 def test_document_is_valid_openapi(doc):
-    validator = pytest.importorskip("openapi_spec_validator")
-    validator.validate(doc)
+    import openapi_spec_validator
+
+    openapi_spec_validator.validate(doc)
 
 
 def test_served_without_a_token(client, doc):
