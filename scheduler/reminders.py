@@ -87,11 +87,18 @@ def _reminder_rows(patient: Patient, start_dt: datetime, now: datetime, key_pref
     rows = []
     for offset in _offsets():
         due, why = reminder_due(start_dt, offset, patient.timezone, _quiet())
+        minutes = int(offset.total_seconds() // 60)
+        if due is None and start_dt - offset > now:
+            # Recorded as skipped, not silently dropped: the log shows why it never went out.
+            row = _row(patient, "reminder", f"{key_prefix}:{minutes}m", start_dt - offset, now, start_dt,
+                       offset_minutes=minutes, skip_reason=why, **refs)
+            row.update(status="skipped", history=[{"status": "skipped", "at": now.isoformat(), "detail": why}])
+            rows.append(row)
+            continue
         if due is None or due <= now:
             continue  # booked inside this lead time: the booking text already names the time
-        minutes = int(offset.total_seconds() // 60)
         rows.append(_row(patient, "reminder", f"{key_prefix}:{minutes}m", due, now, start_dt,
-                         offset_minutes=minutes, **refs))
+                         offset_minutes=minutes, skip_reason=None, **refs))
     return rows
 
 
