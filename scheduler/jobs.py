@@ -1,0 +1,170 @@
+"""The worker process: APScheduler calls plain functions; the database, not APScheduler, remembers.
+
+Nothing here is started by create_app or at import (under gunicorn that would run once per
+web worker). `flask --app wsgi worker` calls run_worker. Any number of workers may run
+against one database: dispatch claims rows, the horizon and the follow-ups are idempotent
+and take turns (an advisory lock on PostgreSQL, BEGIN IMMEDIATE on SQLite).
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+from sqlalchemy import exists, func, select, text
+from sqlalchemy.orm import Session
+
+from . import dispatch, sms
+from .dbutil import is_postgres
+from .extensions import db
+from .models import Appointment, Message, Task
+
+log = logging.getLogger(__name__)
+
+FOLLOW_UP_AFTER = timedelta(hours=24)  # no attendance recorded this long after the end: ask staff
+FOLLOW_UP_LOOKBACK = timedelta(days=14)  # older sessions are not raked up when a worker first starts
+PLAN_EVERY = timedelta(minutes=1)
+_LOCKS = {"follow_up": 7_301_002, "horizon": 7_301_003}
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _take_turn(session: Session, name: str) -> bool:
+    """True when this worker may run job `name` now; another worker holding it means skip."""
+    if not is_postgres(session):
+        session.execute(select(1))  # begins the transaction: BEGIN IMMEDIATE serialises SQLite
+        return True
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _LOCKS[name]}))
+
+
+def dispatch_job(app: Flask, backend, pacer: dispatch.Pacer, stop: threading.Event,
+                 now_fn: Callable[[], datetime] = _now) -> dict[str, int]:
+    """Send what is due; replanning is the separate plan job's, once a minute."""
+    with app.app_context():
+        return dispatch.run_once(db.session, now_fn, backend, pacer, should_stop=stop.is_set,
+                                 planning=False)
+
+
+def plan(session: Session, now: datetime) -> bool:
+    """Safety net: reminders missing for sessions in the coming days (reminders.ensure_planned)."""
+    return dispatch.plan(session, now)
+
+
+def extend_horizon(session: Session, now: datetime) -> None:
+    """Materialise group occurrences (and their reminders) GROUP_HORIZON_WEEKS ahead."""
+    try:
+        from . import groups
+    except ImportError:  # groups not installed in this build
+        return
+    extend = getattr(groups, "extend_horizon", None)
+    if extend is None or not _take_turn(session, "horizon"):
+        session.rollback()
+        return
+    extend(session, now)
+    session.commit()
+
+
+def no_show_followups(session: Session, now: datetime) -> int:
+    """One staff task per appointment marked no_show, and per one left without attendance for a day."""
+    if not _take_turn(session, "follow_up"):
+        session.rollback()
+        return 0
+
+    def without_task(kind: str):
+        return ~exists().where(Task.appointment_id == Appointment.id, Task.kind == kind)
+
+    recent = Appointment.end_dt > now - FOLLOW_UP_LOOKBACK
+    no_shows = session.scalars(select(Appointment).where(
+        Appointment.status == "no_show", recent, without_task("no_show"))).all()
+    unrecorded = session.scalars(select(Appointment).where(
+        Appointment.status.in_(("scheduled", "confirmed")), Appointment.end_dt <= now - FOLLOW_UP_AFTER,
+        recent, without_task("attendance_missing"))).all()
+    for appt in no_shows:
+        session.add(Task(patient_id=appt.patient_id, appointment_id=appt.id, kind="no_show",
+                         detail="Missed the session: call to rebook", created_at=now))
+    for appt in unrecorded:
+        session.add(Task(patient_id=appt.patient_id, appointment_id=appt.id, kind="attendance_missing",
+                         detail="No attendance recorded a day after the session", created_at=now))
+    session.commit()
+    return len(no_shows) + len(unrecorded)
+
+
+def housekeeping(session: Session, now: datetime) -> dict[str, int]:
+    """Log (counts only) what went wrong in the last day and anything overdue or stuck."""
+    day_ago = now - timedelta(days=1)
+    out = dict(session.execute(
+        select(Message.status, func.count()).where(Message.direction == "out", Message.created_at > day_ago,
+                                                   Message.status.in_(("failed", "undelivered")))
+        .group_by(Message.status)).all())
+    for reason, count in session.execute(
+            select(Message.skip_reason, func.count()).where(
+                Message.direction == "out", Message.status == "skipped", Message.created_at > day_ago)
+            .group_by(Message.skip_reason)).all():
+        out[f"skipped_{reason}"] = count
+    # Due for over ten minutes and still pending: no dispatcher is running, or it cannot keep up.
+    out["overdue"] = session.scalar(select(func.count()).where(
+        Message.direction == "out", Message.status == "pending",
+        Message.due_at < now - timedelta(minutes=10))) or 0
+    session.rollback()
+    if out:
+        level = logging.WARNING if out["overdue"] or out.get("failed") else logging.INFO
+        log.log(level, "last day: %s", " ".join(f"{k}={v}" for k, v in sorted(out.items())))
+    return out
+
+
+def _job(app: Flask, fn: Callable[[Session, datetime], object]) -> None:
+    """Run fn(session, now) in its own app context; a failure is logged by type only (no data)."""
+    with app.app_context():
+        try:
+            fn(db.session, _now())
+        except Exception as exc:  # the next run tries again; SQL errors may quote patient data
+            db.session.rollback()
+            log.error("job %s failed: %s", fn.__name__, type(exc).__name__)
+
+
+def build_scheduler(app: Flask, stop: threading.Event) -> BlockingScheduler:
+    """The worker's scheduler with its jobs; every job may run late or twice without harm."""
+    config = app.config
+    backend = sms.make_backend(config)
+    pacer = dispatch.Pacer(config["SMS_MAX_PER_SECOND"])
+    scheduler = BlockingScheduler(timezone=timezone.utc)
+    start = _now()
+    # One run at a time per job; a backlog runs once; a late run still runs (grace None).
+    every = {"trigger": "interval", "max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+    scheduler.add_job(dispatch_job, seconds=config["DISPATCH_INTERVAL_SECONDS"],
+                      args=(app, backend, pacer, stop), id="dispatch", next_run_time=start, **every)
+    scheduler.add_job(_job, seconds=PLAN_EVERY.total_seconds(), args=(app, plan), id="plan",
+                      next_run_time=start, **every)
+    scheduler.add_job(_job, hours=1, args=(app, extend_horizon), id="horizon", next_run_time=start,
+                      **every)
+    scheduler.add_job(_job, minutes=15, args=(app, no_show_followups), id="follow_up",
+                      next_run_time=start + timedelta(seconds=30), **every)
+    scheduler.add_job(_job, hours=1, args=(app, housekeeping), id="housekeeping",
+                      next_run_time=start + timedelta(minutes=1), **every)
+    return scheduler
+
+
+def run_worker(app: Flask) -> None:
+    """Run the jobs until SIGTERM or SIGINT; the dispatch in progress hands back unsent rows."""
+    stop = threading.Event()
+    scheduler = build_scheduler(app, stop)
+
+    def shut_down(signum, _frame):
+        log.info("worker: signal %s, stopping", signum)
+        stop.set()
+        if scheduler.running:
+            scheduler.shutdown(wait=False)  # the running job ends at its next row; exit joins it
+
+    signal.signal(signal.SIGTERM, shut_down)
+    signal.signal(signal.SIGINT, shut_down)
+    # APScheduler logs every run at INFO (every few seconds); failures still show.
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+    log.info("worker: started")
+    scheduler.start()
+    log.info("worker: stopped")
