@@ -67,7 +67,35 @@ def demo_command() -> None:
     click.echo(f"API token for admin@demo.clinic: {result.admin_token}")
 
 
+reminders = AppGroup("reminders", help="Text reminders and notices.")
+
+
+@reminders.command("dispatch")
+def dispatch_command() -> None:
+    """One pass: plan missing reminders, send every text due now, print counts (no patient data)."""
+    from flask import current_app
+
+    from . import dispatch, sms
+
+    backend = sms.make_backend(current_app.config)
+    counts = dispatch.run_once(db.session, _now, backend)
+    click.echo("dispatch: " + " ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+@click.command("worker")
+@with_appcontext
+def worker_command() -> None:
+    """Run the worker (dispatch loop, group horizon, follow-ups, housekeeping) until stopped."""
+    from flask import current_app
+
+    from . import jobs
+
+    jobs.run_worker(current_app._get_current_object())
+
+
 def register(app: Flask) -> None:
     """Attach every command group to the app."""
     app.cli.add_command(users)
     app.cli.add_command(demo_command)
+    app.cli.add_command(reminders)
+    app.cli.add_command(worker_command)
