@@ -10,14 +10,16 @@ being talked to (on SQLite it would hold the database's write lock).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import case, select, text, update
+from sqlalchemy import bindparam, case, select, text, update
 from sqlalchemy.orm import Session
 
 from . import reminders, sms, texts
@@ -31,9 +33,14 @@ BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(minutes=15)
 AMBIGUOUS_RETRY = timedelta(seconds=10)  # short: the retry starts by asking Twilio anyway
 LOOKUP_MARGIN = timedelta(minutes=1)
-PREPARE_GROUP_MAX = 25  # rows checked per transaction; fewer when paced (about a second's worth)
+# Rows are checked, and their sends recorded, a group at a time: at most 25 rows or about half a
+# second of sending at the configured pace, so checks are that fresh and records that prompt.
+PREPARE_GROUP_MAX = 25
+GROUP_SECONDS = 0.5
 PLAN_LOCK = 7_301_001  # pg advisory lock: one planner at a time (planning is idempotent anyway)
-COUNTS = ("claimed", "sent", "skipped", "deferred", "retry", "failed", "lost")
+# Sends in flight at once: Twilio answers in 100-300 ms, so one at a time could not keep pace.
+SEND_THREADS = 4
+COUNTS = ("claimed", "sent", "skipped", "deferred", "retry", "failed", "lost", "released")
 
 
 class Verdict(NamedTuple):
@@ -54,22 +61,32 @@ class Outgoing:
     history: list
 
 
+class Sent(NamedTuple):
+    """Twilio accepted a prepared row's text: its sid, and when we heard."""
+
+    out: Outgoing
+    sid: str
+    at: datetime
+
+
 class Pacer:
     """At most `per_second` sends per second in this process, evenly spaced (Twilio's limit)."""
 
     def __init__(self, per_second: float | None, clock=time.monotonic, sleep=time.sleep):
         self.interval = 1.0 / per_second if per_second else 0.0
         self._clock, self._sleep, self._next = clock, sleep, 0.0
+        self._lock = threading.Lock()  # the sending threads share one pace
 
     def wait(self) -> None:
         """Block until the next send is allowed."""
         if not self.interval:
             return
-        now = self._clock()
-        if now < self._next:
-            self._sleep(self._next - now)
-            now = self._next
-        self._next = now + self.interval
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            self._sleep(slot - now)
 
 
 def _note(msg: Message, status: str, now: datetime, detail: str | None = None) -> None:
@@ -134,12 +151,6 @@ def _ours(session: Session, msg_id: int, token: datetime | None) -> Message | No
 
 
 # -- checks at send time -------------------------------------------------------------------
-def _next_occurrence(session: Session, group_id: int, now: datetime) -> Occurrence | None:
-    return session.scalars(select(Occurrence).where(
-        Occurrence.group_id == group_id, Occurrence.cancelled.is_(False), Occurrence.start_dt > now)
-        .order_by(Occurrence.start_dt).limit(1)).first()
-
-
 def _session_reason(session: Session, msg: Message, now: datetime) -> str | None:
     """Why the appointment or group meeting the text is about no longer fits it, if it does not."""
     if msg.appointment_id is not None:
@@ -159,7 +170,9 @@ def _session_reason(session: Session, msg: Message, now: datetime) -> str | None
             # The notice names the next meeting; if that one is gone or past, name the one after.
             occ = session.get(Occurrence, msg.occurrence_id) if msg.occurrence_id else None
             if occ is None or occ.cancelled or occ.start_dt <= now:
-                occ = _next_occurrence(session, enrollment.group_id, now)
+                occ = session.scalars(select(Occurrence).where(
+                    Occurrence.group_id == enrollment.group_id, Occurrence.cancelled.is_(False),
+                    Occurrence.start_dt > now).order_by(Occurrence.start_dt).limit(1)).first()
                 if occ is None:
                     return "no_upcoming_session"
                 msg.occurrence_id, msg.session_start_dt = occ.id, occ.start_dt
@@ -264,21 +277,8 @@ def prepare(session: Session, ids: list[int], token: datetime, now: datetime, se
 
 
 # -- outcomes ------------------------------------------------------------------------------
-def record_sent(session: Session, msg_id: int, now: datetime, sid: str, detail: str | None = None,
-                out: Outgoing | None = None) -> str:
+def record_sent(session: Session, msg_id: int, now: datetime, sid: str, detail: str | None = None) -> str:
     """Twilio has the text: record its sid, even if our lease ran out meanwhile (it is the truth)."""
-    if out is not None:
-        # The usual case in one statement: the row is still ours, so its history is what we wrote.
-        entry = {"status": "sent", "at": now.isoformat()}
-        done = session.execute(
-            update(Message).where(Message.id == msg_id, Message.status == "sending",
-                                  Message.lease_until == out.token)
-            .values(status="sent", twilio_sid=sid, sent_at=now, uncertain=False, lease_until=None,
-                    error_code=None, error=None, history=[*out.history, entry])
-            .execution_options(synchronize_session=False)).rowcount
-        session.commit()
-        if done:
-            return "sent"
     msg = session.execute(select(Message).where(Message.id == msg_id).with_for_update()
                           .execution_options(populate_existing=True)).scalar_one_or_none()
     if msg is None:
@@ -294,6 +294,40 @@ def record_sent(session: Session, msg_id: int, now: datetime, sid: str, detail: 
     _note(msg, "sent", now, detail)
     session.commit()
     return "sent"
+
+
+_table = Message.__table__
+# Plain UPDATE run once per accepted text of a group (executemany): no ORM work on the hot path.
+_MARK_SENT = (update(_table)
+              .where(_table.c.id == bindparam("m_id"), _table.c.status == "sending",
+                     _table.c.lease_until == bindparam("token"))
+              .values(status="sent", twilio_sid=bindparam("t_sid"), sent_at=bindparam("at"),
+                      uncertain=False, lease_until=None, error_code=None, error=None,
+                      history=bindparam("hist")))
+
+
+def record_sent_many(session: Session, sent: list[Sent]) -> dict[str, int]:
+    """Record a group's accepted texts in one transaction; returns outcome counts.
+
+    If a crash loses this commit, the rows are taken over as uncertain and found at Twilio
+    by the lookup: never sent twice. A row that changed hands meanwhile is recorded alone.
+    """
+    if not sent:
+        return {}
+    done = session.execute(_MARK_SENT, [
+        dict(m_id=s.out.id, token=s.out.token, t_sid=s.sid, at=s.at,
+             hist=[*s.out.history, {"status": "sent", "at": s.at.isoformat()}]) for s in sent]).rowcount
+    session.commit()
+    if done == len(sent):  # both dialects report executemany's row count
+        return {"sent": done}
+    recorded = set(session.scalars(select(Message.id).where(Message.twilio_sid.in_([s.sid for s in sent]))))
+    session.rollback()
+    counts = {"sent": len(recorded)}
+    for s in sent:
+        if s.out.id not in recorded:
+            outcome = record_sent(session, s.out.id, s.at, s.sid)
+            counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
 
 
 def _task(session: Session, msg: Message, kind: str, detail: str, now: datetime) -> None:
@@ -317,14 +351,11 @@ def record_failure(session: Session, msg_id: int, token: datetime, now: datetime
         if patient is not None and patient.opted_out_at is None:
             patient.opted_out_at = now
         _task(session, msg, "opt_out", "Twilio refused: the number replied STOP; call them", now)
-        outcome = "failed"
     elif exc.kind == sms.PERMANENT:
         _task(session, msg, "sms_failed", f"Text not sent: {exc.detail}", now)
-        outcome = "failed"
     elif msg.attempts >= MAX_ATTEMPTS:
         msg.error = f"gave up after {msg.attempts} attempts: {exc.detail}"[:300]
         _task(session, msg, "sms_failed", msg.error, now)
-        outcome = "failed"
     else:
         wait = AMBIGUOUS_RETRY if exc.kind == sms.AMBIGUOUS else backoff(msg.attempts)
         msg.status, msg.due_at = "pending", now + wait
@@ -339,22 +370,16 @@ def record_failure(session: Session, msg_id: int, token: datetime, now: datetime
 
 
 # -- one row, one pass ---------------------------------------------------------------------
-def _earlier_send(session: Session, msg_id: int, token: datetime) -> tuple[str, str, datetime] | None:
-    """(to, body, since) of an earlier attempt that may have reached Twilio unrecorded."""
-    msg = _ours(session, msg_id, token)
-    found = None
-    if msg is not None and msg.uncertain and msg.body and msg.to_phone and msg.send_started_at:
-        found = (msg.to_phone, msg.body, msg.send_started_at - LOOKUP_MARGIN)
-    session.rollback()
-    return found
-
-
 def _look_up(session: Session, msg_id: int, token: datetime, now_fn: Callable[[], datetime],
              backend) -> str | None:
     """An uncertain row: ask Twilio first. Returns an outcome when that settled it, else None."""
-    earlier = _earlier_send(session, msg_id, token)
+    msg = _ours(session, msg_id, token)
+    earlier = None
+    if msg is not None and msg.body and msg.to_phone and msg.send_started_at:
+        earlier = (msg.to_phone, msg.body, msg.send_started_at - LOOKUP_MARGIN)
+    session.rollback()  # no transaction stays open while Twilio is asked
     if earlier is None:
-        return None
+        return None  # never prepared, so never sent
     try:
         sid = backend.find_sent(*earlier)
     except sms.SmsError as exc:
@@ -365,15 +390,18 @@ def _look_up(session: Session, msg_id: int, token: datetime, now_fn: Callable[[]
 
 
 def send(session: Session, out: Outgoing, now_fn: Callable[[], datetime], backend, pacer: Pacer,
-         config) -> str:
-    """Send one prepared row and record what Twilio said; returns the outcome name."""
+         config, should_stop: Callable[[], bool] = lambda: False) -> Sent | str:
+    """Send one prepared row. Sent for the caller to record (record_sent_many), else the outcome."""
     base = config.get("PUBLIC_BASE_URL")
     pacer.wait()
+    if should_stop():
+        release(session, [out.id], out.token)
+        return "released"
     try:
         result = backend.send(out.to, out.body, status_callback=f"{base}/sms/status" if base else None)
     except sms.SmsError as exc:
         return record_failure(session, out.id, out.token, now_fn(), exc)
-    return record_sent(session, out.id, now_fn(), result.sid, out=out)
+    return Sent(out, result.sid, now_fn())
 
 
 def plan(session: Session, now: datetime) -> bool:
@@ -387,49 +415,90 @@ def plan(session: Session, now: datetime) -> bool:
     return True
 
 
+class _Sessions:
+    """One session per thread for a pass, each on a connection it keeps (no checkout per commit)."""
+
+    def __init__(self, engine):
+        self.engine, self._local, self._open, self._lock = engine, threading.local(), [], threading.Lock()
+
+    def get(self) -> Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            conn = self.engine.connect()
+            session = self._local.session = Session(bind=conn)
+            with self._lock:
+                self._open.append((session, conn))
+        return session
+
+    def close(self) -> None:
+        for session, conn in self._open:
+            session.close()
+            conn.close()
+
+
 def run_once(session: Session, now_fn: Callable[[], datetime], backend, pacer: Pacer | None = None,
              should_stop: Callable[[], bool] = lambda: False, planning: bool = True) -> dict[str, int]:
     """One pass: plan, then claim and send batches until nothing is due; returns counts.
 
-    Rows are checked in small groups just before they leave: about a second of sending at the
-    configured pace, so a cancellation is seen at most that long before a send.
+    Rows are checked in small groups just before they leave (see GROUP_SECONDS), so a
+    cancellation is seen at most about half a second before a send. On PostgreSQL
+    several sends are in flight at once (SQLite has one writer: there they go one by one).
     """
     config = current_app.config
     pacer = pacer or Pacer(config["SMS_MAX_PER_SECOND"])
+    sessions = _Sessions(session.get_bind())
+    work = sessions.get()
+    threads = SEND_THREADS if is_postgres(work) else 1
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="sms-send") if threads > 1 else None
+    try:
+        counts = _run(work, sessions, pool, now_fn, backend, pacer, should_stop, planning, config)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+        sessions.close()
+    if counts["claimed"]:
+        log.info("dispatch: %s", " ".join(f"{k}={v}" for k, v in counts.items()))
+    return counts
+
+
+def _run(work: Session, sessions: _Sessions, pool, now_fn, backend, pacer: Pacer, should_stop,
+         planning: bool, config) -> dict[str, int]:
     counts = dict.fromkeys(COUNTS, 0)
     if planning:
-        plan(session, now_fn())
+        plan(work, now_fn())
     lease = timedelta(seconds=config["DISPATCH_LEASE_SECONDS"])
     # Sending can outlast a short lease; a row being sent must not be taken over meanwhile.
     send_lease = max(lease, timedelta(seconds=2 * float(config["SMS_TIMEOUT_SECONDS"]) + 5))
-    group = max(1, min(PREPARE_GROUP_MAX, int(float(config["SMS_MAX_PER_SECOND"]))))
+    group = max(1, min(PREPARE_GROUP_MAX, int(float(config["SMS_MAX_PER_SECOND"]) * GROUP_SECONDS)))
+    sending = (now_fn, backend, pacer, config, should_stop)
     while not should_stop():
         now = now_fn()
-        claimed = _claim(session, now, config["DISPATCH_BATCH_SIZE"], lease)
+        claimed = _claim(work, now, config["DISPATCH_BATCH_SIZE"], lease)
         if not claimed:
             break
         counts["claimed"] += len(claimed)
         token = now + lease
         todo = []
         for msg_id, uncertain in claimed:
-            outcome = _look_up(session, msg_id, token, now_fn, backend) if uncertain else None
+            outcome = _look_up(work, msg_id, token, now_fn, backend) if uncertain else None
             if outcome:
                 counts[outcome] += 1
             else:
                 todo.append(msg_id)
         for start in range(0, len(todo), group):
             if should_stop():
-                release(session, todo[start:], token)
+                release(work, todo[start:], token)
                 break
-            ready, other = prepare(session, todo[start:start + group], token, now_fn(), send_lease, config)
+            ready, other = prepare(work, todo[start:start + group], token, now_fn(), send_lease, config)
             for key, value in other.items():
                 counts[key] += value
-            for n, out in enumerate(ready):
-                if should_stop():
-                    for rest in ready[n:]:
-                        release(session, [rest.id], rest.token)
-                    break
-                counts[send(session, out, now_fn, backend, pacer, config)] += 1
-    if counts["claimed"]:
-        log.info("dispatch: %s", " ".join(f"{k}={v}" for k, v in counts.items()))
+            if pool is None or len(ready) < 2:
+                results = [send(work, out, *sending) for out in ready]
+            else:
+                results = list(pool.map(lambda out: send(sessions.get(), out, *sending), ready))
+            for result in results:
+                if isinstance(result, str):
+                    counts[result] += 1
+            for key, value in record_sent_many(work, [r for r in results if isinstance(r, Sent)]).items():
+                counts[key] += value
     return counts

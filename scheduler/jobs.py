@@ -11,7 +11,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
@@ -32,7 +32,7 @@ _LOCKS = {"follow_up": 7_301_002, "horizon": 7_301_003}
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _take_turn(session: Session, name: str) -> bool:
@@ -133,7 +133,7 @@ def build_scheduler(app: Flask, stop: threading.Event) -> BlockingScheduler:
     config = app.config
     backend = sms.make_backend(config)
     pacer = dispatch.Pacer(config["SMS_MAX_PER_SECOND"])
-    scheduler = BlockingScheduler(timezone=timezone.utc)
+    scheduler = BlockingScheduler(timezone=UTC)
     start = _now()
     # One run at a time per job; a backlog runs once; a late run still runs (grace None).
     every = {"trigger": "interval", "max_instances": 1, "coalesce": True, "misfire_grace_time": None}

@@ -5,7 +5,7 @@ call gets a fixed `now`, so each test walks a clinic's calendar minute by minute
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from scheduler.extensions import db
 from scheduler.models import Appointment, Message, Occurrence, Patient, Task
 from tests.twilio_standin import TwilioStandin
 
-UTC = timezone.utc
+UTC = UTC
 NY = "America/New_York"
 BOOKED_AT = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # Monday 10:00 in New York
 ALL_HOURS = ((0, 1, 2, 3, 4, 5, 6), "06:00", "23:30")
@@ -437,6 +437,50 @@ def test_worker_died_before_sending_sends_after_lease(tapp, standin, make_therap
     run(tapp, BOOKED_AT + lease + timedelta(seconds=1))
     assert len(standin.accepted) == 1 and standin.list_requests >= 1
     assert messages(tapp, id=msg_id)[0].status == "sent"
+
+
+def test_group_record_falls_back_row_by_row(tapp, standin, make_therapist, make_patient, caplog):
+    therapist = make_therapist()
+    for n in range(3):
+        book(tapp, therapist, make_patient(), ny(5, 10 + n))
+    lease = timedelta(seconds=tapp.config["DISPATCH_LEASE_SECONDS"])
+    with tapp.app_context():
+        session = db.session
+        ids = dispatch.claim(session, BOOKED_AT, 10, lease)
+        ready, _ = dispatch.prepare(session, ids, BOOKED_AT + lease, BOOKED_AT, lease, tapp.config)
+        taken, duplicated = session.get(Message, ids[1]), session.get(Message, ids[2])
+        taken.lease_until = BOOKED_AT + 2 * lease  # another worker took it over, not yet recorded
+        duplicated.status, duplicated.twilio_sid = "sent", "SM" + "1" * 32  # recorded by another
+        session.commit()
+        sent = [dispatch.Sent(out, f"SM{n:032d}", BOOKED_AT) for n, out in enumerate(ready)]
+        assert dispatch.record_sent_many(session, sent) == {"sent": 2, "lost": 1}
+        session.expire_all()
+        assert [session.get(Message, i).twilio_sid for i in ids] == [
+            f"SM{0:032d}", f"SM{1:032d}", "SM" + "1" * 32]
+    assert "reached Twilio twice" in caplog.text
+
+
+def test_stopping_mid_group_hands_unsent_rows_back(tapp, standin, make_therapist, make_patient):
+    import threading
+
+    therapist = make_therapist()
+    for n in range(6):
+        book(tapp, therapist, make_patient(), ny(5, 10 + n))
+    stop = threading.Event()
+    with tapp.app_context():
+        backend = sms.make_backend(tapp.config)
+        real_send = backend.send
+
+        def send_then_stop(*args, **kwargs):
+            result = real_send(*args, **kwargs)
+            stop.set()  # SIGTERM arrives while the first text is out
+            return result
+        backend.send = send_then_stop
+        counts = dispatch.run_once(db.session, lambda: BOOKED_AT, backend, should_stop=stop.is_set)
+    assert counts["sent"] >= 1 and counts["sent"] + counts["released"] == 6
+    booked = messages(tapp, kind="booked")
+    assert len([m for m in booked if m.status == "sent"]) == len(standin.accepted) == counts["sent"]
+    assert {(m.status, m.attempts, m.lease_until) for m in booked if m.status != "sent"} <= {("pending", 0, None)}
 
 
 def test_pacer_spaces_sends():

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -51,7 +51,7 @@ def _due_bookings(app, make_therapist, make_patient, count: int) -> list[int]:
     """`count` appointments booked a minute ago (one each per patient): their booking texts are due."""
     therapist = make_therapist(hours=ALL_HOURS)
     patients = [make_patient() for _ in range(count)]
-    now = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=1)
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     first = now.replace(minute=0, second=0) + timedelta(days=3)
     with app.app_context():
         for i, pid in enumerate(patients):
@@ -108,7 +108,7 @@ def test_worker_killed_mid_send_loses_and_doubles_nothing(make_app, database_url
         time.sleep(0.01)
     worker.send_signal(signal.SIGKILL)
     worker.wait(timeout=10)
-    assert standin.requests == 6, (tmp_path / "worker1.log").read_text()
+    assert standin.requests >= 6, (tmp_path / "worker1.log").read_text()
     stuck = _statuses(app)
     assert stuck.get("sending", 0) >= 1 and stuck.get("pending", 0) >= 1, stuck
 
@@ -122,7 +122,7 @@ def test_worker_killed_mid_send_loses_and_doubles_nothing(make_app, database_url
     assert "worker: stopped" in log and "+1201" not in log
     _assert_each_sent_once(app, standin, 30)
     assert standin.requests == 30 and standin.list_requests >= 1
-    with app.app_context():  # the text in flight was found at Twilio, not sent again
+    with app.app_context():  # texts accepted but not yet recorded were found at Twilio, not resent
         found = [m for m in db.session.scalars(select(Message).where(Message.kind == "booked"))
                  if any("found at Twilio" in (h.get("detail") or "") for h in m.history)]
-        assert len(found) == 1 and found[0].attempts == 2
+        assert found and {m.attempts for m in found} == {2}
