@@ -19,7 +19,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as wall
 from pathlib import Path
 from urllib.parse import urlencode
@@ -35,7 +35,6 @@ SESSION_MINUTES = 50
 CAL_WEEK = 2                           # the week the calendar is timed on (weeks from now)
 BIG, SMALL = 100_000, 1_000            # appointments in the table for the two calendar runs
 SLOTS_PER_WEEK = 5 * len(HOURS)
-UTC = timezone.utc
 
 
 # ---------------------------------------------------------------- load driver (child processes)
@@ -72,7 +71,7 @@ def _client_process(base, works, cycle, headers, start_at, stop_at, expect, queu
     """A client process: one thread per entry of `works`; reports every sample."""
     outs = [[] for _ in works]
     threads = [threading.Thread(target=_client, args=(base, w, cycle, headers, start_at, stop_at, expect, o))
-               for w, o in zip(works, outs)]
+               for w, o in zip(works, outs, strict=True)]
     for t in threads:
         t.start()
     for t in threads:
@@ -108,7 +107,20 @@ def drive(base: str, works: list[list[tuple]], *, cycle: bool, seconds: float, w
             entry = wrong.setdefault(status, [0, text])
             entry[0] += 1
             entry[1] = entry[1] or text
-    return {"n": len(counted), "total": len(samples), "rps": len(counted) / span,
+    return {"n": len(counted), "total": len(samples), "rps": len(counted) / span, "span": span, "lat": lat,
+            "p50": pct(lat, 50), "p99": pct(lat, 99), "wrong": wrong}
+
+
+def merge(parts: list[dict]) -> dict:
+    """Several rounds of one load as one result."""
+    lat = sorted(x for p in parts for x in p["lat"])
+    wrong = {}
+    for p in parts:
+        for status, (k, text) in p["wrong"].items():
+            entry = wrong.setdefault(status, [0, text])
+            entry[0] += k
+    n, span = sum(p["n"] for p in parts), sum(p["span"] for p in parts)
+    return {"n": n, "total": sum(p["total"] for p in parts), "rps": n / span, "span": span, "lat": lat,
             "p50": pct(lat, 50), "p99": pct(lat, 99), "wrong": wrong}
 
 
@@ -338,7 +350,10 @@ def explain(call, marker: str = "FROM appointments") -> list[str]:
     from scheduler.extensions import db
 
     seen = []
-    grab = lambda *a: seen.append((a[2], a[3]))  # (conn, cursor, statement, params, ...)
+
+    def grab(_conn, _cursor, statement, params, *_):
+        seen.append((statement, params))
+
     event.listen(db.engine, "before_cursor_execute", grab)
     try:
         call(db.session)
@@ -379,30 +394,70 @@ def booking_requests(ids: dict, cells: list, monday: date) -> list[tuple]:
 
 
 def profile_booking(app, work: list[tuple], headers: dict) -> None:
-    """Book through the app in-process under cProfile; print SQL statements per booking and hot spots."""
+    """Book through the app in-process: time per SQL statement, then the same under cProfile."""
     import cProfile
     import pstats
+    from collections import Counter
 
     from sqlalchemy import event
 
     from scheduler.extensions import db
 
     client = app.test_client()
-    statements = []
+    spent, calls, began = Counter(), Counter(), [0.0]
+
+    def before(*_):
+        began[0] = time.perf_counter()
+
+    def after(_conn, _cursor, statement, *_):
+        key = " ".join(statement.split())[:90]
+        spent[key] += time.perf_counter() - began[0]
+        calls[key] += 1
+
+    half = len(work) // 2
     with app.app_context():
-        count = lambda *a: statements.append(1)
-        event.listen(db.engine, "before_cursor_execute", count)
+        event.listen(db.engine, "before_cursor_execute", before)
+        event.listen(db.engine, "after_cursor_execute", after)
+        t0 = time.perf_counter()
+        codes = [client.post(path, json=body, headers=headers).status_code for _, path, body in work[:half]]
+        took = (time.perf_counter() - t0) / half * 1000
+        event.remove(db.engine, "before_cursor_execute", before)
+        event.remove(db.engine, "after_cursor_execute", after)
+    print(f"profile: {half} bookings in-process, {took:.1f} ms each, {sum(calls.values()) / half:.1f} SQL "
+          f"statements each taking {sum(spent.values()) / half * 1000:.1f} ms in the driver; "
+          f"statuses {sorted(set(codes))}; slowest statements (ms per booking, calls per booking):")
+    for key, seconds in spent.most_common(8):
+        print(f"  {seconds / half * 1000:7.2f} ms  x{calls[key] / half:.0f}  {key}")
     prof = cProfile.Profile()
-    t0 = time.perf_counter()
     prof.enable()
-    codes = [client.post(path, json=body, headers=headers).status_code for _, path, body in work]
+    for _, path, body in work[half:]:
+        client.post(path, json=body, headers=headers)
     prof.disable()
-    took = time.perf_counter() - t0
-    print(f"profile: {len(work)} bookings in-process, {took / len(work) * 1000:.1f} ms each under cProfile, "
-          f"{len(statements) / len(work):.1f} SQL statements each, statuses {sorted(set(codes))}")
     stats = pstats.Stats(prof)
     stats.sort_stats("cumulative").print_stats(r"scheduler[/\\]", 25)
     stats.sort_stats("tottime").print_stats(12)
+
+
+def measure_load(base: str, ids: dict, monday: date, free: list, headers: dict, args) -> dict:
+    """Trivial endpoints and booking, in alternating rounds so that a change in machine load
+    between them does not show up as a difference between endpoints."""
+    load = {"seconds": args.seconds / args.rounds, "warmup": 1.0, "procs": args.procs, "headers": headers}
+    trivial = [("GET /healthz", "/healthz", 200),
+               ("GET /api/v1/openapi.json", "/api/v1/openapi.json", 200),
+               ("GET /api/v1/appointments/0 (auth, 404)", "/api/v1/appointments/0", 404)]
+    parts = {name: [] for name, _, _ in trivial}
+    book = "POST /api/v1/appointments (book)"
+    parts[book] = []
+    share = len(free) // args.rounds
+    for r in range(args.rounds):
+        for name, path, expect in trivial:
+            parts[name].append(drive(base, [[("GET", path, None)]] * args.clients, cycle=True,
+                                     expect=expect, **load))
+        work = booking_requests(ids, free[r * share:(r + 1) * share], monday)
+        parts[book].append(drive(base, [work[i::args.clients] for i in range(args.clients)], cycle=False,
+                                 expect=201, **load))
+        print(f"load round {r + 1} of {args.rounds} done", flush=True)
+    return {name: merge(p) for name, p in parts.items()}
 
 
 def run_engine(engine: str, args, tmp: Path) -> list[tuple]:
@@ -446,19 +501,8 @@ def run_engine(engine: str, args, tmp: Path) -> list[tuple]:
             cal["big"] = time_calendar(base, ids, monday, headers, n)
             cal["big_call"] = time_calendar_call(ids, monday, n)
             print_plans(ids, monday, free[0])
-            load = {"seconds": args.seconds, "warmup": 1.0, "procs": args.procs, "headers": headers}
-            trivial = [("GET /healthz", "/healthz", 200),
-                       ("GET /api/v1/openapi.json", "/api/v1/openapi.json", 200),
-                       ("GET /api/v1/appointments/0 (auth, 404)", "/api/v1/appointments/0", 404)]
-            results = {}
-            for name, path, expect in trivial:
-                results[name] = drive(base, [[("GET", path, None)]] * args.clients, cycle=True,
-                                      expect=expect, **load)
-                print(f"measured {name}", flush=True)
-            work = booking_requests(ids, free[:args.max_bookings], monday)
-            booked = drive(base, [work[i::args.clients] for i in range(args.clients)], cycle=False,
-                           expect=201, **load)
-            results["POST /api/v1/appointments (book)"] = booked
+            results = measure_load(base, ids, monday, free[:args.max_bookings], headers, args)
+            booked = results["POST /api/v1/appointments (book)"]
             print(f"booked {booked['total']:,} appointments ({booked['n']:,} after warm-up); "
                   f"table now {count():,}", flush=True)
             db.session.rollback()
@@ -486,7 +530,8 @@ def run_engine(engine: str, args, tmp: Path) -> list[tuple]:
 
 def print_table(rows: list[tuple], args, load: tuple) -> None:
     print(f"\nResults (gunicorn -w 2 sync workers on 127.0.0.1; {args.clients} client threads in "
-          f"{args.procs} processes, {args.seconds:g} s each after 1 s warm-up; calendar: "
+          f"{args.procs} processes, {args.seconds:g} s each in {args.rounds} alternating rounds, each after 1 s "
+          f"warm-up; calendar: "
           f"{args.calendar_requests} sequential requests; load average {load[0]:.1f} before, "
           f"{load[1]:.1f} after, {os.cpu_count()} CPUs)")
     head = f"{'engine':<11}{'endpoint':<42}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'n':>8}{'bad':>6}  ratio"
@@ -501,7 +546,8 @@ def print_table(rows: list[tuple], args, load: tuple) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engines", default="sqlite,postgresql")
-    parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per load run")
+    parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per endpoint")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds the seconds are split into")
     parser.add_argument("--clients", type=int, default=4, help="concurrent client threads")
     parser.add_argument("--procs", type=int, default=2, help="client processes the threads are spread over")
     parser.add_argument("--calendar-requests", type=int, default=200)
