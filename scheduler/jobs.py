@@ -112,9 +112,8 @@ def housekeeping(session: Session, now: datetime) -> dict[str, int]:
         Message.direction == "out", Message.status == "pending",
         Message.due_at < now - timedelta(minutes=10))) or 0
     session.rollback()
-    if out:
-        level = logging.WARNING if out["overdue"] or out.get("failed") else logging.INFO
-        log.log(level, "last day: %s", " ".join(f"{k}={v}" for k, v in sorted(out.items())))
+    level = logging.WARNING if out["overdue"] or out.get("failed") else logging.INFO
+    log.log(level, "texts, last day: %s", " ".join(f"{k}={v}" for k, v in sorted(out.items())))
     return out
 
 
@@ -137,16 +136,16 @@ def build_scheduler(app: Flask, stop: threading.Event) -> BlockingScheduler:
     start = _now()
     # One run at a time per job; a backlog runs once; a late run still runs (grace None).
     every = {"trigger": "interval", "max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-    scheduler.add_job(dispatch_job, seconds=config["DISPATCH_INTERVAL_SECONDS"],
-                      args=(app, backend, pacer, stop), id="dispatch", next_run_time=start, **every)
-    scheduler.add_job(_job, seconds=PLAN_EVERY.total_seconds(), args=(app, plan), id="plan",
-                      next_run_time=start, **every)
-    scheduler.add_job(_job, hours=1, args=(app, extend_horizon), id="horizon", next_run_time=start,
-                      **every)
-    scheduler.add_job(_job, minutes=15, args=(app, no_show_followups), id="follow_up",
-                      next_run_time=start + timedelta(seconds=30), **every)
-    scheduler.add_job(_job, hours=1, args=(app, housekeeping), id="housekeeping",
-                      next_run_time=start + timedelta(minutes=1), **every)
+
+    def add(name: str, func, args: tuple, first, **interval) -> None:
+        scheduler.add_job(func, args=args, id=name, name=name, next_run_time=first, **every, **interval)
+
+    add("dispatch", dispatch_job, (app, backend, pacer, stop), start,
+        seconds=config["DISPATCH_INTERVAL_SECONDS"])
+    add("plan", _job, (app, plan), start, seconds=PLAN_EVERY.total_seconds())
+    add("horizon", _job, (app, extend_horizon), start, hours=1)
+    add("follow_up", _job, (app, no_show_followups), start + timedelta(seconds=30), minutes=15)
+    add("housekeeping", _job, (app, housekeeping), start + timedelta(minutes=1), hours=1)
     return scheduler
 
 
