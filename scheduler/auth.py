@@ -54,8 +54,5 @@ def issue_token(session: Session, user: User, now: datetime) -> str:
 
 def user_for_token(session: Session, token: str) -> User | None:
     """The active user holding this unrevoked token, or None."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token),
-                                                ApiToken.revoked_at.is_(None)))
-    if row is None or not row.user.active:
-        return None
-    return row.user
+    return session.scalar(select(User).join(ApiToken, ApiToken.user_id == User.id).where(
+        ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None), User.active.is_(True)))

@@ -28,8 +28,11 @@ def insert_ignore(session: Session, model, rows: list[dict], key: str) -> int:
         return 0
     dialect = session.get_bind().dialect.name
     mod = postgresql if dialect == "postgresql" else sqlite
-    stmt = mod.insert(model).values(rows).on_conflict_do_nothing(index_elements=[key])
-    return session.execute(stmt).rowcount or 0
+    # Rows as parameters (not .values(rows)) keep one cached compiled statement per model.
+    stmt = mod.insert(model).on_conflict_do_nothing(index_elements=[key])
+    session.flush()  # rows may point at objects this session has not written yet
+    result = session.connection().execute(stmt, rows)
+    return result.rowcount if result.rowcount and result.rowcount > 0 else 0
 
 
 def is_postgres(session: Session) -> bool:

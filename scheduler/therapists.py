@@ -22,9 +22,7 @@ from .models import (
 MAX_SLOT_RANGE = timedelta(days=31)
 MAX_CALENDAR_RANGE = timedelta(days=62)
 SLOT_STEP = timedelta(minutes=15)
-# Sessions last at most this long (appointments and groups both cap duration at 480 minutes),
-# so "overlaps [start, end)" can be asked as "starts in [start - MAX, end)": an index range scan.
-MAX_SESSION = timedelta(minutes=480)
+MAX_SESSION = busy.MAX_SESSION
 
 
 @dataclass(frozen=True)

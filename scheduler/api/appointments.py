@@ -49,8 +49,9 @@ def book_appointment():
     own_therapist(therapist_id)
     appt = appointments.book(db.session, therapist_id, patient_id, start, minutes, now(), g.user.id)
     audit.record(db.session, "create", "appointment", appt.id, now())
+    body = appointment_json(appt), 201
     db.session.commit()
-    return appointment_json(appt), 201
+    return body
 
 
 @bp.get("/appointments/<int:appointment_id>")
@@ -59,8 +60,9 @@ def get_appointment(appointment_id: int):
     """One appointment with its status history."""
     appt = _mine(appointment_id)
     audit.record(db.session, "read", "appointment", appt.id, now())
+    body = appointment_json(appt, history=True)
     db.session.commit()
-    return appointment_json(appt, history=True)
+    return body
 
 
 @bp.patch("/appointments/<int:appointment_id>")
@@ -74,8 +76,9 @@ def reschedule_appointment(appointment_id: int):
     _mine(appointment_id)
     appt = appointments.reschedule(db.session, appointment_id, now(), start, minutes, g.user.id)
     audit.record(db.session, "update", "appointment", appt.id, now())
+    body = appointment_json(appt, history=True)
     db.session.commit()
-    return appointment_json(appt, history=True)
+    return body
 
 
 @bp.post("/appointments/<int:appointment_id>/cancel")
@@ -89,8 +92,9 @@ def cancel_appointment(appointment_id: int):
     _mine(appointment_id)
     appt = appointments.cancel(db.session, appointment_id, now(), reason, g.user.id)
     audit.record(db.session, "update", "appointment", appt.id, now())
+    body = appointment_json(appt, history=True)
     db.session.commit()
-    return appointment_json(appt, history=True)
+    return body
 
 
 @bp.post("/appointments/<int:appointment_id>/attendance")
@@ -103,5 +107,6 @@ def record_attendance(appointment_id: int):
     _mine(appointment_id)
     appt = appointments.record_attendance(db.session, appointment_id, status, now(), g.user.id)
     audit.record(db.session, "update", "appointment", appt.id, now())
+    body = appointment_json(appt, history=True)
     db.session.commit()
-    return appointment_json(appt, history=True)
+    return body

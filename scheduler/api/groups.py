@@ -87,8 +87,9 @@ def create_group():
     body = group_json(group, groups.roster_counts(db.session, group.id),
                       groups.next_occurrences(db.session, group, clock))
     audit.record(db.session, "create", "group", group.id, clock)
+    body = body, 201
     db.session.commit()
-    return body, 201
+    return body
 
 
 @bp.get("/groups/<int:group_id>")
@@ -101,6 +102,7 @@ def get_group(group_id: int):
     body = group_json(group, groups.roster_counts(db.session, group.id),
                       groups.next_occurrences(db.session, group, clock))
     audit.record(db.session, "read", "group", group.id, clock)
+    body = body
     db.session.commit()
     return body
 
@@ -116,8 +118,9 @@ def enroll_patient(group_id: int):
     enrollment = groups.enroll(db.session, group_id, patient_id, clock)
     body = enrollment_json(enrollment)
     audit.record(db.session, "create", "enrollment", enrollment.id, clock)
+    body = body, 201
     db.session.commit()
-    return body, 201
+    return body
 
 
 @bp.delete("/groups/<int:group_id>/enrollments/<int:patient_id>")
@@ -131,6 +134,7 @@ def drop_enrollment(group_id: int, patient_id: int):
     audit.record(db.session, "delete", "enrollment", dropped.id, clock)
     for enrollment in promoted:
         audit.record(db.session, "update", "enrollment", enrollment.id, clock)
+    body = body
     db.session.commit()
     return body
 
@@ -149,5 +153,6 @@ def record_occurrence_attendance(group_id: int, occurrence_id: int):
                                    g.user.id)
     body = attendance_json(row)
     audit.record(db.session, "update", "attendance", row.id, clock)
+    body = body
     db.session.commit()
     return body

@@ -70,8 +70,9 @@ def create_patient():
         sms_consent=values["sms_consent"], language=values["language"] or "en",
         discharge_date=values["discharge_date"], now=t, source=_source())
     audit.record(db.session, "create", "patient", patient.id, t)
+    body = patient_json(patient), 201
     db.session.commit()
-    return patient_json(patient), 201
+    return body
 
 
 @bp.get("/patients/<int:patient_id>")
@@ -80,8 +81,9 @@ def get_patient(patient_id: int):
     """One patient's record."""
     patient = _readable(patient_id)
     audit.record(db.session, "read", "patient", patient.id, now())
+    body = patient_json(patient)
     db.session.commit()
-    return patient_json(patient)
+    return body
 
 
 @bp.patch("/patients/<int:patient_id>")
@@ -103,8 +105,9 @@ def update_patient(patient_id: int):
     t = now()
     patient = patients.update_patient(db.session, patient_id, changes, t, _source())
     audit.record(db.session, "update", "patient", patient.id, t)
+    body = patient_json(patient)
     db.session.commit()
-    return patient_json(patient)
+    return body
 
 
 @bp.get("/patients/<int:patient_id>/messages")
@@ -114,5 +117,6 @@ def patient_messages(patient_id: int):
     _readable(patient_id)
     rows = patients.messages(db.session, patient_id)
     audit.record(db.session, "read", "patient_messages", patient_id, now())
+    body = {"messages": [message_json(m) for m in rows]}
     db.session.commit()
-    return {"messages": [message_json(m) for m in rows]}
+    return body

@@ -37,5 +37,6 @@ def follow_up_report():
         raise Invalid({"to": "must not be before from"})
     body = reports.follow_up(db.session, first, last)
     audit.record(db.session, "read", "report", None, now())
+    body = {"from": first.isoformat(), "to": last.isoformat(), **body}
     db.session.commit()
-    return {"from": first.isoformat(), "to": last.isoformat(), **body}
+    return body

@@ -111,8 +111,9 @@ def create_therapist():
     form.check()
     therapist = therapists.create(db.session, name, address, tz, now())
     audit.record(db.session, "create", "therapist", therapist.id, now())
+    body = therapist_json(therapist), 201
     db.session.commit()
-    return therapist_json(therapist), 201
+    return body
 
 
 @bp.put("/therapists/<int:therapist_id>/availability")
@@ -162,14 +163,15 @@ def get_calendar(therapist_id: int):
     appts, occurrences = therapists.calendar(db.session, therapist, start, end)
     tz = therapist.timezone
     audit.record(db.session, "read", "therapist_calendar", therapist_id, now())
-    db.session.commit()
-    return {
+    body = {
         "appointments": [{"id": a.id, "status": a.status, **_interval_json(a.start_dt, a.end_dt, tz),
                           "patient_id": a.patient_id} for a in appts],
         "occurrences": [{"id": o.id, "group_id": group.id, "title": group.title,
                          **_interval_json(o.start_dt, o.end_dt, tz), "cancelled": o.cancelled}
                         for o, group in occurrences],
     }
+    db.session.commit()
+    return body
 
 
 def _range(tz: str, duration: bool) -> tuple:
