@@ -1,7 +1,7 @@
 """flask commands: users, demo, reminders, worker."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 from flask import Flask
@@ -16,7 +16,7 @@ users = AppGroup("users", help="Staff users and API tokens.")
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @users.command("create")

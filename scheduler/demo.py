@@ -114,7 +114,7 @@ def _week_of_appointments(session: Session, staff: list[Therapist], people: list
     slots = []
     for offset in range(1, 8):
         day = today + timedelta(days=offset)
-        for therapist, (_, _, days, start, _end) in zip(staff, THERAPISTS):
+        for therapist, (_, _, days, start, _end) in zip(staff, THERAPISTS, strict=False):
             if day.weekday() in days:
                 first = int(start[:2]) + 1
                 slots += [(therapist, _local(day, f"{hour:02d}:00")) for hour in (first, first + 3)]

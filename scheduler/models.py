@@ -2,11 +2,20 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Optional
 
 from sqlalchemy import (
-    JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, Time,
-    UniqueConstraint, text,
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -36,12 +45,12 @@ class User(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     role: Mapped[str] = mapped_column(String(20))
-    password_hash: Mapped[Optional[str]] = mapped_column(String(255))
-    therapist_id: Mapped[Optional[int]] = mapped_column(ForeignKey("therapists.id"), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    therapist_id: Mapped[int | None] = mapped_column(ForeignKey("therapists.id"), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    therapist: Mapped[Optional[Therapist]] = relationship()
+    therapist: Mapped[Therapist | None] = relationship()
 
 
 class ApiToken(db.Model):
@@ -52,7 +61,7 @@ class ApiToken(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
 
@@ -63,7 +72,7 @@ class Therapist(db.Model):
     __tablename__ = "therapists"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    email: Mapped[Optional[str]] = mapped_column(String(254))
+    email: Mapped[str | None] = mapped_column(String(254))
     timezone: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -99,7 +108,7 @@ class AvailabilityException(db.Model):
     therapist_id: Mapped[int] = mapped_column(ForeignKey("therapists.id"), index=True)
     start_dt: Mapped[datetime] = mapped_column(UTCDateTime)
     end_dt: Mapped[datetime] = mapped_column(UTCDateTime)
-    reason: Mapped[Optional[str]] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(String(200))
 
 
 class Patient(db.Model):
@@ -113,9 +122,9 @@ class Patient(db.Model):
     timezone: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(2), default="en")
     sms_consent: Mapped[bool] = mapped_column(Boolean, default=False)
-    consent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    consent_source: Mapped[Optional[str]] = mapped_column(String(100))
-    opted_out_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_source: Mapped[str | None] = mapped_column(String(100))
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     discharges: Mapped[list[Discharge]] = relationship(
@@ -153,7 +162,7 @@ class Appointment(db.Model):
     start_dt: Mapped[datetime] = mapped_column(UTCDateTime)
     end_dt: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20), default="scheduled")
-    cancel_reason: Mapped[Optional[str]] = mapped_column(String(500))
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
     version: Mapped[int] = mapped_column(Integer, default=1)  # bumps on reschedule; keys its texts
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -177,10 +186,10 @@ class AppointmentEvent(db.Model):
     appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20))
-    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
-    note: Mapped[Optional[str]] = mapped_column(String(500))
-    start_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    end_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(String(500))
+    start_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class GroupSeries(db.Model):
@@ -195,12 +204,12 @@ class GroupSeries(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     facilitator_id: Mapped[int] = mapped_column(ForeignKey("therapists.id"), index=True)
     capacity: Mapped[int] = mapped_column(Integer)
-    location: Mapped[Optional[str]] = mapped_column(String(200))
+    location: Mapped[str | None] = mapped_column(String(200))
     duration_minutes: Mapped[int] = mapped_column(Integer)
     timezone: Mapped[str] = mapped_column(String(64))
     local_start: Mapped[datetime] = mapped_column(db.DateTime)  # naive local wall time of the first one
-    rrule: Mapped[Optional[str]] = mapped_column(String(500))
-    materialized_until: Mapped[Optional[date]] = mapped_column(Date)
+    rrule: Mapped[str | None] = mapped_column(String(500))
+    materialized_until: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     facilitator: Mapped[Therapist] = relationship()
@@ -243,9 +252,9 @@ class Enrollment(db.Model):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    waitlisted_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    enrolled_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    dropped_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    waitlisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dropped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     group: Mapped[GroupSeries] = relationship()
     patient: Mapped[Patient] = relationship()
@@ -262,10 +271,10 @@ class Attendance(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id"))
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
-    status: Mapped[Optional[str]] = mapped_column(String(20))
-    confirmed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    recorded_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    recorded_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str | None] = mapped_column(String(20))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     occurrence: Mapped[Occurrence] = relationship()
 
@@ -281,30 +290,30 @@ class Message(db.Model):
         Index("ix_messages_patient", "patient_id", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[Optional[int]] = mapped_column(ForeignKey("patients.id"))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
     direction: Mapped[str] = mapped_column(String(3), default="out")
     kind: Mapped[str] = mapped_column(String(30))
-    dedupe_key: Mapped[Optional[str]] = mapped_column(String(200), unique=True)
-    appointment_id: Mapped[Optional[int]] = mapped_column(ForeignKey("appointments.id"), index=True)
-    occurrence_id: Mapped[Optional[int]] = mapped_column(ForeignKey("occurrences.id"), index=True)
-    enrollment_id: Mapped[Optional[int]] = mapped_column(ForeignKey("enrollments.id"), index=True)
-    session_start_dt: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)  # the time the text names
-    offset_minutes: Mapped[Optional[int]] = mapped_column(Integer)  # reminders: lead time
-    due_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"), index=True)
+    occurrence_id: Mapped[int | None] = mapped_column(ForeignKey("occurrences.id"), index=True)
+    enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollments.id"), index=True)
+    session_start_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the time the text names
+    offset_minutes: Mapped[int | None] = mapped_column(Integer)  # reminders: lead time
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    lease_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    send_started_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when a send may have reached Twilio unrecorded (timeout, crash): ask Twilio before retrying.
     uncertain: Mapped[bool] = mapped_column(Boolean, default=False)
-    to_phone: Mapped[Optional[str]] = mapped_column(String(20))
-    body: Mapped[Optional[str]] = mapped_column(Text)
-    twilio_sid: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
-    error_code: Mapped[Optional[int]] = mapped_column(Integer)
-    error: Mapped[Optional[str]] = mapped_column(String(300))
-    skip_reason: Mapped[Optional[str]] = mapped_column(String(100))
+    to_phone: Mapped[str | None] = mapped_column(String(20))
+    body: Mapped[str | None] = mapped_column(Text)
+    twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(300))
+    skip_reason: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     history: Mapped[list] = mapped_column(JSON, default=list)  # [{"status", "at", "detail"}]
 
 
@@ -313,13 +322,13 @@ class Task(db.Model):
 
     __tablename__ = "tasks"
     id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[Optional[int]] = mapped_column(ForeignKey("patients.id"), index=True)
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
     kind: Mapped[str] = mapped_column(String(30))
-    message_id: Mapped[Optional[int]] = mapped_column(ForeignKey("messages.id"))
-    appointment_id: Mapped[Optional[int]] = mapped_column(ForeignKey("appointments.id"))
-    detail: Mapped[Optional[str]] = mapped_column(String(300))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
+    detail: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    done_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuditEvent(db.Model):
@@ -329,8 +338,8 @@ class AuditEvent(db.Model):
     __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(String(20))  # read, create, update, delete
     entity: Mapped[str] = mapped_column(String(40))
-    entity_id: Mapped[Optional[int]] = mapped_column(Integer)
-    route: Mapped[Optional[str]] = mapped_column(String(200))  # the URL rule, not the URL
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    route: Mapped[str | None] = mapped_column(String(200))  # the URL rule, not the URL

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from dateutil import rrule as _rrule
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
-UTC = timezone.utc
+UTC = UTC
 
 
 class UTCDateTime(TypeDecorator):

@@ -3,19 +3,18 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 
 import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
-from scheduler import create_app
-from scheduler import auth
+from scheduler import auth, create_app
 from scheduler.extensions import db
 from scheduler.models import AvailabilityRule, Patient, Therapist
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)  # a Monday, before the US DST change
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday, before the US DST change
 
 BASE_CONFIG = {
     "TESTING": True,

@@ -15,7 +15,15 @@ from werkzeug.security import check_password_hash
 from scheduler import availability, therapists, timeutil
 from scheduler.extensions import db
 from scheduler.models import (
-    ApiToken, Appointment, Discharge, Enrollment, GroupSeries, Occurrence, Patient, Therapist, User,
+    ApiToken,
+    Appointment,
+    Discharge,
+    Enrollment,
+    GroupSeries,
+    Occurrence,
+    Patient,
+    Therapist,
+    User,
 )
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
 """Patients: registration, phone numbers, consent, discharges, access, the SMS log, the audit trail."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -9,7 +9,12 @@ from sqlalchemy import select
 from scheduler import patients
 from scheduler.extensions import db
 from scheduler.models import (
-    Appointment, AuditEvent, Enrollment, GroupSeries, Message, Patient,
+    Appointment,
+    AuditEvent,
+    Enrollment,
+    GroupSeries,
+    Message,
+    Patient,
 )
 from tests.conftest import NOW
 
@@ -122,7 +127,7 @@ CREATE_ERRORS = [  # (change to a valid body, the one field reported); None remo
 def test_create_validation(api):
     # One app for the whole table (each case is one request): fast on both engines.
     got = {}
-    for change, field in CREATE_ERRORS:
+    for change, _field in CREATE_ERRORS:
         body = {k: v for k, v in {**VALID, **change}.items() if v is not None}
         r = api.post("/patients", json=body)
         got[repr(change)] = (r.status_code, list((r.get_json() or {}).get("errors", {})))
@@ -235,7 +240,7 @@ PATCH_ERRORS = [  # explicit nulls are errors too: a field is changed or left ou
 def test_patch_validation(app, api, make_patient):
     pid = make_patient()
     got = {}
-    for change, field in PATCH_ERRORS:
+    for change, _field in PATCH_ERRORS:
         r = api.patch(f"/patients/{pid}", json=change)
         got[repr(change)] = (r.status_code, list((r.get_json() or {}).get("errors", {})))
     assert got == {repr(change): (422, [field]) for change, field in PATCH_ERRORS}
@@ -250,7 +255,7 @@ def test_patch_validation(app, api, make_patient):
 def test_new_timezone_replans_pending_reminders(ctx, make_patient, start_utc_hour, status,
                                                 due_utc_hour):
     pid = make_patient(tz="America/New_York")
-    start = datetime(2026, 3, 5, start_utc_hour, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 3, 5, start_utc_hour, 0, tzinfo=UTC)
     ctx.add(Message(patient_id=pid, kind="reminder", status="pending", attempts=0,
                     offset_minutes=120, session_start_dt=start,
                     due_at=start - timedelta(hours=2), created_at=NOW, history=[]))

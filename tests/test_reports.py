@@ -1,19 +1,24 @@
 """The follow-up report: discharges followed by an attended session 1-7 and 1-30 days later."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from scheduler import reports
 from scheduler.models import (
-    Appointment, Attendance, AuditEvent, Discharge, GroupSeries, Occurrence,
+    Appointment,
+    Attendance,
+    AuditEvent,
+    Discharge,
+    GroupSeries,
+    Occurrence,
 )
 from tests.conftest import NOW
 
 DISCHARGE = date(2026, 3, 1)
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,7 +21,7 @@ ALL = set(CALLERS)
 
 
 def _first_monday_ahead(days: int = 7) -> date:
-    day = datetime.now(timezone.utc).astimezone(NY).date() + timedelta(days=days)
+    day = datetime.now(UTC).astimezone(NY).date() + timedelta(days=days)
     return day + timedelta(days=-day.weekday() % 7)
 
 
@@ -53,7 +53,7 @@ class World:
 def world(app, make_therapist) -> World:
     t1, t2 = make_therapist("Own"), make_therapist("Other")
     monday = _first_monday_ahead()
-    real_now = datetime.now(timezone.utc)
+    real_now = datetime.now(UTC)
     counter = iter(range(100))
     with app.app_context():
         # One transaction for everything: the per-record factories would commit 25 times.
@@ -86,7 +86,7 @@ def world(app, make_therapist) -> World:
         # Slots 0..12 are taken above; the table books and reschedules into slots 20 and up.
         # Evenings, so the group never meets at a slot the table books into.
         first = datetime.combine(real_now.astimezone(NY).date() - timedelta(days=2), time(19),
-                                 tzinfo=NY).astimezone(timezone.utc)
+                                 tzinfo=NY).astimezone(UTC)
         group = GroupSeries(title="Evening", facilitator_id=t1, capacity=20, duration_minutes=60,
                             timezone="America/New_York",
                             local_start=first.astimezone(NY).replace(tzinfo=None),

@@ -14,6 +14,7 @@ def test_migrations_match_models(app):
 def test_audit_trail_is_append_only(app, ctx):
     import pytest
     import sqlalchemy as sa
+
     from scheduler.models import AuditEvent
     from tests.conftest import NOW
 

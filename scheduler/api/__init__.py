@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
 
@@ -21,7 +21,7 @@ PUBLIC_ENDPOINTS = {"api.openapi"}
 
 def now() -> datetime:
     """The request's clock; the only place views read it."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @bp.before_request

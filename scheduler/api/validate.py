@@ -1,8 +1,9 @@
 """Reading JSON request bodies into typed values, collecting every field's error."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 
 from flask import request
 from werkzeug.exceptions import BadRequest
