@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from dateutil import rrule as _rrule
@@ -72,38 +72,7 @@ def localize(naive: datetime, tz: str) -> datetime:
     return local
 
 
-def to_utc(value: datetime) -> datetime:
-    """An aware datetime in UTC."""
-    if value.tzinfo is None:
-        raise ValueError("naive datetime")
-    return value.astimezone(UTC)
 
-
-def parse_instant(text: str, tz: str) -> datetime:
-    """ISO 8601 with an offset, or a local time read in zone `tz`; returns aware UTC."""
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError("expected an ISO 8601 date-time")
-    raw = text.strip()
-    if raw.endswith(("Z", "z")):
-        raw = raw[:-1] + "+00:00"
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError as exc:
-        raise ValueError("expected an ISO 8601 date-time") from exc
-    if value.tzinfo is None:
-        value = localize(value, tz)
-    return value.astimezone(UTC)
-
-
-def parse_local(text: str) -> datetime:
-    """A naive local wall time from ISO 8601 (an offset, if given, is refused)."""
-    try:
-        value = datetime.fromisoformat(text.strip())
-    except (AttributeError, ValueError) as exc:
-        raise ValueError("expected a local date-time like 2026-03-10T18:00") from exc
-    if value.tzinfo is not None:
-        raise ValueError("give the local wall time without an offset")
-    return value
 
 
 def parse_date(text: str) -> date:
@@ -182,13 +151,6 @@ def local_date_of(instant: datetime, tz: str) -> date:
     """The calendar date of an instant in zone `tz`."""
     return instant.astimezone(zone(tz)).date()
 
-
-def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
-    """[local midnight, next local midnight) of `day` in `tz`, as UTC instants."""
-    z = zone(tz)
-    start = datetime.combine(day, time(0), tzinfo=z)
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=z)
-    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def parse_datetime_input(text) -> datetime:

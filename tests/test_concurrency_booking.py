@@ -1,7 +1,6 @@
 """Simultaneous bookings of one time: exactly one wins, on SQLite and PostgreSQL alike."""
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -11,35 +10,13 @@ from scheduler import appointments, auth
 from scheduler.errors import Conflict
 from scheduler.extensions import db
 from scheduler.models import Appointment, Message
+from tests import racing
 from tests.conftest import NOW
 from tests.test_appointments import at, next_monday
 
 THREADS = 30
 SLOT = datetime(2026, 3, 3, 10)  # a Tuesday, 10:00 in the therapist's zone, after NOW
 
-
-def run_together(app, work) -> list[str]:
-    """Run work(i) in THREADS threads, each in its own app context, released at once."""
-    barrier = threading.Barrier(THREADS)
-    outcomes: list[str] = [""] * THREADS
-
-    def worker(i: int) -> None:
-        with app.app_context():
-            try:
-                barrier.wait(timeout=30)
-                outcomes[i] = work(i)
-            except Exception as exc:  # noqa: BLE001 - recorded, so the test shows what went wrong
-                db.session.rollback()
-                outcomes[i] = f"error: {type(exc).__name__}: {exc}"
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return outcomes
 
 
 def book_in_domain(therapist_id: int, patient_id: int, start: datetime, minutes: int = 50) -> str:
@@ -66,7 +43,7 @@ def test_one_therapist_many_patients(app, make_therapist, make_patient, case):
     def start(i):  # 10:00 for all, or 10:00..10:29 (every pair of 50-minute sessions overlaps)
         return SLOT if case == "same start" else SLOT + timedelta(minutes=i)
 
-    outcomes = run_together(app, lambda i: book_in_domain(therapist, patients[i], start(i)))
+    outcomes = racing.run_together(app, lambda i: book_in_domain(therapist, patients[i], start(i)), THREADS)
     assert sorted(outcomes) == ["booked"] + ["conflict"] * (THREADS - 1), outcomes
     assert active_appointments(app) == 1
     with app.app_context():
@@ -77,7 +54,8 @@ def test_one_therapist_many_patients(app, make_therapist, make_patient, case):
 def test_one_patient_many_therapists(app, make_therapist, make_patient):
     therapists = [make_therapist(name=f"T{i}") for i in range(THREADS)]
     patient = make_patient()
-    outcomes = run_together(app, lambda i: book_in_domain(therapists[i], patient, SLOT + timedelta(minutes=i)))
+    outcomes = racing.run_together(
+        app, lambda i: book_in_domain(therapists[i], patient, SLOT + timedelta(minutes=i)), THREADS)
     assert sorted(outcomes) == ["booked"] + ["conflict"] * (THREADS - 1), outcomes
     assert active_appointments(app) == 1
 
@@ -97,6 +75,6 @@ def test_through_the_api(app, make_therapist, make_patient):
                                          "start": start, "duration_minutes": 50})
         return str(r.status_code)
 
-    outcomes = run_together(app, post)
+    outcomes = racing.run_together(app, post, THREADS)
     assert sorted(outcomes) == ["201"] + ["409"] * (THREADS - 1), outcomes
     assert active_appointments(app) == 1

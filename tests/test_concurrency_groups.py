@@ -1,7 +1,6 @@
 """Simultaneous enrollments: capacity is never exceeded and the waitlist stays gap-free, on both engines."""
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -11,34 +10,12 @@ from scheduler import auth, groups
 from scheduler.api import groups as groups_api
 from scheduler.extensions import db
 from scheduler.models import Enrollment, Message
+from tests import racing
 from tests.conftest import NOW
 
 THREADS = 40
 CAPACITY = 12
 
-
-def run_together(app, work) -> list:
-    """Run work(i) in THREADS threads, each in its own app context, released at once."""
-    barrier = threading.Barrier(THREADS)
-    outcomes: list = [None] * THREADS
-
-    def worker(i: int) -> None:
-        with app.app_context():
-            try:
-                barrier.wait(timeout=30)
-                outcomes[i] = work(i)
-            except Exception as exc:  # noqa: BLE001 - recorded, so the test shows what went wrong
-                db.session.rollback()
-                outcomes[i] = f"error: {type(exc).__name__}: {exc}"
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return outcomes
 
 
 @pytest.fixture
@@ -73,7 +50,7 @@ def test_enrol_in_domain_functions(app, make_patient, group_id):
         db.session.commit()
         return answer
 
-    outcomes = run_together(app, enrol)
+    outcomes = racing.run_together(app, enrol, THREADS)
     assert [o for o in outcomes if not isinstance(o, tuple)] == []
     assert sum(status == "enrolled" for status, _ in outcomes) == CAPACITY
     assert sorted(p for status, p in outcomes if status == "waitlisted") == list(range(1, THREADS - CAPACITY + 1))
@@ -99,7 +76,7 @@ def test_enrol_and_drop_through_the_api(app, make_patient, group_id, monkeypatch
                                    json={"patient_id": pids[i]}, headers=headers)
         return r.status_code, r.get_json()
 
-    outcomes = run_together(app, enrol)
+    outcomes = racing.run_together(app, enrol, THREADS)
     assert {code for code, _ in outcomes} == {201}, outcomes
     answers = [body for _, body in outcomes]
     assert sum(a["status"] == "enrolled" for a in answers) == CAPACITY
@@ -116,7 +93,7 @@ def test_enrol_and_drop_through_the_api(app, make_patient, group_id, monkeypatch
                                      headers=headers)
         return r.status_code, r.get_json()["promoted_patient_ids"]
 
-    outcomes = run_together(app, drop)[:CAPACITY]
+    outcomes = racing.run_together(app, drop, THREADS)[:CAPACITY]
     assert {code for code, _ in outcomes} == {200}
     promoted = [pid for _, ids in outcomes for pid in ids]
     assert sorted(promoted) == sorted(waiting[:CAPACITY])
