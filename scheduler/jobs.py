@@ -18,7 +18,7 @@ from flask import Flask
 from sqlalchemy import exists, func, select, text
 from sqlalchemy.orm import Session
 
-from . import dispatch, sms
+from . import dispatch, sending, sms
 from .dbutil import is_postgres
 from .extensions import db
 from .models import Appointment, Message, Task
@@ -43,7 +43,7 @@ def _take_turn(session: Session, name: str) -> bool:
     return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _LOCKS[name]}))
 
 
-def dispatch_job(app: Flask, backend, pacer: dispatch.Pacer, stop: threading.Event,
+def dispatch_job(app: Flask, backend, pacer: sending.Pacer, stop: threading.Event,
                  now_fn: Callable[[], datetime] = _now) -> dict[str, int]:
     """Send what is due; replanning is the separate plan job's, once a minute."""
     with app.app_context():
@@ -131,7 +131,7 @@ def build_scheduler(app: Flask, stop: threading.Event) -> BlockingScheduler:
     """The worker's scheduler with its jobs; every job may run late or twice without harm."""
     config = app.config
     backend = sms.make_backend(config)
-    pacer = dispatch.Pacer(config["SMS_MAX_PER_SECOND"])
+    pacer = sending.Pacer(config["SMS_MAX_PER_SECOND"])
     scheduler = BlockingScheduler(timezone=UTC)
     start = _now()
     # One run at a time per job; a backlog runs once; a late run still runs (grace None).

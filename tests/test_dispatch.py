@@ -10,7 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from sqlalchemy import select
 
-from scheduler import appointments, dispatch, groups, jobs, sms, timeutil
+from scheduler import appointments, dispatch, groups, jobs, sending, sms, timeutil
 from scheduler.extensions import db
 from scheduler.models import Appointment, Message, Occurrence, Patient, Task
 from tests.twilio_standin import TwilioStandin
@@ -405,7 +405,7 @@ def test_claim_takes_each_due_row_once_and_recovers_expired_leases(tapp, make_th
         # The first claimer's token is stale: it may not write the row any more.
         ready, counts = dispatch.prepare(session, first, BOOKED_AT + lease, BOOKED_AT, lease, tapp.config)
         assert ready == [] and counts["lost"] == 1
-        assert dispatch.release(session, first, BOOKED_AT + timedelta(seconds=121)) == 1
+        assert sending.release(session, first, BOOKED_AT + timedelta(seconds=121)) == 1
         session.expire_all()
         assert (msg.status, msg.attempts, msg.lease_until) == ("pending", 1, None)
 
@@ -452,8 +452,8 @@ def test_group_record_falls_back_row_by_row(tapp, standin, make_therapist, make_
         taken.lease_until = BOOKED_AT + 2 * lease  # another worker took it over, not yet recorded
         duplicated.status, duplicated.twilio_sid = "sent", "SM" + "1" * 32  # recorded by another
         session.commit()
-        sent = [dispatch.Sent(out, f"SM{n:032d}", BOOKED_AT) for n, out in enumerate(ready)]
-        assert dispatch.record_sent_many(session, sent) == {"sent": 2, "lost": 1}
+        sent = [sending.Sent(out, f"SM{n:032d}", BOOKED_AT) for n, out in enumerate(ready)]
+        assert sending.record_sent_many(session, sent) == {"sent": 2, "lost": 1}
         session.expire_all()
         assert [session.get(Message, i).twilio_sid for i in ids] == [
             f"SM{0:032d}", f"SM{1:032d}", "SM" + "1" * 32]
@@ -489,21 +489,21 @@ def test_pacer_spaces_sends():
     def sleep(seconds):
         slept.append(round(seconds, 6))
         clock[0] += seconds
-    pacer = dispatch.Pacer(4, clock=lambda: clock[0], sleep=sleep)
+    pacer = sending.Pacer(4, clock=lambda: clock[0], sleep=sleep)
     for _ in range(5):
         pacer.wait()
     assert slept == [0.25] * 4
     clock[0] += 10
     pacer.wait()
     assert len(slept) == 4
-    unthrottled = dispatch.Pacer(None, clock=lambda: 0.0, sleep=sleep)
+    unthrottled = sending.Pacer(None, clock=lambda: 0.0, sleep=sleep)
     unthrottled.wait()
     unthrottled.wait()
     assert len(slept) == 4
 
 
 def test_backoff_doubles_to_a_cap():
-    assert [dispatch.backoff(n).total_seconds() for n in range(1, 9)] == [30, 60, 120, 240, 480, 900, 900, 900]
+    assert [sending.backoff(n).total_seconds() for n in range(1, 9)] == [30, 60, 120, 240, 480, 900, 900, 900]
 
 
 # -- the command and the worker's jobs -----------------------------------------------------
@@ -569,8 +569,8 @@ def test_dispatch_job_stops_early_and_hands_rows_back(tapp, standin, make_therap
     stop.set()
     with tapp.app_context():
         backend = sms.make_backend(tapp.config)
-    counts = jobs.dispatch_job(tapp, backend, dispatch.Pacer(None), stop, now_fn=lambda: BOOKED_AT)
+    counts = jobs.dispatch_job(tapp, backend, sending.Pacer(None), stop, now_fn=lambda: BOOKED_AT)
     assert counts["claimed"] == 0 and standin.accepted == []
-    counts = jobs.dispatch_job(tapp, backend, dispatch.Pacer(None), threading.Event(),
+    counts = jobs.dispatch_job(tapp, backend, sending.Pacer(None), threading.Event(),
                                now_fn=lambda: BOOKED_AT)
     assert counts["sent"] == 3
