@@ -165,6 +165,50 @@ def test_twilio_edge_and_region_are_ignored(standin, monkeypatch):
     assert len(standin.accepted) == 1
 
 
+PROXY_VARS = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+@pytest.fixture
+def clean_proxy_env(monkeypatch):
+    for name in PROXY_VARS:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    return monkeypatch
+
+
+def test_proxy_settings_are_read_once_at_construction(standin, clean_proxy_env):
+    clean_proxy_env.setenv("HTTPS_PROXY", "http://proxy.clinic.example:3128")
+    clean_proxy_env.setenv("HTTP_PROXY", "http://proxy.clinic.example:8080")
+    clean_proxy_env.setenv("REQUESTS_CA_BUNDLE", "/etc/clinic/ca.pem")
+    http = make_backend(twilio_config(standin, TWILIO_API_BASE_URL="https://api.twilio.com")).client.http_client
+    assert http.proxy["https"] == "http://proxy.clinic.example:3128"
+    assert http.proxy["http"] == "http://proxy.clinic.example:8080"
+    assert http.session.verify == "/etc/clinic/ca.pem"
+    assert http.session.trust_env is False  # not re-read on every request
+
+
+def test_requests_go_through_the_configured_proxy(standin, clean_proxy_env):
+    # The stand-in answers absolute-URI requests as a plain HTTP proxy would forward them.
+    clean_proxy_env.setenv("HTTP_PROXY", standin.base_url)
+    backend = make_backend(twilio_config(standin, TWILIO_API_BASE_URL="http://api.twilio.invalid"))
+    clean_proxy_env.delenv("HTTP_PROXY")  # read at construction: later changes do not matter
+    result = backend.send(TO, "Hi")
+    assert standin.accepted[0]["sid"] == result.sid
+    assert backend.find_sent(TO, "Hi", datetime.now(UTC) - timedelta(minutes=1)) == result.sid
+
+
+def test_no_proxy_host_is_reached_directly(standin, clean_proxy_env):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    clean_proxy_env.setenv("HTTP_PROXY", dead)
+    clean_proxy_env.setenv("HTTPS_PROXY", dead)
+    clean_proxy_env.setenv("NO_PROXY", "127.0.0.1,localhost")
+    backend = make_backend(twilio_config(standin))
+    assert backend.client.http_client.proxy == {}
+    assert backend.send(TO, "Hi").sid == standin.accepted[0]["sid"]
+
+
 def test_no_phone_number_or_body_in_logs(standin, backend, caplog):
     caplog.set_level(logging.DEBUG)
     backend.send(TO, "Private words")
