@@ -16,7 +16,7 @@ from . import availability, busy, reminders, timeutil
 from .dbutil import lock
 from .errors import Conflict, Invalid, NotFound
 from .models import ATTENDANCE_STATUSES, Appointment, AppointmentEvent, Patient, Therapist
-from .therapists import exception_intervals, weekly_rules
+from .therapists import weekly_rules
 
 MIN_MINUTES, MAX_MINUTES = 5, 480
 ACTIVE = ("scheduled", "confirmed")
@@ -53,11 +53,12 @@ def _check_free(session: Session, therapist: Therapist, patient_id: int, start: 
     rules = weekly_rules(therapist)
     if not availability.is_available(rules, therapist.timezone, [], start, end):
         raise Conflict("outside the therapist's working hours", field="start")
-    if exception_intervals(session, therapist.id, start, end):
+    why = busy.clash(session, therapist.id, patient_id, start, end, exclude_appointment=exclude)
+    if why == "time_off":
         raise Conflict("the therapist is unavailable then (time off)", field="start")
-    if busy.therapist_intervals(session, therapist.id, start, end, exclude_appointment=exclude):
+    if why == "therapist":
         raise Conflict("the therapist already has a session then", field="therapist_id")
-    if busy.patient_intervals(session, patient_id, start, end, exclude_appointment=exclude):
+    if why == "patient":
         raise Conflict("the patient already has a session then", field="patient_id")
 
 

@@ -119,16 +119,21 @@ def _withdraw(session: Session, now: datetime, *conditions) -> int:
 
 def appointment_changed(session: Session, appt: Appointment, now: datetime, notice: str) -> None:
     """After booking, rescheduling or cancelling: withdraw stale texts, add the notice and reminders."""
-    _withdraw(session, now, Message.appointment_id == appt.id)
+    if notice != "booked":
+        # A new appointment has no texts yet: its id was never used (rows are never deleted, and
+        # messages.appointment_id is a foreign key), so there is nothing to withdraw.
+        _withdraw(session, now, Message.appointment_id == appt.id)
     patient = appt.patient
     prefix = f"appt{appt.id}:v{appt.version}"
     if notice == "cancelled":
         _notice(session, patient, "cancelled", f"appt{appt.id}:cancelled", now, appt.start_dt,
                 appointment_id=appt.id)
         return
-    _notice(session, patient, notice, f"{prefix}:{notice}", now, appt.start_dt, appointment_id=appt.id)
-    insert_ignore(session, Message, _reminder_rows(patient, appt.start_dt, now, prefix,
-                                                   appointment_id=appt.id), "dedupe_key")
+    # The notice and the reminders in one INSERT: every row needs the same keys for that.
+    notice_row = _row(patient, notice, f"{prefix}:{notice}", notice_due(now, patient.timezone, _quiet()), now,
+                      appt.start_dt, appointment_id=appt.id, offset_minutes=None, skip_reason=None)
+    insert_ignore(session, Message, [notice_row, *_reminder_rows(patient, appt.start_dt, now, prefix,
+                                                                appointment_id=appt.id)], "dedupe_key")
 
 
 def enrollment_reminders(session: Session, enrollment: Enrollment, occurrences: list[Occurrence],
