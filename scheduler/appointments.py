@@ -82,7 +82,7 @@ def book(session: Session, therapist_id: int, patient_id: int, start: datetime, 
          now: datetime, user_id: int | None = None) -> Appointment:
     """Book a session; `start` is aware, or naive wall time in the therapist's zone."""
     length = _duration(duration_minutes)
-    therapist = lock(session, Therapist, therapist_id, "therapist_id")
+    therapist = lock(session, Therapist, therapist_id, "therapist_id", load="rules")
     patient = lock(session, Patient, patient_id, "patient_id")
     start = _start(start, therapist.timezone, now)
     end = start + length

@@ -5,7 +5,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
@@ -52,7 +52,11 @@ def issue_token(session: Session, user: User, now: datetime) -> str:
     return token
 
 
+# Built once: every API request runs it, and building it costs more than the lookup.
+_BY_TOKEN = select(User).join(ApiToken, ApiToken.user_id == User.id).where(
+    ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), User.active.is_(True))
+
+
 def user_for_token(session: Session, token: str) -> User | None:
     """The active user holding this unrevoked token, or None."""
-    return session.scalar(select(User).join(ApiToken, ApiToken.user_id == User.id).where(
-        ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None), User.active.is_(True)))
+    return session.scalar(_BY_TOKEN, {"token_hash": hash_token(token)})
