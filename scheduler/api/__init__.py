@@ -10,6 +10,7 @@ from flask import Blueprint, abort, g, jsonify, request
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
+from .. import audit
 from ..auth import user_for_token
 from ..errors import DomainError, Invalid
 from ..extensions import db
@@ -36,6 +37,17 @@ def authenticate():
         return jsonify(error="missing or invalid bearer token"), 401, {"WWW-Authenticate": "Bearer"}
     g.user = user
     return None
+
+
+def audited(action: str, entity: str, entity_id: int | None, body, status: int = 200):
+    """Record who read or changed which record, commit, and answer with `body`.
+
+    `body` is built by the caller before this commit, which would otherwise expire every
+    object in it and cost a reload per row.
+    """
+    audit.record(db.session, action, entity, entity_id, now())
+    db.session.commit()
+    return body, status
 
 
 def roles(*allowed: str):

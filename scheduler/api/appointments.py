@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import g, request
 
-from .. import appointments, audit, timeutil
+from .. import appointments, timeutil
 from ..extensions import db
 from ..models import ATTENDANCE_STATUSES, Appointment
-from . import bp, now, own_therapist, roles
+from . import audited, bp, now, own_therapist, roles
 from .validate import Form, datetime_input, integer, json_body, one_of, text
 
 DURATION = integer(appointments.MIN_MINUTES, appointments.MAX_MINUTES)
@@ -48,10 +48,7 @@ def book_appointment():
     form.check()
     own_therapist(therapist_id)
     appt = appointments.book(db.session, therapist_id, patient_id, start, minutes, now(), g.user.id)
-    audit.record(db.session, "create", "appointment", appt.id, now())
-    body = appointment_json(appt), 201
-    db.session.commit()
-    return body
+    return audited("create", "appointment", appt.id, appointment_json(appt), 201)
 
 
 @bp.get("/appointments/<int:appointment_id>")
@@ -59,10 +56,7 @@ def book_appointment():
 def get_appointment(appointment_id: int):
     """One appointment with its status history."""
     appt = _mine(appointment_id)
-    audit.record(db.session, "read", "appointment", appt.id, now())
-    body = appointment_json(appt, history=True)
-    db.session.commit()
-    return body
+    return audited("read", "appointment", appt.id, appointment_json(appt, history=True))
 
 
 @bp.patch("/appointments/<int:appointment_id>")
@@ -75,10 +69,7 @@ def reschedule_appointment(appointment_id: int):
     form.check()
     _mine(appointment_id)
     appt = appointments.reschedule(db.session, appointment_id, now(), start, minutes, g.user.id)
-    audit.record(db.session, "update", "appointment", appt.id, now())
-    body = appointment_json(appt, history=True)
-    db.session.commit()
-    return body
+    return audited("update", "appointment", appt.id, appointment_json(appt, history=True))
 
 
 @bp.post("/appointments/<int:appointment_id>/cancel")
@@ -91,10 +82,7 @@ def cancel_appointment(appointment_id: int):
     form.check()
     _mine(appointment_id)
     appt = appointments.cancel(db.session, appointment_id, now(), reason, g.user.id)
-    audit.record(db.session, "update", "appointment", appt.id, now())
-    body = appointment_json(appt, history=True)
-    db.session.commit()
-    return body
+    return audited("update", "appointment", appt.id, appointment_json(appt, history=True))
 
 
 @bp.post("/appointments/<int:appointment_id>/attendance")
@@ -106,7 +94,4 @@ def record_attendance(appointment_id: int):
     form.check()
     _mine(appointment_id)
     appt = appointments.record_attendance(db.session, appointment_id, status, now(), g.user.id)
-    audit.record(db.session, "update", "appointment", appt.id, now())
-    body = appointment_json(appt, history=True)
-    db.session.commit()
-    return body
+    return audited("update", "appointment", appt.id, appointment_json(appt, history=True))

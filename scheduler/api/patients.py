@@ -6,7 +6,7 @@ from flask import abort, g
 from .. import audit, patients, timeutil
 from ..extensions import db
 from ..models import Message, Patient
-from . import bp, now, roles
+from . import audited, bp, now, roles
 from .validate import Form, a_date, boolean, json_body, one_of, text, timezone_name
 
 FIELDS = ("name", "phone", "timezone", "language", "sms_consent", "discharge_date")
@@ -80,10 +80,7 @@ def create_patient():
 def get_patient(patient_id: int):
     """One patient's record."""
     patient = _readable(patient_id)
-    audit.record(db.session, "read", "patient", patient.id, now())
-    body = patient_json(patient)
-    db.session.commit()
-    return body
+    return audited("read", "patient", patient.id, patient_json(patient))
 
 
 @bp.patch("/patients/<int:patient_id>")
@@ -116,7 +113,4 @@ def patient_messages(patient_id: int):
     """The patient's SMS log, in and out, newest first."""
     _readable(patient_id)
     rows = patients.messages(db.session, patient_id)
-    audit.record(db.session, "read", "patient_messages", patient_id, now())
-    body = {"messages": [message_json(m) for m in rows]}
-    db.session.commit()
-    return body
+    return audited("read", "patient_messages", patient_id, {"messages": [message_json(m) for m in rows]})

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import request
 
-from .. import audit, reports, timeutil
+from .. import reports, timeutil
 from ..errors import Invalid
 from ..extensions import db
-from . import bp, now, roles
+from . import audited, bp, roles
 
 
 def _query_dates(*names: str) -> list:
@@ -36,7 +36,4 @@ def follow_up_report():
     if first > last:
         raise Invalid({"to": "must not be before from"})
     body = reports.follow_up(db.session, first, last)
-    audit.record(db.session, "read", "report", None, now())
-    body = {"from": first.isoformat(), "to": last.isoformat(), **body}
-    db.session.commit()
-    return body
+    return audited("read", "report", None, {"from": first.isoformat(), "to": last.isoformat(), **body})

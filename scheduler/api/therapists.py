@@ -9,7 +9,7 @@ from .. import audit, therapists, timeutil
 from ..errors import Invalid
 from ..extensions import db
 from ..models import Therapist
-from . import bp, now, own_therapist, roles
+from . import audited, bp, now, own_therapist, roles
 from .validate import Form, datetime_input, integer, json_body, query_instant, text, timezone_name
 
 MAX_RULES, MAX_EXCEPTIONS = 50, 500
@@ -110,10 +110,7 @@ def create_therapist():
     tz = form.get("timezone", timezone_name)
     form.check()
     therapist = therapists.create(db.session, name, address, tz, now())
-    audit.record(db.session, "create", "therapist", therapist.id, now())
-    body = therapist_json(therapist), 201
-    db.session.commit()
-    return body
+    return audited("create", "therapist", therapist.id, therapist_json(therapist), 201)
 
 
 @bp.put("/therapists/<int:therapist_id>/availability")
@@ -162,16 +159,13 @@ def get_calendar(therapist_id: int):
     start, end, _ = _range(therapist.timezone, duration=False)
     appts, occurrences = therapists.calendar(db.session, therapist, start, end)
     tz = therapist.timezone
-    audit.record(db.session, "read", "therapist_calendar", therapist_id, now())
-    body = {
+    return audited("read", "therapist_calendar", therapist_id, {
         "appointments": [{"id": a.id, "status": a.status, **_interval_json(a.start_dt, a.end_dt, tz),
                           "patient_id": a.patient_id} for a in appts],
         "occurrences": [{"id": o.id, "group_id": group.id, "title": group.title,
                          **_interval_json(o.start_dt, o.end_dt, tz), "cancelled": o.cancelled}
                         for o, group in occurrences],
-    }
-    db.session.commit()
-    return body
+    })
 
 
 def _range(tz: str, duration: bool) -> tuple:
