@@ -314,8 +314,6 @@ def drop(session: Session, group_id: int, patient_id: int,
     """Take the patient off the roster or waitlist; freed seats go to the first waitlisted.
 
     Returns the dropped enrollment and those promoted (each promoted patient is told by text).
-    A promoted patient's other sessions are not re-checked: their place was promised when they
-    joined the waitlist, and staff see any clash on the calendar.
     """
     patient = lock(session, Patient, patient_id, "patient")
     group = lock(session, GroupSeries, group_id, "group")
@@ -329,19 +327,35 @@ def drop(session: Session, group_id: int, patient_id: int,
 
 
 def _fill_seats(session: Session, group: GroupSeries, now: datetime) -> list[Enrollment]:
-    """Enrol waitlisted patients, first come first served, while seats are free."""
+    """Enrol waitlisted patients, first come first served, while seats are free.
+
+    Someone who has since booked another session at a meeting's time keeps their place in line
+    and staff get a task: a patient is never double-booked. (Their row is not locked here, as
+    that would break the therapist -> patient -> group lock order; SQLite serialises anyway.)
+    """
     seats_taken = session.scalar(select(func.count()).select_from(Enrollment).where(
         Enrollment.group_id == group.id, Enrollment.status == "enrolled"))
     free = group.capacity - seats_taken
     if free <= 0:
         return []
-    promoted = list(session.scalars(select(Enrollment).where(
+    upcoming = _upcoming(session, group.id, now)
+    waiting = session.scalars(select(Enrollment).where(
         Enrollment.group_id == group.id, Enrollment.status == "waitlisted"
-    ).order_by(Enrollment.waitlisted_at, Enrollment.id).limit(free)))
-    for enrollment in promoted:
+    ).order_by(Enrollment.waitlisted_at, Enrollment.id)).all()
+    promoted = []
+    for enrollment in waiting:
+        if len(promoted) == free:
+            break
+        if upcoming and _first_overlap(upcoming, busy.patient_intervals(
+                session, enrollment.patient_id, upcoming[0].start_dt, upcoming[-1].end_dt,
+                exclude_group=group.id)) is not None:
+            session.add(Task(kind="waitlist_clash", patient_id=enrollment.patient_id, created_at=now,
+                             detail=f"group {group.id}: seat free, but a session clashes"))
+            continue
         enrollment.status, enrollment.enrolled_at = "enrolled", now
         session.flush()
         reminders.enrolled(session, enrollment, now, promoted=True)
+        promoted.append(enrollment)
     return promoted
 
 

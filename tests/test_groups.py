@@ -416,6 +416,27 @@ def test_dropping_an_enrolled_patient_promotes_the_first_waitlisted(api, look, m
     assert (shown["enrolled"], shown["waitlisted"]) == (2, 2)
 
 
+def test_a_waitlisted_patient_with_a_clashing_session_keeps_their_place(
+        api, look, make_group, make_patient, make_therapist):
+    """A freed seat goes to the next in line when the first would be double-booked; staff are told."""
+    group = make_group(capacity=1)
+    first, clashing, next_in_line = (make_patient() for _ in range(3))
+    other = make_therapist(name="Other")
+    for pid in (first, clashing, next_in_line):
+        enrol(api, group["id"], pid)
+    with look() as s:  # booked individually at the second meeting's time while waiting
+        meeting = occurrences(s, group["id"])[1]
+        s.add(appointment(other, clashing, meeting.start_dt))
+        s.commit()
+    r = api.delete(f"/groups/{group['id']}/enrollments/{first}")
+    assert r.status_code == 200
+    assert r.get_json()["promoted_patient_ids"] == [next_in_line]
+    assert positions(look, group["id"], [clashing]) == {clashing: 1}
+    with look() as s:
+        tasks = s.scalars(select(Task).where(Task.patient_id == clashing)).all()
+        assert [t.kind for t in tasks] == ["waitlist_clash"]
+
+
 def test_dropping_a_waitlisted_patient_closes_the_gap(api, look, make_group, make_patient):
     group = make_group(capacity=1)
     pids = [make_patient() for _ in range(5)]
