@@ -178,12 +178,12 @@ def prepare(session: Session, ids: list[int], token: datetime, now: datetime, se
                 verdict = Verdict(skip="unrenderable")
         if verdict.skip:
             msg.status, msg.skip_reason, msg.lease_until = "skipped", verdict.skip, None
-            sending.note(msg, "skipped", now, verdict.skip)
+            msg.note("skipped", now, verdict.skip)
             counts["skipped"] += 1
         elif verdict.defer_to is not None:
             msg.status, msg.due_at, msg.lease_until = "pending", verdict.defer_to, None
             msg.attempts -= 1  # nothing was attempted
-            sending.note(msg, "pending", now, "quiet hours: deferred")
+            msg.note("pending", now, "quiet hours: deferred")
             counts["deferred"] += 1
         else:
             msg.to_phone, msg.body = patient.phone, body
@@ -191,7 +191,7 @@ def prepare(session: Session, ids: list[int], token: datetime, now: datetime, se
             if not (msg.uncertain and msg.send_started_at):
                 msg.send_started_at = now
             msg.lease_until = now + send_lease
-            sending.note(msg, "sending", now, f"attempt {msg.attempts}")
+            msg.note("sending", now, f"attempt {msg.attempts}")
             ready.append(Outgoing(msg.id, msg.lease_until, patient.phone, body, list(msg.history)))
     session.commit()
     return ready, counts

@@ -316,6 +316,13 @@ class Message(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     history: Mapped[list] = mapped_column(JSON, default=list)  # [{"status", "at", "detail"}]
 
+    def note(self, status: str, now: datetime, detail: str | None = None) -> None:
+        """Append a status change to the history (a new list, so the JSON column is saved)."""
+        entry = {"status": status, "at": now.isoformat()}
+        if detail:
+            entry["detail"] = detail
+        self.history = [*(self.history or []), entry]
+
 
 class Task(db.Model):
     """A follow-up for staff: a reschedule request, an opt-out, a reply nobody understood."""

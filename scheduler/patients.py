@@ -126,7 +126,7 @@ def _replan_reminders(session: Session, patient: Patient, now: datetime) -> None
                                           patient.timezone, quiet)
         if due is None:
             msg.status, msg.skip_reason = "skipped", why
-            msg.history = [*msg.history, {"status": "skipped", "at": now.isoformat(), "detail": why}]
+            msg.note("skipped", now, why)
         elif due != msg.due_at:
             msg.due_at = max(due, now)
 

@@ -71,13 +71,6 @@ class Pacer:
             self._sleep(slot - now)
 
 
-def note(msg: Message, status: str, now: datetime, detail: str | None = None) -> None:
-    """Append a status change to the row's history."""
-    entry = {"status": status, "at": now.isoformat()}
-    if detail:
-        entry["detail"] = detail
-    msg.history = [*(msg.history or []), entry]  # a new list, so the JSON column is saved
-
 
 def backoff(attempts: int) -> timedelta:
     """Wait before retry number `attempts`: 30 s, doubling, at most 15 minutes."""
@@ -156,7 +149,7 @@ def record_sent(session: Session, msg_id: int, now: datetime, sid: str, detail: 
         return "lost"
     msg.status, msg.twilio_sid, msg.sent_at, msg.uncertain = "sent", sid, now, False
     msg.lease_until, msg.error_code, msg.error = None, None, None
-    note(msg, "sent", now, detail)
+    msg.note("sent", now, detail)
     session.commit()
     return "sent"
 
@@ -224,11 +217,11 @@ def record_failure(session: Session, msg_id: int, token: datetime, now: datetime
     else:
         wait = AMBIGUOUS_RETRY if exc.kind == sms.AMBIGUOUS else backoff(msg.attempts)
         msg.status, msg.due_at = "pending", now + wait
-        note(msg, "pending", now, f"retry: {exc.detail}")
+        msg.note("pending", now, f"retry: {exc.detail}")
         session.commit()
         return "retry"
     msg.status = "failed"
-    note(msg, "failed", now, msg.error)
+    msg.note("failed", now, msg.error)
     session.commit()
     log.warning("message %s failed (%s)", msg_id, exc.kind)
     return "failed"
