@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import appointments, groups, replies, sms, texts
+from . import appointments, groups, reminders, replies, sms, texts
 from .errors import DomainError
 from .models import Appointment, Enrollment, Message, Occurrence, Patient, Task
 from .patients import normalize_phone
@@ -36,12 +36,6 @@ RANK = {"pending": 0, "sending": 1, "sent": 2, "delivered": 3, "undelivered": 3,
 FAILED = ("undelivered", "failed")
 OPTED_OUT_CODE = 21610  # Twilio: the number replied STOP to the carrier
 
-
-def _history(msg: Message, status: str, now: datetime, detail: str | None = None) -> None:
-    entry = {"status": status, "at": now.isoformat()}
-    if detail:
-        entry["detail"] = detail
-    msg.history = [*(msg.history or []), entry]  # a new list, so the JSON column is saved
 
 
 def find_patient(session: Session, from_phone: str | None) -> Patient | None:
@@ -84,11 +78,8 @@ def opt_out(session: Session, patient: Patient, now: datetime) -> bool:
     if patient.opted_out_at is not None:
         return False
     patient.opted_out_at = now
-    pending = session.scalars(select(Message).where(
-        Message.patient_id == patient.id, Message.direction == "out", Message.status == "pending")).all()
-    for msg in pending:
-        msg.status = "withdrawn"
-        _history(msg, "withdrawn", now, "patient opted out")
+    reminders.withdraw(session, now, Message.patient_id == patient.id, Message.direction == "out",
+                       why="patient opted out")
     return True
 
 
@@ -208,6 +199,6 @@ def handle_status(session: Session, sid: str | None, status: str | None, error_c
                 opt_out(session, patient, now)  # the carrier says STOP: honour it here too
             session.add(Task(patient_id=patient.id, kind="sms_failed", message_id=msg.id,
                              appointment_id=msg.appointment_id, detail=detail, created_at=now))
-    _history(msg, new, now, detail)
+    msg.note(new, now, detail)
     session.flush()
     return True

@@ -18,7 +18,7 @@ from flask import Flask
 from sqlalchemy import exists, func, select, text
 from sqlalchemy.orm import Session
 
-from . import dispatch, sending, sms
+from . import dispatch, groups, sending, sms
 from .dbutil import is_postgres
 from .extensions import db
 from .models import Appointment, Message, Task
@@ -58,15 +58,10 @@ def plan(session: Session, now: datetime) -> bool:
 
 def extend_horizon(session: Session, now: datetime) -> None:
     """Materialise group occurrences (and their reminders) GROUP_HORIZON_WEEKS ahead."""
-    try:
-        from . import groups
-    except ImportError:  # groups not installed in this build
-        return
-    extend = getattr(groups, "extend_horizon", None)
-    if extend is None or not _take_turn(session, "horizon"):
+    if not _take_turn(session, "horizon"):
         session.rollback()
         return
-    extend(session, now)
+    groups.extend_horizon(session, now)
     session.commit()
 
 

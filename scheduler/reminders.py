@@ -5,13 +5,12 @@ from datetime import datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from . import timeutil
 from .dbutil import insert_ignore
 from .models import Appointment, Enrollment, GroupSeries, Message, Occurrence, Patient
 
-NOTICE_KINDS = ("booked", "rescheduled", "cancelled", "waitlist_promoted")
 LAST_MINUTE = timedelta(minutes=1)
 
 
@@ -108,12 +107,12 @@ def _notice(session: Session, patient: Patient, kind: str, key: str, now: dateti
     insert_ignore(session, Message, [_row(patient, kind, key, due, now, session_start, **refs)], "dedupe_key")
 
 
-def _withdraw(session: Session, now: datetime, *conditions) -> int:
+def withdraw(session: Session, now: datetime, *conditions, why: str | None = None) -> int:
     """Pending texts matching `conditions` will never be sent."""
     rows = session.scalars(select(Message).where(Message.status == "pending", *conditions)).all()
     for msg in rows:
         msg.status = "withdrawn"
-        msg.history = [*msg.history, {"status": "withdrawn", "at": now.isoformat()}]
+        msg.note("withdrawn", now, why)
     return len(rows)
 
 
@@ -122,7 +121,7 @@ def appointment_changed(session: Session, appt: Appointment, now: datetime, noti
     if notice != "booked":
         # A new appointment has no texts yet: its id was never used (rows are never deleted, and
         # messages.appointment_id is a foreign key), so there is nothing to withdraw.
-        _withdraw(session, now, Message.appointment_id == appt.id)
+        withdraw(session, now, Message.appointment_id == appt.id)
     patient = appt.patient
     prefix = f"appt{appt.id}:v{appt.version}"
     if notice == "cancelled":
@@ -136,16 +135,19 @@ def appointment_changed(session: Session, appt: Appointment, now: datetime, noti
                                                                 appointment_id=appt.id)], "dedupe_key")
 
 
+def _enrollment_rows(enrollment: Enrollment, occurrences: list[Occurrence], now: datetime) -> list[dict]:
+    rows = []
+    for occ in occurrences:
+        if not occ.cancelled and occ.start_dt > now:
+            rows += _reminder_rows(enrollment.patient, occ.start_dt, now, f"enr{enrollment.id}:occ{occ.id}",
+                                   occurrence_id=occ.id, enrollment_id=enrollment.id)
+    return rows
+
+
 def enrollment_reminders(session: Session, enrollment: Enrollment, occurrences: list[Occurrence],
                          now: datetime) -> None:
     """Reminders for each of `occurrences` of an enrolled patient (idempotent)."""
-    rows = []
-    for occ in occurrences:
-        if occ.cancelled or occ.start_dt <= now:
-            continue
-        rows += _reminder_rows(enrollment.patient, occ.start_dt, now, f"enr{enrollment.id}:occ{occ.id}",
-                               occurrence_id=occ.id, enrollment_id=enrollment.id)
-    insert_ignore(session, Message, rows, "dedupe_key")
+    insert_ignore(session, Message, _enrollment_rows(enrollment, occurrences, now), "dedupe_key")
 
 
 def enrolled(session: Session, enrollment: Enrollment, now: datetime, promoted: bool = False) -> None:
@@ -162,34 +164,36 @@ def enrolled(session: Session, enrollment: Enrollment, now: datetime, promoted: 
 
 def dropped(session: Session, enrollment: Enrollment, now: datetime) -> None:
     """A patient left a group: their pending group texts are withdrawn."""
-    _withdraw(session, now, Message.enrollment_id == enrollment.id)
+    withdraw(session, now, Message.enrollment_id == enrollment.id)
 
 
 def occurrences_added(session: Session, group: GroupSeries, occurrences: list[Occurrence],
                       now: datetime) -> None:
     """The horizon rolled forward: reminders for every enrolled patient."""
-    enrollments = session.scalars(select(Enrollment).where(
-        Enrollment.group_id == group.id, Enrollment.status == "enrolled")).all()
-    for enrollment in enrollments:
-        enrollment_reminders(session, enrollment, occurrences, now)
+    _group_reminders(session, {group.id: occurrences}, now)
 
 
-def occurrence_cancelled(session: Session, occurrence: Occurrence, now: datetime) -> None:
-    """A single meeting was called off: its pending reminders are withdrawn."""
-    _withdraw(session, now, Message.occurrence_id == occurrence.id)
+def _group_reminders(session: Session, by_group: dict[int, list[Occurrence]], now: datetime) -> None:
+    """Reminders for enrolled patients of each group's occurrences: one query, one insert."""
+    if not by_group:
+        return
+    enrollments = session.scalars(select(Enrollment).options(selectinload(Enrollment.patient)).where(
+        Enrollment.group_id.in_(by_group), Enrollment.status == "enrolled")).all()
+    rows = [row for e in enrollments for row in _enrollment_rows(e, by_group[e.group_id], now)]
+    insert_ignore(session, Message, rows, "dedupe_key")
 
 
 def ensure_planned(session: Session, now: datetime, window: timedelta = timedelta(days=3)) -> None:
     """Safety net for dispatch: (re)create any reminder due within `window` that is missing."""
     horizon = now + max(_offsets(), default=timedelta()) + window
-    appts = session.scalars(select(Appointment).where(
+    appts = session.scalars(select(Appointment).options(selectinload(Appointment.patient)).where(
         Appointment.status.in_(("scheduled", "confirmed")),
         Appointment.start_dt > now, Appointment.start_dt <= horizon)).all()
-    for appt in appts:
-        insert_ignore(session, Message, _reminder_rows(appt.patient, appt.start_dt, now,
-                                                       f"appt{appt.id}:v{appt.version}",
-                                                       appointment_id=appt.id), "dedupe_key")
-    occs = session.scalars(select(Occurrence).where(
-        Occurrence.start_dt > now, Occurrence.start_dt <= horizon, Occurrence.cancelled.is_(False))).all()
-    for occ in occs:
-        occurrences_added(session, occ.group, [occ], now)
+    rows = [row for appt in appts for row in _reminder_rows(
+        appt.patient, appt.start_dt, now, f"appt{appt.id}:v{appt.version}", appointment_id=appt.id)]
+    insert_ignore(session, Message, rows, "dedupe_key")
+    by_group: dict[int, list[Occurrence]] = {}
+    for occ in session.scalars(select(Occurrence).where(
+            Occurrence.start_dt > now, Occurrence.start_dt <= horizon, Occurrence.cancelled.is_(False))):
+        by_group.setdefault(occ.group_id, []).append(occ)
+    _group_reminders(session, by_group, now)
