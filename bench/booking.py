@@ -210,9 +210,10 @@ def prepare_database(engine: str, tmp: Path) -> str | None:
 
 def seed(app, small: list, monday: date, now: datetime) -> dict:
     """Admin token, therapists (domain functions), patients, and the small table's appointments."""
-    from scheduler import auth, therapists
+    from scheduler.core import auth
     from scheduler.extensions import db
     from scheduler.models import Patient
+    from scheduler.scheduling import therapists
 
     session = db.session
     user = auth.create_user(session, "bench-admin@clinic.test", "admin", now)
@@ -329,8 +330,8 @@ def time_calendar(base: str, ids: dict, monday: date, headers: dict, n: int) -> 
 
 def time_calendar_call(ids: dict, monday: date, n: int) -> dict:
     """therapists.calendar() itself, in this process: the database's part without HTTP."""
-    from scheduler import therapists
     from scheduler.extensions import db
+    from scheduler.scheduling import therapists
 
     start, end = week_bounds(monday)
     lat = []
@@ -370,7 +371,7 @@ def explain(call, marker: str = "FROM appointments") -> list[str]:
 
 def print_plans(ids: dict, monday: date, first_free: tuple[int, int]) -> None:
     """Plans of the calendar query and of the booking's therapist-busy check, on the big table."""
-    from scheduler import busy, therapists
+    from scheduler.scheduling import busy, therapists
 
     start, end = week_bounds(monday)
     print("plan of the calendar's appointment query (therapists.calendar):")

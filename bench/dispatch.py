@@ -30,7 +30,7 @@ from flask_migrate import upgrade  # noqa: E402
 from scheduler import create_app  # noqa: E402
 from scheduler.extensions import db  # noqa: E402
 from scheduler.models import Appointment, Message, Patient, Therapist  # noqa: E402
-from tests.twilio_standin import TwilioStandin  # noqa: E402
+from tests.support.twilio_standin import TwilioStandin  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 PG_URL = PG_SERVER + "bench_dispatch"

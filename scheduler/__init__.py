@@ -22,7 +22,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def load_config(app: Flask, test_config: dict | None) -> None:
     """Settings from the environment (or the test's dict); a bad one stops start-up in one line."""
-    from .config import ConfigError, load
+    from scheduler.config import ConfigError, load
 
     try:
         app.config.update(load(app.instance_path))
@@ -43,7 +43,7 @@ def register_extensions(app: Flask) -> None:
     """Database, migrations, proxy headers."""
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from .extensions import db, migrate
+    from scheduler.extensions import db, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
@@ -53,7 +53,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """The JSON API, the Twilio webhooks and the health check."""
-    from . import api, webhooks
+    from scheduler import api, webhooks
 
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
@@ -77,7 +77,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """flask users / demo / reminders / worker."""
-    from . import cli
+    from scheduler import cli
 
     cli.register(app)
 

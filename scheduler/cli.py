@@ -7,10 +7,10 @@ import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from . import auth
-from .errors import DomainError
-from .extensions import db
-from .models import User
+from scheduler.core import auth
+from scheduler.errors import DomainError
+from scheduler.extensions import db
+from scheduler.models import User
 
 users = AppGroup("users", help="Staff users and API tokens.")
 
@@ -50,7 +50,7 @@ def create_token(email: str) -> None:
 @with_appcontext
 def demo_command() -> None:
     """Fill an EMPTY database with a demo clinic and print its logins."""
-    from . import demo
+    from scheduler import demo
 
     try:
         result = demo.seed(db.session, _now())
@@ -75,7 +75,7 @@ def dispatch_command() -> None:
     """One pass: plan missing reminders, send every text due now, print counts (no patient data)."""
     from flask import current_app
 
-    from . import dispatch, sms
+    from scheduler.messaging import dispatch, sms
 
     backend = sms.make_backend(current_app.config)
     counts = dispatch.run_once(db.session, _now, backend)
@@ -88,7 +88,7 @@ def worker_command() -> None:
     """Run the worker (dispatch loop, group horizon, follow-ups, housekeeping) until stopped."""
     from flask import current_app
 
-    from . import jobs
+    from scheduler import jobs
 
     jobs.run_worker(current_app._get_current_object())
 

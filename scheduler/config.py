@@ -7,7 +7,7 @@ import secrets
 from datetime import time, timedelta
 from pathlib import Path
 
-from . import texts
+from scheduler.messaging import texts
 
 
 class ConfigError(Exception):

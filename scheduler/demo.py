@@ -8,9 +8,10 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import appointments, auth, groups, patients, therapists, timeutil
-from .errors import DomainError
-from .models import Appointment, AppointmentEvent, GroupSeries, Patient, Therapist, User
+from scheduler.core import auth, timeutil
+from scheduler.errors import DomainError
+from scheduler.models import Appointment, AppointmentEvent, GroupSeries, Patient, Therapist, User
+from scheduler.scheduling import appointments, groups, patients, therapists
 
 TZ = "America/New_York"
 SESSION_MINUTES = 50

@@ -18,10 +18,11 @@ from flask import Flask
 from sqlalchemy import exists, func, select, text
 from sqlalchemy.orm import Session
 
-from . import dispatch, groups, sending, sms
-from .dbutil import is_postgres
-from .extensions import db
-from .models import Appointment, Message, Task
+from scheduler.core.db import is_postgres
+from scheduler.extensions import db
+from scheduler.messaging import dispatch, sending, sms
+from scheduler.models import Appointment, Message, Task
+from scheduler.scheduling import groups
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from . import inbound
-from .extensions import db
+from scheduler.extensions import db
+from scheduler.messaging import inbound
 
 bp = Blueprint("webhooks", __name__, url_prefix="/sms")
 log = logging.getLogger(__name__)

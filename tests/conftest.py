@@ -3,18 +3,19 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import UTC, datetime, time
+from datetime import time
 
 import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
-from scheduler import auth, create_app
+from scheduler import create_app
+from scheduler.core import auth
 from scheduler.extensions import db
 from scheduler.models import AvailabilityRule, Patient, Therapist
+from tests.support import NOW, Api
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday, before the US DST change
 
 BASE_CONFIG = {
     "TESTING": True,
@@ -169,22 +170,6 @@ def make_patient(app):
             db.session.commit()
             return p.id
     return make
-
-
-class Api:
-    """The test client with a bearer token for one staff user."""
-
-    def __init__(self, client, token: str, user_id: int):
-        self.client, self.user_id = client, user_id
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def __getattr__(self, verb):
-        method = getattr(self.client, verb)
-
-        def call(path, **kwargs):
-            headers = {**self.headers, **kwargs.pop("headers", {})}
-            return method(f"/api/v1{path}", headers=headers, **kwargs)
-        return call
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
-from scheduler import availability, therapists, timeutil
+from scheduler.core import timeutil
 from scheduler.extensions import db
 from scheduler.models import (
     ApiToken,
@@ -25,6 +25,7 @@ from scheduler.models import (
     Therapist,
     User,
 )
+from scheduler.scheduling import availability, therapists
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from scheduler import appointments, texts
 from scheduler.extensions import db
+from scheduler.messaging import texts
+from scheduler.messaging.sms import new_sid
 from scheduler.models import (
     Appointment,
     Attendance,
@@ -21,9 +22,9 @@ from scheduler.models import (
     Patient,
     Task,
 )
-from scheduler.sms import new_sid
-from tests.conftest import NOW
-from tests.webhooks import sign, signed_post
+from scheduler.scheduling import appointments
+from tests.support import NOW
+from tests.support.webhooks import sign, signed_post
 
 TOKEN = "test-twilio-auth-token"
 PUBLIC = "https://clinic.example.org"

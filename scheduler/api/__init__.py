@@ -10,10 +10,10 @@ from flask import Blueprint, abort, g, jsonify, request
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from .. import audit
-from ..auth import user_for_token
-from ..errors import DomainError, Invalid
-from ..extensions import db
+from scheduler.core import audit
+from scheduler.core.auth import user_for_token
+from scheduler.errors import DomainError, Invalid
+from scheduler.extensions import db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 OPENAPI = Path(__file__).with_name("openapi.json")
@@ -110,7 +110,7 @@ def openapi():
 
 def register_routes() -> None:
     """Import the route modules so they attach to bp."""
-    from . import appointments, groups, patients, reports, therapists  # noqa: F401
+    from scheduler.api import appointments, groups, patients, reports, therapists  # noqa: F401
 
 
 register_routes()

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from flask import g, request
 
-from .. import appointments, timeutil
-from ..extensions import db
-from ..models import ATTENDANCE_STATUSES, Appointment
-from . import audited, bp, now, own_therapist, roles
-from .validate import Form, datetime_input, integer, json_body, one_of, text
+from scheduler.api import audited, bp, now, own_therapist, roles
+from scheduler.api.validate import Form, datetime_input, integer, json_body, one_of, text
+from scheduler.core import timeutil
+from scheduler.extensions import db
+from scheduler.models import ATTENDANCE_STATUSES, Appointment
+from scheduler.scheduling import appointments
 
 DURATION = integer(appointments.MIN_MINUTES, appointments.MAX_MINUTES)
 

@@ -3,17 +3,8 @@ from __future__ import annotations
 
 from flask import g
 
-from .. import audit, groups, timeutil
-from ..extensions import db
-from ..models import (
-    ATTENDANCE_STATUSES,
-    Attendance,
-    Enrollment,
-    GroupSeries,
-    Occurrence,
-)
-from . import bp, now, own_therapist, roles
-from .validate import (
+from scheduler.api import bp, now, own_therapist, roles
+from scheduler.api.validate import (
     Form,
     datetime_input,
     integer,
@@ -22,6 +13,16 @@ from .validate import (
     text,
     timezone_name,
 )
+from scheduler.core import audit, timeutil
+from scheduler.extensions import db
+from scheduler.models import (
+    ATTENDANCE_STATUSES,
+    Attendance,
+    Enrollment,
+    GroupSeries,
+    Occurrence,
+)
+from scheduler.scheduling import groups
 
 LOCAL = "%Y-%m-%dT%H:%M"
 

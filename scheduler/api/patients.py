@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from flask import abort, g
 
-from .. import audit, patients, timeutil
-from ..extensions import db
-from ..models import Message, Patient
-from . import audited, bp, now, roles
-from .validate import Form, a_date, boolean, json_body, one_of, text, timezone_name
+from scheduler.api import audited, bp, now, roles
+from scheduler.api.validate import Form, a_date, boolean, json_body, one_of, text, timezone_name
+from scheduler.core import audit, timeutil
+from scheduler.extensions import db
+from scheduler.models import Message, Patient
+from scheduler.scheduling import patients
 
 FIELDS = ("name", "phone", "timezone", "language", "sms_consent", "discharge_date")
 PARSERS = {

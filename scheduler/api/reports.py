@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from flask import request
 
-from .. import reports, timeutil
-from ..errors import Invalid
-from ..extensions import db
-from . import audited, bp, roles
+from scheduler.api import audited, bp, roles
+from scheduler.core import timeutil
+from scheduler.errors import Invalid
+from scheduler.extensions import db
+from scheduler.outcomes import follow_up as reports
 
 
 def _query_dates(*names: str) -> list:

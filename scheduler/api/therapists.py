@@ -5,12 +5,21 @@ from datetime import timedelta
 
 from flask import request
 
-from .. import audit, therapists, timeutil
-from ..errors import Invalid
-from ..extensions import db
-from ..models import Therapist
-from . import audited, bp, now, own_therapist, roles
-from .validate import Form, datetime_input, integer, json_body, query_instant, text, timezone_name
+from scheduler.api import audited, bp, now, own_therapist, roles
+from scheduler.api.validate import (
+    Form,
+    datetime_input,
+    integer,
+    json_body,
+    query_instant,
+    text,
+    timezone_name,
+)
+from scheduler.core import audit, timeutil
+from scheduler.errors import Invalid
+from scheduler.extensions import db
+from scheduler.models import Therapist
+from scheduler.scheduling import therapists
 
 MAX_RULES, MAX_EXCEPTIONS = 50, 500
 

@@ -8,8 +8,8 @@ from typing import Any
 from flask import request
 from werkzeug.exceptions import BadRequest
 
-from .. import timeutil
-from ..errors import Invalid
+from scheduler.core import timeutil
+from scheduler.errors import Invalid
 
 MISSING = object()
 

@@ -1,0 +1,1 @@
+"""Shared foundations: database helpers, the clock, time, audit, access policy, settings."""

@@ -1,0 +1,20 @@
+"""The append-only audit trail: who saw or changed which record, and when."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import g, has_request_context, request
+from sqlalchemy.orm import Session
+
+from scheduler.models import AuditEvent
+
+
+def record(session: Session, action: str, entity: str, entity_id: int | None,
+           now: datetime, user_id: int | None = None) -> None:
+    """Add one audit row in the caller's transaction; ids only, never patient data."""
+    route = None
+    if has_request_context():
+        user_id = user_id if user_id is not None else getattr(g.get("user"), "id", None)
+        route = f"{request.method} {request.url_rule.rule}" if request.url_rule else request.method
+    session.add(AuditEvent(at=now, user_id=user_id, action=action, entity=entity,
+                           entity_id=entity_id, route=route))

@@ -1,0 +1,48 @@
+"""Small database helpers that hide the differences between SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, joinedload
+
+from scheduler.errors import NotFound
+
+
+def lock(session: Session, model, ident: int, what: str | None = None, load: str | None = None):
+    """Load a row and hold it for this transaction (FOR UPDATE on PostgreSQL).
+
+    On SQLite every transaction already began with BEGIN IMMEDIATE, which serialises writers.
+    Callers lock in one global order, therapist -> patient -> group, so they cannot deadlock.
+    `load` names a collection to fetch in the same statement (a join), e.g. a therapist's rules.
+    """
+    row = session.execute(_lock_statement(model, load), {"ident": ident}).unique().scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"{what or model.__tablename__} not found", field=what)
+    return row
+
+
+@lru_cache(maxsize=32)
+def _lock_statement(model, load: str | None):
+    """Built once per (model, collection); FOR UPDATE OF the row alone, not the joined ones."""
+    stmt = select(model).where(model.id == bindparam("ident")).with_for_update(of=model)
+    return stmt.options(joinedload(getattr(model, load))) if load else stmt
+
+
+def insert_ignore(session: Session, model, rows: list[dict], key: str) -> int:
+    """INSERT rows, silently skipping any whose unique `key` already exists; returns rows added."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    mod = postgresql if dialect == "postgresql" else sqlite
+    # Rows as parameters (not .values(rows)) keep one cached compiled statement per model.
+    stmt = mod.insert(model).on_conflict_do_nothing(index_elements=[key])
+    session.flush()  # rows may point at objects this session has not written yet
+    result = session.connection().execute(stmt, rows)
+    return result.rowcount if result.rowcount and result.rowcount > 0 else 0
+
+
+def is_postgres(session: Session) -> bool:
+    """True on PostgreSQL."""
+    return session.get_bind().dialect.name == "postgresql"

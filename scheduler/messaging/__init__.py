@@ -1,0 +1,1 @@
+"""Texts: planning reminders, wording rules, replies, dispatch, sending, SMS backends."""

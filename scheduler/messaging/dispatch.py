@@ -1,0 +1,299 @@
+"""Send the texts that are due: claim rows atomically, check each one at send time, send, record.
+
+A row's life here: pending --claim--> sending --prepare--> sending (body fixed) --send-->
+sent | pending again (retry later) | failed; prepare may instead skip it (reason recorded)
+or put it back to pending for after quiet hours. `lease_until` is the claim token: whoever
+set it owns the row until it passes, and every write re-checks it, so a worker that stalled
+past its lease cannot overwrite the row's new owner. Sending and recording the outcome live
+in sending.py; why a text was skipped or deferred is decided here, in check().
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from flask import current_app
+from sqlalchemy import case, select, text, update
+from sqlalchemy.orm import Session
+
+from scheduler.core.db import is_postgres
+from scheduler.messaging import reminders, sending, texts
+from scheduler.messaging.sending import Outgoing, Pacer, Sent
+from scheduler.models import Appointment, Enrollment, Message, Occurrence, Patient
+
+log = logging.getLogger(__name__)
+
+# Rows are checked, and their sends recorded, a group at a time: at most 25 rows or about half a
+# second of sending at the configured pace, so checks are that fresh and records that prompt.
+PREPARE_GROUP_MAX = 25
+GROUP_SECONDS = 0.5
+PLAN_LOCK = 7_301_001  # pg advisory lock: one planner at a time (planning is idempotent anyway)
+# Sends in flight at once: Twilio answers in 100-300 ms, so one at a time could not keep pace.
+SEND_THREADS = 4
+COUNTS = ("claimed", "sent", "skipped", "deferred", "retry", "failed", "lost", "released")
+
+
+class Verdict(NamedTuple):
+    """What the send-time checks decided: skip (with why), defer (until when), or send."""
+
+    skip: str | None = None
+    defer_to: datetime | None = None
+
+
+# -- claiming ------------------------------------------------------------------------------
+def claim(session: Session, now: datetime, limit: int, lease: timedelta) -> list[int]:
+    """Take up to `limit` due outbound rows for this caller until now + lease; commits."""
+    return [msg_id for msg_id, _ in _claim(session, now, limit, lease)]
+
+
+def _claim(session: Session, now: datetime, limit: int, lease: timedelta) -> list[tuple[int, bool]]:
+    """claim(), returning (id, uncertain) pairs.
+
+    Due means pending with due_at <= now, or sending with an expired lease (its worker died:
+    the row is marked uncertain, as the text may have left). PostgreSQL skips rows another
+    claimer holds; SQLite's transaction began with BEGIN IMMEDIATE, so claimers take turns.
+    """
+    due = (((Message.status == "pending") & (Message.due_at <= now))
+           | ((Message.status == "sending") & (Message.lease_until < now)))
+    pick = (select(Message.id).where(Message.direction == "out", due)
+            .order_by(Message.due_at, Message.id).limit(limit).with_for_update(skip_locked=True))
+    stmt = (update(Message).where(Message.id.in_(pick))
+            .values(status="sending", lease_until=now + lease, attempts=Message.attempts + 1,
+                    uncertain=case((Message.status == "sending", True), else_=Message.uncertain))
+            .returning(Message.id, Message.uncertain)
+            .execution_options(synchronize_session=False))
+    rows = sorted(tuple(row) for row in session.execute(stmt))
+    session.commit()
+    return rows
+
+
+# -- checks at send time -------------------------------------------------------------------
+def _session_reason(session: Session, msg: Message, now: datetime) -> str | None:
+    """Why the appointment or group meeting the text is about no longer fits it, if it does not."""
+    if msg.appointment_id is not None:
+        appt = session.get(Appointment, msg.appointment_id)
+        if msg.kind == "cancelled":
+            return None if appt is not None and appt.status == "cancelled" else "not_cancelled"
+        if appt is None or appt.status in ("cancelled", "late_cancelled"):
+            return "cancelled"
+        if not appt.is_active:
+            return "session_started"  # attendance already recorded
+        return "time_changed" if appt.start_dt != msg.session_start_dt else None
+    if msg.enrollment_id is not None:
+        enrollment = session.get(Enrollment, msg.enrollment_id)
+        if enrollment is None or enrollment.status != "enrolled":
+            return "dropped"
+        if msg.kind == "waitlist_promoted":
+            # The notice names the next meeting; if that one is gone or past, name the one after.
+            occ = session.get(Occurrence, msg.occurrence_id) if msg.occurrence_id else None
+            if occ is None or occ.cancelled or occ.start_dt <= now:
+                occ = session.scalars(select(Occurrence).where(
+                    Occurrence.group_id == enrollment.group_id, Occurrence.cancelled.is_(False),
+                    Occurrence.start_dt > now).order_by(Occurrence.start_dt).limit(1)).first()
+                if occ is None:
+                    return "no_upcoming_session"
+                msg.occurrence_id, msg.session_start_dt = occ.id, occ.start_dt
+            return None
+    if msg.occurrence_id is not None:
+        occ = session.get(Occurrence, msg.occurrence_id)
+        if occ is None or occ.cancelled:
+            return "cancelled"
+        return "time_changed" if occ.start_dt != msg.session_start_dt else None
+    if msg.kind in ("booked", "reminder", "rescheduled", "waitlist_promoted"):
+        return "no_session"
+    return None
+
+
+def check(session: Session, msg: Message, patient: Patient | None, now: datetime,
+          quiet) -> Verdict:
+    """The send-time checks, in order: patient, session, timing, quiet hours."""
+    if patient is None:
+        return Verdict(skip="no_patient")
+    if patient.opted_out_at is not None:
+        return Verdict(skip="opted_out")
+    if not patient.sms_consent:
+        return Verdict(skip="no_consent")
+    reason = _session_reason(session, msg, now)
+    if reason:
+        return Verdict(skip=reason)
+    start = msg.session_start_dt if msg.kind != "cancelled" else None
+    if start is not None and start <= now:
+        return Verdict(skip="session_started")
+    lead = timedelta(minutes=msg.offset_minutes) if msg.offset_minutes else None
+    if lead and start is not None and start - now < lead / 2:
+        return Verdict(skip="stale")  # a 48h reminder is not sent 3 hours before
+    if reminders.in_quiet_hours(now, patient.timezone, quiet):
+        later = reminders.notice_due(now, patient.timezone, quiet)
+        if start is not None and (later >= start or (lead and start - later < lead / 2)):
+            return Verdict(skip="quiet_hours")
+        return Verdict(defer_to=later)
+    return Verdict()
+
+
+def _render(msg: Message, patient: Patient, config) -> str:
+    return texts.render(msg.kind, patient.language, clinic_name=config["CLINIC_SMS_NAME"],
+                        clinic_phone=config["CLINIC_PHONE"], start_dt=msg.session_start_dt,
+                        tz=patient.timezone)
+
+
+def _load_for_checks(session: Session, msgs: list[Message]) -> list:
+    """Load the patients, appointments, occurrences and enrollments of `msgs` in a few queries.
+
+    While the caller holds the returned list, session.get() finds them in the identity map.
+    """
+    loaded = []
+    for model, attr in ((Patient, "patient_id"), (Appointment, "appointment_id"),
+                        (Occurrence, "occurrence_id"), (Enrollment, "enrollment_id")):
+        ids = {getattr(m, attr) for m in msgs} - {None}
+        if ids:
+            loaded += session.scalars(select(model).where(model.id.in_(ids))).all()
+    return loaded
+
+
+def prepare(session: Session, ids: list[int], token: datetime, now: datetime, send_lease: timedelta,
+            config) -> tuple[list[Outgoing], dict[str, int]]:
+    """Check claimed rows and fix their texts, or skip/defer them; one commit for all of them.
+
+    Returns the rows ready to send (now owned until now + send_lease) and the other outcomes.
+    """
+    counts = dict.fromkeys(("skipped", "deferred", "lost"), 0)
+    msgs = session.scalars(select(Message).where(Message.id.in_(ids)).order_by(Message.id)
+                           .with_for_update().execution_options(populate_existing=True)).all()
+    ours = [m for m in msgs if m.status == "sending" and m.lease_until == token]
+    counts["lost"] = len(ids) - len(ours)
+    related = _load_for_checks(session, ours)  # noqa: F841 (held so the identity map keeps them)
+    ready = []
+    for msg in ours:
+        patient = session.get(Patient, msg.patient_id) if msg.patient_id is not None else None
+        verdict = check(session, msg, patient, now, config["QUIET_HOURS"])
+        body = None
+        if verdict.skip is None and verdict.defer_to is None:
+            try:
+                body = _render(msg, patient, config)
+            except ValueError:
+                verdict = Verdict(skip="unrenderable")
+        if verdict.skip:
+            msg.status, msg.skip_reason, msg.lease_until = "skipped", verdict.skip, None
+            msg.note("skipped", now, verdict.skip)
+            counts["skipped"] += 1
+        elif verdict.defer_to is not None:
+            msg.status, msg.due_at, msg.lease_until = "pending", verdict.defer_to, None
+            msg.attempts -= 1  # nothing was attempted
+            msg.note("pending", now, "quiet hours: deferred")
+            counts["deferred"] += 1
+        else:
+            msg.to_phone, msg.body = patient.phone, body
+            # While a send may have left unrecorded, keep the earliest start: the lookup searches from it.
+            if not (msg.uncertain and msg.send_started_at):
+                msg.send_started_at = now
+            msg.lease_until = now + send_lease
+            msg.note("sending", now, f"attempt {msg.attempts}")
+            ready.append(Outgoing(msg.id, msg.lease_until, patient.phone, body, list(msg.history)))
+    session.commit()
+    return ready, counts
+
+
+# -- one pass ------------------------------------------------------------------------------
+def plan(session: Session, now: datetime) -> bool:
+    """Materialise missing reminders (reminders.ensure_planned); one planner at a time."""
+    if is_postgres(session) and not session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"),
+                                                   {"k": PLAN_LOCK}):
+        session.rollback()
+        return False
+    reminders.ensure_planned(session, now)
+    session.commit()
+    return True
+
+
+class _Sessions:
+    """One session per thread for a pass, each on a connection it keeps (no checkout per commit)."""
+
+    def __init__(self, engine):
+        self.engine, self._local, self._open, self._lock = engine, threading.local(), [], threading.Lock()
+
+    def get(self) -> Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            conn = self.engine.connect()
+            session = self._local.session = Session(bind=conn)
+            with self._lock:
+                self._open.append((session, conn))
+        return session
+
+    def close(self) -> None:
+        for session, conn in self._open:
+            session.close()
+            conn.close()
+
+
+def run_once(session: Session, now_fn: Callable[[], datetime], backend, pacer: Pacer | None = None,
+             should_stop: Callable[[], bool] = lambda: False, planning: bool = True) -> dict[str, int]:
+    """One pass: plan, then claim and send batches until nothing is due; returns counts.
+
+    Rows are checked in small groups just before they leave (see GROUP_SECONDS), so a
+    cancellation is seen at most about half a second before a send. On PostgreSQL
+    several sends are in flight at once (SQLite has one writer: there they go one by one).
+    """
+    config = current_app.config
+    pacer = pacer or Pacer(config["SMS_MAX_PER_SECOND"])
+    sessions = _Sessions(session.get_bind())
+    work = sessions.get()
+    threads = SEND_THREADS if is_postgres(work) else 1
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="sms-send") if threads > 1 else None
+    try:
+        counts = _run(work, sessions, pool, now_fn, backend, pacer, should_stop, planning, config)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+        sessions.close()
+    if counts["claimed"]:
+        log.info("dispatch: %s", " ".join(f"{k}={v}" for k, v in counts.items()))
+    return counts
+
+
+def _run(work: Session, sessions: _Sessions, pool, now_fn, backend, pacer: Pacer, should_stop,
+         planning: bool, config) -> dict[str, int]:
+    counts = dict.fromkeys(COUNTS, 0)
+    if planning:
+        plan(work, now_fn())
+    lease = timedelta(seconds=config["DISPATCH_LEASE_SECONDS"])
+    # Sending can outlast a short lease; a row being sent must not be taken over meanwhile.
+    send_lease = max(lease, timedelta(seconds=2 * float(config["SMS_TIMEOUT_SECONDS"]) + 5))
+    group = max(1, min(PREPARE_GROUP_MAX, int(float(config["SMS_MAX_PER_SECOND"]) * GROUP_SECONDS)))
+    send_args = (now_fn, backend, pacer, config, should_stop)
+    while not should_stop():
+        now = now_fn()
+        claimed = _claim(work, now, config["DISPATCH_BATCH_SIZE"], lease)
+        if not claimed:
+            break
+        counts["claimed"] += len(claimed)
+        token = now + lease
+        todo = []
+        for msg_id, uncertain in claimed:
+            outcome = sending.look_up(work, msg_id, token, now_fn, backend) if uncertain else None
+            if outcome:
+                counts[outcome] += 1
+            else:
+                todo.append(msg_id)
+        for start in range(0, len(todo), group):
+            if should_stop():
+                sending.release(work, todo[start:], token)
+                break
+            ready, other = prepare(work, todo[start:start + group], token, now_fn(), send_lease, config)
+            for key, value in other.items():
+                counts[key] += value
+            if pool is None or len(ready) < 2:
+                results = [sending.send(work, out, *send_args) for out in ready]
+            else:
+                results = list(pool.map(lambda out: sending.send(sessions.get(), out, *send_args), ready))
+            for result in results:
+                if isinstance(result, str):
+                    counts[result] += 1
+            accepted = [r for r in results if isinstance(r, Sent)]
+            for key, value in sending.record_sent_many(work, accepted).items():
+                counts[key] += value
+    return counts

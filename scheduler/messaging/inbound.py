@@ -1,0 +1,205 @@
+"""What a patient's text does (confirm, reschedule, opt out or in, help), and Twilio's delivery statuses.
+
+Inbound texts and their answers are stored as Message rows so the patient's log is complete;
+anything staff should act on becomes a Task. Neither ever goes to the logs.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scheduler.errors import DomainError
+from scheduler.messaging import reminders, replies, sms, texts
+from scheduler.models import Appointment, Enrollment, Message, Occurrence, Patient, Task
+from scheduler.scheduling import appointments, groups
+from scheduler.scheduling.patients import normalize_phone
+
+# The text each kind of reply is answered with (confirm picks its own, see _confirm).
+ANSWERS = {
+    replies.RESCHEDULE: "reschedule_ack",
+    replies.OPT_OUT: "opt_out_ack",
+    replies.OPT_IN: "opt_in_ack",
+    replies.HELP: "help",
+    replies.OTHER: "unrecognized",
+}
+# A number that opted out (or never consented) still gets these answers, and no others.
+ALWAYS_ANSWERED = frozenset({replies.OPT_OUT, replies.OPT_IN, replies.HELP})
+
+# Twilio's callback statuses we act on, as our statuses; earlier ones (queued, accepted,
+# sending) say nothing our row does not already know.
+CALLBACK_STATUSES = {"sent": "sent", "delivered": "delivered", "read": "delivered",
+                     "undelivered": "undelivered", "failed": "failed"}
+# How far along an outbound text is; a status only ever replaces one of lower rank.
+RANK = {"pending": 0, "sending": 1, "sent": 2, "delivered": 3, "undelivered": 3, "failed": 3}
+FAILED = ("undelivered", "failed")
+OPTED_OUT_CODE = 21610  # Twilio: the number replied STOP to the carrier
+
+
+
+def find_patient(session: Session, from_phone: str | None) -> Patient | None:
+    """The patient with this number, locked for the transaction; None for an unknown number."""
+    try:
+        phone = normalize_phone(from_phone)
+    except ValueError:
+        return None
+    # Locking the patient serialises texts from one number (a repeated webhook, C then STOP).
+    return session.execute(select(Patient).where(Patient.phone == phone).with_for_update()
+                           .execution_options(populate_existing=True)).scalar_one_or_none()
+
+
+def next_appointment(session: Session, patient_id: int, now: datetime,
+                     for_update: bool = False) -> Appointment | None:
+    """The patient's next scheduled or confirmed appointment that has not started."""
+    query = (select(Appointment)
+             .where(Appointment.patient_id == patient_id, Appointment.status.in_(appointments.ACTIVE),
+                    Appointment.start_dt > now)
+             .order_by(Appointment.start_dt, Appointment.id).limit(1))
+    if for_update:
+        # Re-read under the lock: a cancel committed meanwhile must not be overwritten.
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.scalars(query).first()
+
+
+def next_occurrence(session: Session, patient_id: int, now: datetime) -> Occurrence | None:
+    """The next meeting, not cancelled and not started, of a group the patient is enrolled in."""
+    return session.scalars(
+        select(Occurrence)
+        .join(Enrollment, Enrollment.group_id == Occurrence.group_id)
+        .where(Enrollment.patient_id == patient_id, Enrollment.status == "enrolled",
+               Occurrence.cancelled.is_(False), Occurrence.start_dt > now)
+        .order_by(Occurrence.start_dt, Occurrence.id).limit(1)
+    ).first()
+
+
+def opt_out(session: Session, patient: Patient, now: datetime) -> bool:
+    """Stop all texts to the patient at once: mark opted out, withdraw pending ones. False if already."""
+    if patient.opted_out_at is not None:
+        return False
+    patient.opted_out_at = now
+    reminders.withdraw(session, now, Message.patient_id == patient.id, Message.direction == "out",
+                       why="patient opted out")
+    return True
+
+
+def _task(session: Session, patient: Patient, kind: str, inbound: Message, now: datetime,
+          detail: str, appointment: Appointment | None = None) -> None:
+    session.add(Task(patient_id=patient.id, kind=kind, message_id=inbound.id, detail=detail,
+                     appointment_id=appointment.id if appointment else None, created_at=now))
+
+
+def _confirm(session: Session, patient: Patient, inbound: Message, now: datetime):
+    """C: confirm whichever comes first, the next appointment or the next group meeting."""
+    appt = next_appointment(session, patient.id, now, for_update=True)
+    occ = next_occurrence(session, patient.id, now)
+    try:
+        if appt is not None and (occ is None or appt.start_dt <= occ.start_dt):
+            appointments.confirm(session, appt, now)
+            inbound.appointment_id = appt.id
+            return "confirm_ack", appt.start_dt
+        if occ is not None:
+            groups.confirm_occurrence(session, occ, patient.id, now)
+            inbound.occurrence_id = occ.id
+            return "confirm_ack", occ.start_dt
+    except DomainError:
+        pass  # it changed under us (cancelled, started): nothing left to confirm
+    return "nothing_to_confirm", None
+
+
+def _act(session: Session, patient: Patient, kind: str, inbound: Message, now: datetime):
+    """Do what the reply asks; return (text kind to answer with or None, time it names)."""
+    if kind == replies.CONFIRM:
+        return _confirm(session, patient, inbound, now)
+    if kind == replies.RESCHEDULE:
+        appt = next_appointment(session, patient.id, now)
+        _task(session, patient, "reschedule_request", inbound, now,
+              "Asked by text to reschedule; the appointment stays until staff change it", appt)
+    elif kind == replies.OPT_OUT:
+        if not opt_out(session, patient, now):
+            return None, None  # already opted out: the one confirmation was sent then
+        # CANCEL is an opt-out word: someone who meant their appointment needs a call.
+        _task(session, patient, "opt_out", inbound, now,
+              "Opted out of texts by reply; call them, they may have meant to cancel",
+              next_appointment(session, patient.id, now))
+    elif kind == replies.OPT_IN:
+        patient.opted_out_at = None
+        if not patient.sms_consent:
+            _task(session, patient, "consent_needed", inbound, now,
+                  "Asked by text to get texts again, but no consent is on record")
+    elif kind == replies.OTHER:
+        _task(session, patient, "unrecognized_reply", inbound, now,
+              "A reply was not understood; see the message log")
+    return ANSWERS[kind], None
+
+
+def _earlier_answer(session: Session, message_sid: str) -> str | None:
+    """What we answered the first time this MessageSid came in (None if nothing)."""
+    return session.scalar(select(Message.body).where(Message.dedupe_key == f"reply:{message_sid}"))
+
+
+def handle_inbound(session: Session, from_phone: str | None, body: str | None, message_sid: str | None,
+                   now: datetime, config: Mapping) -> str | None:
+    """Store and act on a patient's text; return the answer to send back, or None for none."""
+    patient = find_patient(session, from_phone)
+    if patient is None:
+        return None  # an unknown number learns nothing and changes nothing
+    if message_sid and session.scalar(select(Message.id).where(Message.twilio_sid == message_sid)):
+        return _earlier_answer(session, message_sid)  # Twilio retried: act once, answer alike
+    kind = replies.classify(body)
+    inbound = Message(patient_id=patient.id, direction="in", kind=kind, twilio_sid=message_sid or None,
+                      status="received", body=body or "", attempts=0, created_at=now,
+                      history=[{"status": "received", "at": now.isoformat()}])
+    session.add(inbound)
+    session.flush()  # tasks refer to it
+    answer, start_dt = _act(session, patient, kind, inbound, now)
+    if answer is None or (kind not in ALWAYS_ANSWERED and not patient.can_text):
+        return None
+    text = texts.render(answer, patient.language, clinic_name=config["CLINIC_SMS_NAME"],
+                        clinic_phone=config["CLINIC_PHONE"], start_dt=start_dt, tz=patient.timezone)
+    # The answer travels in the webhook's TwiML, not through dispatch: it is already sent.
+    session.add(Message(patient_id=patient.id, direction="out", kind=f"reply_{answer}",
+                        dedupe_key=f"reply:{message_sid}" if message_sid else None,
+                        appointment_id=inbound.appointment_id, occurrence_id=inbound.occurrence_id,
+                        session_start_dt=start_dt, status="sent", attempts=0, to_phone=patient.phone,
+                        body=text, created_at=now, sent_at=now,
+                        history=[{"status": "sent", "at": now.isoformat(), "detail": "reply in TwiML"}]))
+    session.flush()
+    return text
+
+
+def _error_code(value) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def handle_status(session: Session, sid: str | None, status: str | None, error_code, now: datetime) -> bool:
+    """Apply a Twilio status callback; statuses only move forward. True when the row changed."""
+    new = CALLBACK_STATUSES.get((status or "").strip().lower())
+    if not sid or new is None:
+        return False
+    # Locked and re-read: callbacks for one message may arrive together and out of order.
+    msg = session.execute(select(Message).where(Message.twilio_sid == sid, Message.direction == "out")
+                          .with_for_update().execution_options(populate_existing=True)).scalar_one_or_none()
+    if msg is None or msg.status not in RANK or RANK[new] <= RANK[msg.status]:
+        return False
+    msg.status = new
+    if new in ("sent", "delivered") and msg.sent_at is None:
+        msg.sent_at = now
+    detail = None
+    if new in FAILED:
+        code = _error_code(error_code)
+        msg.error_code = code
+        msg.error = detail = sms.describe_error(code)[:300]
+        patient = session.get(Patient, msg.patient_id) if msg.patient_id else None
+        if patient is not None:
+            if code == OPTED_OUT_CODE:
+                opt_out(session, patient, now)  # the carrier says STOP: honour it here too
+            session.add(Task(patient_id=patient.id, kind="sms_failed", message_id=msg.id,
+                             appointment_id=msg.appointment_id, detail=detail, created_at=now))
+    msg.note(new, now, detail)
+    session.flush()
+    return True

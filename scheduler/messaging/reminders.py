@@ -1,0 +1,199 @@
+"""Which texts a change causes, and when each is due. Rows are written in the caller's transaction."""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from scheduler.core import timeutil
+from scheduler.core.db import insert_ignore
+from scheduler.models import Appointment, Enrollment, GroupSeries, Message, Occurrence, Patient
+
+LAST_MINUTE = timedelta(minutes=1)
+
+
+def _offsets() -> list[timedelta]:
+    return current_app.config["REMINDER_OFFSETS"]
+
+
+def _quiet() -> tuple[time, time] | None:
+    return current_app.config["QUIET_HOURS"]
+
+
+def in_quiet_hours(instant: datetime, tz: str, quiet: tuple[time, time] | None) -> bool:
+    """True when `instant` falls in the quiet window [start, end) of the patient's local day."""
+    if quiet is None:
+        return False
+    start, end = quiet
+    local = instant.astimezone(timeutil.zone(tz)).time()
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def _window_edges(instant: datetime, tz: str, quiet: tuple[time, time]) -> tuple[datetime, datetime]:
+    """For an instant inside quiet hours: the last allowed minute before it, and the first after."""
+    z = timeutil.zone(tz)
+    local = instant.astimezone(z)
+    start, end = quiet
+    day = local.date()
+    if start > end and local.time() < end:  # after midnight: the window opened yesterday
+        day -= timedelta(days=1)
+    opened = datetime.combine(day, start, tzinfo=z)
+    closes = datetime.combine(opened.date() + (timedelta(days=1) if start > end else timedelta()), end, tzinfo=z)
+    return (opened - LAST_MINUTE).astimezone(timeutil.UTC), closes.astimezone(timeutil.UTC)
+
+
+def reminder_due(start_dt: datetime, offset: timedelta, tz: str,
+                 quiet: tuple[time, time] | None) -> tuple[datetime | None, str | None]:
+    """When a reminder `offset` before `start_dt` may go out, or (None, why not).
+
+    Inside quiet hours it moves to the nearest allowed moment before the session: just before
+    the window opens, or as it closes. It may move earlier by at most max(offset/2, 2h), so a
+    2-hour reminder never turns into a message the evening before.
+    """
+    due = start_dt - offset
+    if not in_quiet_hours(due, tz, quiet):
+        return due, None
+    before, after = _window_edges(due, tz, quiet)
+    candidates = []
+    if after < start_dt:
+        candidates.append(after)
+    if start_dt - before <= offset + max(offset / 2, timedelta(hours=2)):
+        candidates.append(before)
+    if not candidates:
+        return None, "quiet_hours"
+    return min(candidates, key=lambda c: abs(c - due)), None
+
+
+def notice_due(now: datetime, tz: str, quiet: tuple[time, time] | None) -> datetime:
+    """A notice goes out now, or when quiet hours end."""
+    if not in_quiet_hours(now, tz, quiet):
+        return now
+    return _window_edges(now, tz, quiet)[1]
+
+
+def _row(patient: Patient, kind: str, key: str, due_at: datetime, now: datetime,
+         session_start: datetime | None, **refs) -> dict:
+    return dict(patient_id=patient.id, direction="out", kind=kind, dedupe_key=key, due_at=due_at,
+                status="pending", attempts=0, session_start_dt=session_start, created_at=now,
+                history=[{"status": "pending", "at": now.isoformat()}], **refs)
+
+
+def _reminder_rows(patient: Patient, start_dt: datetime, now: datetime, key_prefix: str, **refs) -> list[dict]:
+    rows = []
+    for offset in _offsets():
+        due, why = reminder_due(start_dt, offset, patient.timezone, _quiet())
+        minutes = int(offset.total_seconds() // 60)
+        if due is None and start_dt - offset > now:
+            # Recorded as skipped, not silently dropped: the log shows why it never went out.
+            row = _row(patient, "reminder", f"{key_prefix}:{minutes}m", start_dt - offset, now, start_dt,
+                       offset_minutes=minutes, skip_reason=why, **refs)
+            row.update(status="skipped", history=[{"status": "skipped", "at": now.isoformat(), "detail": why}])
+            rows.append(row)
+            continue
+        if due is None or due <= now:
+            continue  # booked inside this lead time: the booking text already names the time
+        rows.append(_row(patient, "reminder", f"{key_prefix}:{minutes}m", due, now, start_dt,
+                         offset_minutes=minutes, skip_reason=None, **refs))
+    return rows
+
+
+def _notice(session: Session, patient: Patient, kind: str, key: str, now: datetime,
+            session_start: datetime | None, **refs) -> None:
+    due = notice_due(now, patient.timezone, _quiet())
+    insert_ignore(session, Message, [_row(patient, kind, key, due, now, session_start, **refs)], "dedupe_key")
+
+
+def withdraw(session: Session, now: datetime, *conditions, why: str | None = None) -> int:
+    """Pending texts matching `conditions` will never be sent."""
+    rows = session.scalars(select(Message).where(Message.status == "pending", *conditions)).all()
+    for msg in rows:
+        msg.status = "withdrawn"
+        msg.note("withdrawn", now, why)
+    return len(rows)
+
+
+def appointment_changed(session: Session, appt: Appointment, now: datetime, notice: str) -> None:
+    """After booking, rescheduling or cancelling: withdraw stale texts, add the notice and reminders."""
+    if notice != "booked":
+        # A new appointment has no texts yet: its id was never used (rows are never deleted, and
+        # messages.appointment_id is a foreign key), so there is nothing to withdraw.
+        withdraw(session, now, Message.appointment_id == appt.id)
+    patient = appt.patient
+    prefix = f"appt{appt.id}:v{appt.version}"
+    if notice == "cancelled":
+        _notice(session, patient, "cancelled", f"appt{appt.id}:cancelled", now, appt.start_dt,
+                appointment_id=appt.id)
+        return
+    # The notice and the reminders in one INSERT: every row needs the same keys for that.
+    notice_row = _row(patient, notice, f"{prefix}:{notice}", notice_due(now, patient.timezone, _quiet()), now,
+                      appt.start_dt, appointment_id=appt.id, offset_minutes=None, skip_reason=None)
+    insert_ignore(session, Message, [notice_row, *_reminder_rows(patient, appt.start_dt, now, prefix,
+                                                                appointment_id=appt.id)], "dedupe_key")
+
+
+def _enrollment_rows(enrollment: Enrollment, occurrences: list[Occurrence], now: datetime) -> list[dict]:
+    rows = []
+    for occ in occurrences:
+        if not occ.cancelled and occ.start_dt > now:
+            rows += _reminder_rows(enrollment.patient, occ.start_dt, now, f"enr{enrollment.id}:occ{occ.id}",
+                                   occurrence_id=occ.id, enrollment_id=enrollment.id)
+    return rows
+
+
+def enrollment_reminders(session: Session, enrollment: Enrollment, occurrences: list[Occurrence],
+                         now: datetime) -> None:
+    """Reminders for each of `occurrences` of an enrolled patient (idempotent)."""
+    insert_ignore(session, Message, _enrollment_rows(enrollment, occurrences, now), "dedupe_key")
+
+
+def enrolled(session: Session, enrollment: Enrollment, now: datetime, promoted: bool = False) -> None:
+    """A patient took a seat: reminders for every upcoming occurrence, and a text if promoted."""
+    occurrences = session.scalars(select(Occurrence).where(
+        Occurrence.group_id == enrollment.group_id, Occurrence.start_dt > now)).all()
+    enrollment_reminders(session, enrollment, list(occurrences), now)
+    if promoted:
+        first = next((o for o in sorted(occurrences, key=lambda o: o.start_dt) if not o.cancelled), None)
+        _notice(session, enrollment.patient, "waitlist_promoted", f"enr{enrollment.id}:promoted", now,
+                first.start_dt if first else None, enrollment_id=enrollment.id,
+                occurrence_id=first.id if first else None)
+
+
+def dropped(session: Session, enrollment: Enrollment, now: datetime) -> None:
+    """A patient left a group: their pending group texts are withdrawn."""
+    withdraw(session, now, Message.enrollment_id == enrollment.id)
+
+
+def occurrences_added(session: Session, group: GroupSeries, occurrences: list[Occurrence],
+                      now: datetime) -> None:
+    """The horizon rolled forward: reminders for every enrolled patient."""
+    _group_reminders(session, {group.id: occurrences}, now)
+
+
+def _group_reminders(session: Session, by_group: dict[int, list[Occurrence]], now: datetime) -> None:
+    """Reminders for enrolled patients of each group's occurrences: one query, one insert."""
+    if not by_group:
+        return
+    enrollments = session.scalars(select(Enrollment).options(selectinload(Enrollment.patient)).where(
+        Enrollment.group_id.in_(by_group), Enrollment.status == "enrolled")).all()
+    rows = [row for e in enrollments for row in _enrollment_rows(e, by_group[e.group_id], now)]
+    insert_ignore(session, Message, rows, "dedupe_key")
+
+
+def ensure_planned(session: Session, now: datetime, window: timedelta = timedelta(days=3)) -> None:
+    """Safety net for dispatch: (re)create any reminder due within `window` that is missing."""
+    horizon = now + max(_offsets(), default=timedelta()) + window
+    appts = session.scalars(select(Appointment).options(selectinload(Appointment.patient)).where(
+        Appointment.status.in_(("scheduled", "confirmed")),
+        Appointment.start_dt > now, Appointment.start_dt <= horizon)).all()
+    rows = [row for appt in appts for row in _reminder_rows(
+        appt.patient, appt.start_dt, now, f"appt{appt.id}:v{appt.version}", appointment_id=appt.id)]
+    insert_ignore(session, Message, rows, "dedupe_key")
+    by_group: dict[int, list[Occurrence]] = {}
+    for occ in session.scalars(select(Occurrence).where(
+            Occurrence.start_dt > now, Occurrence.start_dt <= horizon, Occurrence.cancelled.is_(False))):
+        by_group.setdefault(occ.group_id, []).append(occ)
+    _group_reminders(session, by_group, now)

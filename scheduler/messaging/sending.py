@@ -1,0 +1,227 @@
+"""Send prepared texts through the SMS backend and record what came of each, under the row's lease.
+
+A prepared row (Outgoing, from dispatch.prepare) leaves here: paced, sent, then recorded as
+sent (record_sent_many), retried later or failed (record_failure), or handed back untouched
+(release). A row whose earlier send went unanswered is first looked up at Twilio (look_up),
+so a retry never texts twice. Every write re-checks the lease token: a worker that stalled
+past its lease cannot overwrite the row's new owner. No transaction is open while Twilio is
+being talked to (on SQLite it would hold the database's write lock).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from scheduler.messaging import sms
+from scheduler.models import Message, Patient, Task
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BACKOFF_FIRST = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(minutes=15)
+AMBIGUOUS_RETRY = timedelta(seconds=10)  # short: the retry starts by asking Twilio anyway
+LOOKUP_MARGIN = timedelta(minutes=1)
+
+
+@dataclass
+class Outgoing:
+    """A prepared row, ready to leave: who owns it (token) and exactly what goes out."""
+
+    id: int
+    token: datetime
+    to: str
+    body: str
+    history: list
+
+
+class Sent(NamedTuple):
+    """Twilio accepted a prepared row's text: its sid, and when we heard."""
+
+    out: Outgoing
+    sid: str
+    at: datetime
+
+
+class Pacer:
+    """At most `per_second` sends per second in this process, evenly spaced (Twilio's limit)."""
+
+    def __init__(self, per_second: float | None, clock=time.monotonic, sleep=time.sleep):
+        self.interval = 1.0 / per_second if per_second else 0.0
+        self._clock, self._sleep, self._next = clock, sleep, 0.0
+        self._lock = threading.Lock()  # the sending threads share one pace
+
+    def wait(self) -> None:
+        """Block until the next send is allowed."""
+        if not self.interval:
+            return
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            self._sleep(slot - now)
+
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before retry number `attempts`: 30 s, doubling, at most 15 minutes."""
+    return min(BACKOFF_FIRST * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
+
+
+def release(session: Session, ids: list[int], token: datetime) -> int:
+    """Hand claimed rows back untouched (a worker shutting down); returns how many."""
+    if not ids:
+        return 0
+    count = session.execute(
+        update(Message).where(Message.id.in_(ids), Message.status == "sending",
+                              Message.lease_until == token)
+        .values(status="pending", lease_until=None, attempts=Message.attempts - 1)
+        .execution_options(synchronize_session=False)).rowcount
+    session.commit()
+    return count or 0
+
+
+def _ours(session: Session, msg_id: int, token: datetime | None) -> Message | None:
+    """The row, locked and fresh, if it is still ours (sending under our lease)."""
+    msg = session.execute(select(Message).where(Message.id == msg_id).with_for_update()
+                          .execution_options(populate_existing=True)).scalar_one_or_none()
+    if msg is None or msg.status != "sending" or msg.lease_until != token:
+        return None
+    return msg
+
+
+# -- sending -------------------------------------------------------------------------------
+def look_up(session: Session, msg_id: int, token: datetime, now_fn: Callable[[], datetime],
+            backend) -> str | None:
+    """An uncertain row: ask Twilio first. Returns an outcome when that settled it, else None."""
+    msg = _ours(session, msg_id, token)
+    earlier = None
+    if msg is not None and msg.body and msg.to_phone and msg.send_started_at:
+        earlier = (msg.to_phone, msg.body, msg.send_started_at - LOOKUP_MARGIN)
+    session.rollback()  # no transaction stays open while Twilio is asked
+    if earlier is None:
+        return None  # never prepared, so never sent
+    try:
+        sid = backend.find_sent(*earlier)
+    except sms.SmsError as exc:
+        return record_failure(session, msg_id, token, now_fn(), exc)
+    if sid:
+        return record_sent(session, msg_id, now_fn(), sid, "found at Twilio after an unanswered send")
+    return None
+
+
+def send(session: Session, out: Outgoing, now_fn: Callable[[], datetime], backend, pacer: Pacer,
+         config, should_stop: Callable[[], bool] = lambda: False) -> Sent | str:
+    """Send one prepared row. Sent for the caller to record (record_sent_many), else the outcome."""
+    base = config.get("PUBLIC_BASE_URL")
+    pacer.wait()
+    if should_stop():
+        release(session, [out.id], out.token)
+        return "released"
+    try:
+        result = backend.send(out.to, out.body, status_callback=f"{base}/sms/status" if base else None)
+    except sms.SmsError as exc:
+        return record_failure(session, out.id, out.token, now_fn(), exc)
+    return Sent(out, result.sid, now_fn())
+
+
+# -- outcomes ------------------------------------------------------------------------------
+def record_sent(session: Session, msg_id: int, now: datetime, sid: str, detail: str | None = None) -> str:
+    """Twilio has the text: record its sid, even if our lease ran out meanwhile (it is the truth)."""
+    msg = session.execute(select(Message).where(Message.id == msg_id).with_for_update()
+                          .execution_options(populate_existing=True)).scalar_one_or_none()
+    if msg is None:
+        session.rollback()
+        return "lost"
+    if msg.twilio_sid is not None:
+        if msg.twilio_sid != sid:
+            log.error("message %s reached Twilio twice (sids %s and %s)", msg_id, msg.twilio_sid, sid)
+        session.rollback()
+        return "lost"
+    msg.status, msg.twilio_sid, msg.sent_at, msg.uncertain = "sent", sid, now, False
+    msg.lease_until, msg.error_code, msg.error = None, None, None
+    msg.note("sent", now, detail)
+    session.commit()
+    return "sent"
+
+
+_table = Message.__table__
+# Plain UPDATE run once per accepted text of a group (executemany): no ORM work on the hot path.
+_MARK_SENT = (update(_table)
+              .where(_table.c.id == bindparam("m_id"), _table.c.status == "sending",
+                     _table.c.lease_until == bindparam("token"))
+              .values(status="sent", twilio_sid=bindparam("t_sid"), sent_at=bindparam("at"),
+                      uncertain=False, lease_until=None, error_code=None, error=None,
+                      history=bindparam("hist")))
+
+
+def record_sent_many(session: Session, sent: list[Sent]) -> dict[str, int]:
+    """Record a group's accepted texts in one transaction; returns outcome counts.
+
+    If a crash loses this commit, the rows are taken over as uncertain and found at Twilio
+    by the lookup: never sent twice. A row that changed hands meanwhile is recorded alone.
+    """
+    if not sent:
+        return {}
+    done = session.execute(_MARK_SENT, [
+        dict(m_id=s.out.id, token=s.out.token, t_sid=s.sid, at=s.at,
+             hist=[*s.out.history, {"status": "sent", "at": s.at.isoformat()}]) for s in sent]).rowcount
+    session.commit()
+    if done == len(sent):  # both dialects report executemany's row count
+        return {"sent": done}
+    recorded = set(session.scalars(select(Message.id).where(Message.twilio_sid.in_([s.sid for s in sent]))))
+    session.rollback()
+    counts = {"sent": len(recorded)}
+    for s in sent:
+        if s.out.id not in recorded:
+            outcome = record_sent(session, s.out.id, s.at, s.sid)
+            counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
+def _task(session: Session, msg: Message, kind: str, detail: str, now: datetime) -> None:
+    session.add(Task(patient_id=msg.patient_id, kind=kind, message_id=msg.id,
+                     appointment_id=msg.appointment_id, detail=detail[:300], created_at=now))
+
+
+def record_failure(session: Session, msg_id: int, token: datetime, now: datetime,
+                   exc: sms.SmsError) -> str:
+    """Retry later, or give up visibly (a staff task); a 21610 opts the patient out."""
+    msg = _ours(session, msg_id, token)
+    if msg is None:
+        session.rollback()
+        log.warning("message %s: outcome not recorded, the row changed hands", msg_id)
+        return "lost"
+    msg.error_code, msg.error, msg.lease_until = exc.code, exc.detail[:300], None
+    if exc.kind == sms.AMBIGUOUS:
+        msg.uncertain = True
+    if exc.kind == sms.OPTED_OUT:
+        patient = session.get(Patient, msg.patient_id) if msg.patient_id is not None else None
+        if patient is not None and patient.opted_out_at is None:
+            patient.opted_out_at = now
+        _task(session, msg, "opt_out", "Twilio refused: the number replied STOP; call them", now)
+    elif exc.kind == sms.PERMANENT:
+        _task(session, msg, "sms_failed", f"Text not sent: {exc.detail}", now)
+    elif msg.attempts >= MAX_ATTEMPTS:
+        msg.error = f"gave up after {msg.attempts} attempts: {exc.detail}"[:300]
+        _task(session, msg, "sms_failed", msg.error, now)
+    else:
+        wait = AMBIGUOUS_RETRY if exc.kind == sms.AMBIGUOUS else backoff(msg.attempts)
+        msg.status, msg.due_at = "pending", now + wait
+        msg.note("pending", now, f"retry: {exc.detail}")
+        session.commit()
+        return "retry"
+    msg.status = "failed"
+    msg.note("failed", now, msg.error)
+    session.commit()
+    log.warning("message %s failed (%s)", msg_id, exc.kind)
+    return "failed"

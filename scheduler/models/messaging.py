@@ -1,0 +1,82 @@
+"""Texts in and out, and follow-up tasks for staff."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from scheduler.core.timeutil import UTCDateTime
+from scheduler.extensions import db
+from scheduler.models.enums import (
+    MESSAGE_STATUSES,
+    sql_in,
+)
+
+
+class Message(db.Model):
+    """One text, out or in. Outbound rows are written with the change that causes them."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        CheckConstraint(sql_in("status", MESSAGE_STATUSES), name="status"),
+        CheckConstraint("direction IN ('out', 'in')", name="direction"),
+        Index("ix_messages_due", "status", "due_at"),
+        Index("ix_messages_patient", "patient_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
+    direction: Mapped[str] = mapped_column(String(3), default="out")
+    kind: Mapped[str] = mapped_column(String(30))
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"), index=True)
+    occurrence_id: Mapped[int | None] = mapped_column(ForeignKey("occurrences.id"), index=True)
+    enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollments.id"), index=True)
+    session_start_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the time the text names
+    offset_minutes: Mapped[int | None] = mapped_column(Integer)  # reminders: lead time
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when a send may have reached Twilio unrecorded (timeout, crash): ask Twilio before retrying.
+    uncertain: Mapped[bool] = mapped_column(Boolean, default=False)
+    to_phone: Mapped[str | None] = mapped_column(String(20))
+    body: Mapped[str | None] = mapped_column(Text)
+    twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(300))
+    skip_reason: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    history: Mapped[list] = mapped_column(JSON, default=list)  # [{"status", "at", "detail"}]
+
+    def note(self, status: str, now: datetime, detail: str | None = None) -> None:
+        """Append a status change to the history (a new list, so the JSON column is saved)."""
+        entry = {"status": status, "at": now.isoformat()}
+        if detail:
+            entry["detail"] = detail
+        self.history = [*(self.history or []), entry]
+
+
+class Task(db.Model):
+    """A follow-up for staff: a reschedule request, an opt-out, a reply nobody understood."""
+
+    __tablename__ = "tasks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
+    detail: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,68 @@
+"""Staff who sign in, their API tokens, and the append-only audit trail."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from scheduler.core.timeutil import UTCDateTime
+from scheduler.extensions import db
+from scheduler.models.enums import (
+    ROLES,
+    sql_in,
+)
+
+if TYPE_CHECKING:  # resolved by name through the registry at run time
+    from scheduler.models.calendar import Therapist
+
+
+class User(db.Model):
+    """A staff member who signs in: admin, coordinator or therapist."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(sql_in("role", ROLES), name="role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    therapist_id: Mapped[int | None] = mapped_column(ForeignKey("therapists.id"), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    therapist: Mapped[Therapist | None] = relationship()
+
+
+class ApiToken(db.Model):
+    """A bearer token; only its SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class AuditEvent(db.Model):
+    """Append-only: who read or changed which record, and when. Holds ids, never patient data."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(20))  # read, create, update, delete
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    route: Mapped[str | None] = mapped_column(String(200))  # the URL rule, not the URL

@@ -1,0 +1,1 @@
+"""Outcomes: whether discharged patients were followed up."""

@@ -1,0 +1,1 @@
+"""Scheduling: availability, busy time, therapists, appointments, groups, patients."""

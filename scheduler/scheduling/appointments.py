@@ -1,0 +1,182 @@
+"""Individual appointments: book, reschedule, cancel, confirm, record attendance.
+
+Every change locks therapist then patient (dbutil.lock) before it checks anything, so two
+requests for the same time cannot both pass the checks; PostgreSQL's exclusion constraints
+on appointments are the backstop. Each change writes its status event and its texts
+(reminders.appointment_changed) in the same transaction.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scheduler.core import timeutil
+from scheduler.core.db import lock
+from scheduler.errors import Conflict, Invalid, NotFound
+from scheduler.messaging import reminders
+from scheduler.models import ATTENDANCE_STATUSES, Appointment, AppointmentEvent, Patient, Therapist
+from scheduler.scheduling import availability, busy
+from scheduler.scheduling.therapists import weekly_rules
+
+MIN_MINUTES, MAX_MINUTES = 5, 480
+ACTIVE = ("scheduled", "confirmed")
+
+
+def get(session: Session, appointment_id: int) -> Appointment:
+    """The appointment, or 404."""
+    appt = session.get(Appointment, appointment_id)
+    if appt is None:
+        raise NotFound("appointment not found")
+    return appt
+
+
+def _duration(minutes: int) -> timedelta:
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not MIN_MINUTES <= minutes <= MAX_MINUTES:
+        raise Invalid({"duration_minutes": f"must be a whole number from {MIN_MINUTES} to {MAX_MINUTES}"})
+    return timedelta(minutes=minutes)
+
+
+def _start(value: datetime, tz: str, now: datetime) -> datetime:
+    """Aware UTC start; a naive value is the therapist's wall time. 422 if nonexistent or past."""
+    try:
+        start = timeutil.resolve(value, tz)
+    except ValueError as exc:  # NonexistentTime: the wall time falls in a DST gap
+        raise Invalid({"start": str(exc)}) from None
+    if start <= now:
+        raise Invalid({"start": "must be in the future"})
+    return start
+
+
+def _check_free(session: Session, therapist: Therapist, patient_id: int, start: datetime,
+                end: datetime, exclude: int | None = None) -> None:
+    """409 naming why when [start, end) is outside hours, in time off, or either side is busy."""
+    rules = weekly_rules(therapist)
+    if not availability.is_available(rules, therapist.timezone, [], start, end):
+        raise Conflict("outside the therapist's working hours", field="start")
+    why = busy.clash(session, therapist.id, patient_id, start, end, exclude_appointment=exclude)
+    if why == "time_off":
+        raise Conflict("the therapist is unavailable then (time off)", field="start")
+    if why == "therapist":
+        raise Conflict("the therapist already has a session then", field="therapist_id")
+    if why == "patient":
+        raise Conflict("the patient already has a session then", field="patient_id")
+
+
+def _event(appt: Appointment, now: datetime, user_id: int | None, note: str | None = None) -> None:
+    appt.events.append(AppointmentEvent(at=now, status=appt.status, user_id=user_id, note=note,
+                                        start_dt=appt.start_dt, end_dt=appt.end_dt))
+
+
+def _lock_for_change(session: Session, appointment_id: int) -> tuple[Therapist, Appointment]:
+    """Lock therapist, patient, then the appointment itself, and re-read its current state."""
+    appt = get(session, appointment_id)
+    therapist = lock(session, Therapist, appt.therapist_id, "therapist")
+    lock(session, Patient, appt.patient_id, "patient")
+    # populate_existing: another transaction may have changed it before we got the locks.
+    appt = session.execute(select(Appointment).where(Appointment.id == appointment_id)
+                           .with_for_update().execution_options(populate_existing=True)).scalar_one()
+    return therapist, appt
+
+
+def book(session: Session, therapist_id: int, patient_id: int, start: datetime, duration_minutes: int,
+         now: datetime, user_id: int | None = None) -> Appointment:
+    """Book a session; `start` is aware, or naive wall time in the therapist's zone."""
+    length = _duration(duration_minutes)
+    therapist = lock(session, Therapist, therapist_id, "therapist_id", load="rules")
+    patient = lock(session, Patient, patient_id, "patient_id")
+    start = _start(start, therapist.timezone, now)
+    end = start + length
+    _check_free(session, therapist, patient.id, start, end)
+    appt = Appointment(therapist_id=therapist.id, patient_id=patient.id, start_dt=start, end_dt=end,
+                       status="scheduled", version=1, created_at=now, updated_at=now)
+    appt.therapist, appt.patient = therapist, patient
+    session.add(appt)
+    _event(appt, now, user_id, "booked")
+    session.flush()  # the id keys its texts; PostgreSQL's exclusion constraint fires here
+    reminders.appointment_changed(session, appt, now, "booked")
+    return appt
+
+
+def reschedule(session: Session, appointment_id: int, now: datetime, start: datetime | None = None,
+               duration_minutes: int | None = None, user_id: int | None = None) -> Appointment:
+    """Move an upcoming appointment; it is re-checked as a new booking, excluding itself."""
+    if start is None and duration_minutes is None:
+        raise Invalid({"start": "give start or duration_minutes"})
+    length = _duration(duration_minutes) if duration_minutes is not None else None
+    therapist, appt = _lock_for_change(session, appointment_id)
+    if not appt.is_active:
+        raise Conflict(f"a {appt.status} appointment cannot be rescheduled", field="status")
+    if appt.start_dt <= now:
+        raise Conflict("the appointment has already started", field="start")
+    new_start = _start(start, therapist.timezone, now) if start is not None else appt.start_dt
+    new_end = new_start + (length if length is not None else appt.end_dt - appt.start_dt)
+    if (new_start, new_end) == (appt.start_dt, appt.end_dt):
+        return appt  # nothing moved: no new version, no text
+    _check_free(session, therapist, appt.patient_id, new_start, new_end, exclude=appt.id)
+    appt.start_dt, appt.end_dt = new_start, new_end
+    appt.version += 1
+    appt.status = "scheduled"  # a confirmation was for the old time
+    appt.updated_at = now
+    _event(appt, now, user_id, "rescheduled")
+    session.flush()
+    reminders.appointment_changed(session, appt, now, "rescheduled")
+    return appt
+
+
+def cancel(session: Session, appointment_id: int, now: datetime, reason: str | None = None,
+           user_id: int | None = None) -> Appointment:
+    """Cancel an upcoming appointment: frees the slot, withdraws reminders, texts the patient once."""
+    _, appt = _lock_for_change(session, appointment_id)
+    if not appt.is_active:
+        raise Conflict(f"a {appt.status} appointment cannot be cancelled", field="status")
+    if appt.start_dt <= now:
+        # After the start it is an attendance question (no_show / late_cancelled), and a
+        # "cancelled" text about a session already under way would only confuse.
+        raise Conflict("the appointment has already started; record attendance instead", field="status")
+    appt.status = "cancelled"
+    appt.cancel_reason = reason
+    appt.updated_at = now
+    _event(appt, now, user_id, "cancelled")
+    session.flush()
+    reminders.appointment_changed(session, appt, now, "cancelled")
+    return appt
+
+
+def record_attendance(session: Session, appointment_id: int, status: str, now: datetime,
+                      user_id: int | None = None) -> Appointment:
+    """Record attended / no_show / late_cancelled once the session has begun (corrections allowed)."""
+    if status not in ATTENDANCE_STATUSES:
+        raise Invalid({"status": f"must be one of: {', '.join(ATTENDANCE_STATUSES)}"})
+    therapist, appt = _lock_for_change(session, appointment_id)
+    if appt.status == "cancelled":
+        raise Conflict("the appointment was cancelled", field="status")
+    if appt.start_dt > now:
+        raise Conflict("attendance can be recorded once the appointment has started", field="status")
+    if appt.status == status:
+        return appt
+    # late_cancelled freed the time; taking it back must not double-book whoever took it since.
+    if appt.status not in busy.HOLDING and status in busy.HOLDING and (
+            busy.therapist_intervals(session, therapist.id, appt.start_dt, appt.end_dt, exclude_appointment=appt.id)
+            or busy.patient_intervals(session, appt.patient_id, appt.start_dt, appt.end_dt,
+                                      exclude_appointment=appt.id)):
+        raise Conflict("that time has since been booked by another session", field="status")
+    appt.status = status
+    appt.updated_at = now
+    _event(appt, now, user_id)
+    session.flush()
+    return appt
+
+
+def confirm(session: Session, appointment: Appointment, now: datetime, user_id: int | None = None) -> bool:
+    """The patient confirmed (e.g. replied C): scheduled -> confirmed. False when already confirmed."""
+    if appointment.status == "confirmed":
+        return False
+    if appointment.status != "scheduled" or appointment.start_dt <= now:
+        raise Conflict(f"a {appointment.status} appointment cannot be confirmed", field="status")
+    appointment.status = "confirmed"
+    appointment.updated_at = now
+    _event(appointment, now, user_id, "confirmed")
+    session.flush()
+    return True

@@ -1,0 +1,423 @@
+"""Recurring group sessions: series, occurrences over a rolling horizon, enrollment, waitlist, attendance.
+
+A series is a local wall time + IANA zone + RRULE; occurrences are materialised as UTC instants
+from the local wall time, so an 18:00 group stays at 18:00 across DST. A start that falls in a
+DST gap (02:30 on spring-forward day) is moved forward by the gap (timeutil.occurrence_starts);
+an ambiguous fall-back time takes its first (daylight) reading.
+
+Enrollment locks patient then group (dbutil.lock; global order therapist -> patient -> group)
+and counts seats inside the lock, so capacity holds under any number of concurrent requests.
+The waitlist is ordered by (waitlisted_at, id); positions are derived, never stored.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date, datetime, timedelta
+from itertools import islice
+
+from dateutil import rrule as _rrule
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from scheduler.core import timeutil
+from scheduler.core.db import is_postgres, lock
+from scheduler.errors import Conflict, Invalid, NotFound
+from scheduler.messaging import reminders
+from scheduler.models import (
+    ATTENDANCE_STATUSES,
+    Attendance,
+    Enrollment,
+    GroupSeries,
+    Occurrence,
+    Patient,
+    Task,
+    Therapist,
+)
+from scheduler.scheduling import busy
+
+log = logging.getLogger(__name__)
+
+MIN_MINUTES, MAX_MINUTES = 5, 480
+MAX_CAPACITY = 100
+SHOWN_OCCURRENCES = 12  # GET /groups/{id} lists at least this many upcoming ones
+_TIME_OF_DAY_PARTS = re.compile(r"(^|;)\s*BY(HOUR|MINUTE|SECOND)\s*=", re.IGNORECASE)
+_INTERVAL = re.compile(r"(^|;)\s*INTERVAL\s*=\s*([^;]*)", re.IGNORECASE)
+
+
+# --- series -------------------------------------------------------------------------------
+
+
+def normalize_rrule(rule: str) -> str:
+    """The rule as stored: upper case, no RRULE: prefix, no surrounding spaces."""
+    text = rule.strip().upper()
+    return text.removeprefix("RRULE:")
+
+
+def wall_time(start: datetime, tz: str) -> datetime:
+    """The naive local wall time of a request's start: an offset, if given, is converted to `tz`."""
+    if start.tzinfo is not None:
+        return start.astimezone(timeutil.zone(tz)).replace(tzinfo=None)
+    return start
+
+
+def series_errors(local_start: datetime, tz: str, rule: str | None, now: datetime) -> dict[str, str]:
+    """Field errors of a series' start and rule, for a 422 (empty when both are fine)."""
+    errors: dict[str, str] = {}
+    if local_start.second or local_start.microsecond:
+        errors["start"] = "must be on a whole minute, e.g. 2026-03-10T18:00"
+    else:
+        try:
+            if timeutil.localize(local_start, tz) <= now:
+                errors["start"] = "must be in the future"
+        except timeutil.NonexistentTime as exc:
+            errors["start"] = str(exc)
+    if rule is not None:
+        message = _rule_error(local_start, rule)
+        if message:
+            errors["rrule"] = message
+    return errors
+
+
+def _rule_error(local_start: datetime, rule: str) -> str | None:
+    """Why `rule` cannot drive a series starting at `local_start`, or None."""
+    text = normalize_rrule(rule) if isinstance(rule, str) else ""
+    # The time of day comes from start; BYHOUR & co. would also allow two meetings a day.
+    if _TIME_OF_DAY_PARTS.search(text):
+        return "leave out BYHOUR, BYMINUTE and BYSECOND: the time of day comes from start"
+    # dateutil loops forever on INTERVAL=0, so check it before it ever sees the rule.
+    interval = _INTERVAL.search(text)
+    if interval and not (interval.group(2).strip().isdigit() and 1 <= int(interval.group(2)) <= 52):
+        return "INTERVAL must be a whole number from 1 to 52"
+    try:
+        timeutil.validate_rrule(text, local_start)
+    except ValueError as exc:
+        return str(exc)
+    first = _rrule.rrulestr(text, dtstart=local_start, ignoretz=True).after(local_start, inc=True)
+    if first != local_start:
+        return "start must be the rule's first date (start does not match the rule)"
+    return None
+
+
+def horizon(group: GroupSeries, now: datetime) -> date:
+    """The local date up to which a series is materialised at `now`.
+
+    GROUP_HORIZON_WEEKS ahead, and at least far enough for the next SHOWN_OCCURRENCES meetings
+    (a monthly group would otherwise show only six) and for the first one.
+    """
+    weeks = current_app.config["GROUP_HORIZON_WEEKS"]
+    until = max(timeutil.local_date_of(now + timedelta(weeks=weeks), group.timezone),
+                group.local_start.date())
+    if group.rrule:
+        rr = _rrule.rrulestr(group.rrule, dtstart=group.local_start, ignoretz=True)
+        local_now = now.astimezone(timeutil.zone(group.timezone)).replace(tzinfo=None)
+        upcoming = list(islice(rr.xafter(local_now, inc=True), SHOWN_OCCURRENCES))
+        if upcoming:
+            until = max(until, upcoming[-1].date())
+    return until
+
+
+def _new_occurrences(session: Session, group: GroupSeries, until: date) -> list[Occurrence]:
+    """Occurrences of `group` up to `until` that are not in the database yet (not added)."""
+    existing = set() if group.id is None else set(session.scalars(
+        select(Occurrence.local_date).where(Occurrence.group_id == group.id)))
+    length = timedelta(minutes=group.duration_minutes)
+    out = []
+    for day, start in timeutil.occurrence_starts(group.local_start, group.timezone, group.rrule, until):
+        if day in existing:
+            continue
+        existing.add(day)  # one meeting per local date (the unique key)
+        out.append(Occurrence(group_id=group.id, local_date=day, start_dt=start,
+                              end_dt=start + length, cancelled=False))
+    return out
+
+
+def _facilitator_clash(session: Session, facilitator_id: int,
+                       occurrences: list[Occurrence]) -> Occurrence | None:
+    """The first of `occurrences` that overlaps the facilitator's other sessions, or None."""
+    if not occurrences:
+        return None
+    taken = busy.therapist_intervals(session, facilitator_id, min(o.start_dt for o in occurrences),
+                                     max(o.end_dt for o in occurrences))
+    return _first_overlap(occurrences, taken)
+
+
+def _first_overlap(occurrences: list[Occurrence], taken: list[tuple[datetime, datetime]]) -> Occurrence | None:
+    for occ in sorted(occurrences, key=lambda o: o.start_dt):
+        if any(start < occ.end_dt and occ.start_dt < end for start, end in taken):
+            return occ
+    return None
+
+
+def _when(occ: Occurrence, tz: str) -> str:
+    return occ.start_dt.astimezone(timeutil.zone(tz)).strftime("%a %Y-%m-%d at %H:%M")
+
+
+def create_group(session: Session, *, title: str, facilitator_id: int, capacity: int,
+                 local_start: datetime, duration_minutes: int, timezone: str, now: datetime,
+                 rrule: str | None = None, location: str | None = None) -> GroupSeries:
+    """Create a series and materialise its horizon; 409 if any meeting clashes for the facilitator."""
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise Invalid({"capacity": f"must be from 1 to {MAX_CAPACITY}"})
+    if not MIN_MINUTES <= duration_minutes <= MAX_MINUTES:
+        raise Invalid({"duration_minutes": f"must be from {MIN_MINUTES} to {MAX_MINUTES}"})
+    errors = series_errors(local_start, timezone, rrule, now)
+    if errors:
+        raise Invalid(errors)
+    lock(session, Therapist, facilitator_id, "facilitator_id")
+    group = GroupSeries(title=title, facilitator_id=facilitator_id, capacity=capacity, location=location,
+                        duration_minutes=duration_minutes, timezone=timezone, local_start=local_start,
+                        rrule=normalize_rrule(rrule) if rrule else None, created_at=now)
+    until = horizon(group, now)
+    occurrences = _new_occurrences(session, group, until)
+    clash = _facilitator_clash(session, facilitator_id, occurrences)
+    if clash is not None:
+        raise Conflict(f"the facilitator already has a session on {_when(clash, timezone)}",
+                       field="facilitator_id")
+    group.materialized_until = until
+    session.add(group)
+    session.flush()
+    for occ in occurrences:
+        occ.group_id = group.id
+    session.add_all(occurrences)
+    session.flush()
+    return group
+
+
+def extend_horizon(session: Session, now: datetime) -> int:
+    """Materialise every series up to its horizon; texts for enrolled patients. Returns meetings added.
+
+    Idempotent: dates already present are skipped, and each series is re-read under its row lock,
+    so workers running at once add nothing twice. The caller commits.
+    """
+    # Plain columns, not objects: a loaded object would hide what another worker committed.
+    rows = session.execute(select(GroupSeries.id, GroupSeries.timezone, GroupSeries.local_start,
+                                  GroupSeries.rrule, GroupSeries.materialized_until)
+                           .order_by(GroupSeries.id)).all()
+    added = 0
+    for row in rows:
+        if row.materialized_until is not None and row.materialized_until >= horizon(row, now):
+            continue
+        group = lock(session, GroupSeries, row.id, "group")
+        until = horizon(group, now)
+        new = _new_occurrences(session, group, until)
+        clash = _facilitator_clash(session, group.facilitator_id, new)
+        if clash is not None:
+            # The worker cannot refuse; staff must move one of the sessions. Ids only.
+            log.warning("group %s: facilitator busy at a new occurrence on %s", group.id, clash.local_date)
+            session.add(Task(kind="group_clash", created_at=now,
+                             detail=f"Group {group.id}: the facilitator is busy on "
+                                    f"{_when(clash, group.timezone)}; move one of the sessions"))
+        session.add_all(new)
+        session.flush()
+        reminders.occurrences_added(session, group, new, now)
+        group.materialized_until = until
+        added += len(new)
+    return added
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def get_group(session: Session, group_id: int) -> GroupSeries:
+    """The series, or 404."""
+    group = session.get(GroupSeries, group_id)
+    if group is None:
+        raise NotFound("group not found")
+    return group
+
+
+def roster_counts(session: Session, group_id: int) -> dict[str, int]:
+    """How many are enrolled and waitlisted."""
+    rows = session.execute(select(Enrollment.status, func.count()).where(
+        Enrollment.group_id == group_id, Enrollment.status != "dropped").group_by(Enrollment.status))
+    counts = {"enrolled": 0, "waitlisted": 0}
+    counts.update({status: n for status, n in rows})
+    return counts
+
+
+def next_occurrences(session: Session, group: GroupSeries, now: datetime,
+                     limit: int = SHOWN_OCCURRENCES) -> list[Occurrence]:
+    """Meetings not yet over (cancelled ones included, flagged), soonest first."""
+    return list(session.scalars(select(Occurrence).where(
+        Occurrence.group_id == group.id, Occurrence.end_dt > now
+    ).order_by(Occurrence.start_dt).limit(limit)))
+
+
+def waitlist_position(session: Session, enrollment: Enrollment) -> int | None:
+    """1-based place on the waitlist, derived from (waitlisted_at, id); None if not waitlisted."""
+    if enrollment.status != "waitlisted":
+        return None
+    ahead = session.scalar(select(func.count()).select_from(Enrollment).where(
+        Enrollment.group_id == enrollment.group_id, Enrollment.status == "waitlisted",
+        (Enrollment.waitlisted_at < enrollment.waitlisted_at)
+        | ((Enrollment.waitlisted_at == enrollment.waitlisted_at) & (Enrollment.id < enrollment.id))))
+    return ahead + 1
+
+
+# --- enrollment ---------------------------------------------------------------------------
+
+
+def _live(session: Session, group_id: int, patient_id: int) -> Enrollment | None:
+    return session.scalar(select(Enrollment).where(
+        Enrollment.group_id == group_id, Enrollment.patient_id == patient_id,
+        Enrollment.status != "dropped").execution_options(populate_existing=True))
+
+
+def _upcoming(session: Session, group_id: int, now: datetime) -> list[Occurrence]:
+    return list(session.scalars(select(Occurrence).where(
+        Occurrence.group_id == group_id, Occurrence.cancelled.is_(False), Occurrence.start_dt > now
+    ).order_by(Occurrence.start_dt)))
+
+
+def enroll(session: Session, group_id: int, patient_id: int, now: datetime) -> Enrollment:
+    """Give the patient a seat, or a place on the waitlist when the group is full.
+
+    409 when already enrolled or waitlisted, when the group has no upcoming meeting, or when an
+    upcoming meeting overlaps the patient's other sessions (a patient is never double-booked).
+    """
+    patient = lock(session, Patient, patient_id, "patient_id")
+    group = lock(session, GroupSeries, group_id, "group")
+    current = _live(session, group.id, patient.id)
+    if current is not None:
+        where = "enrolled in" if current.status == "enrolled" else "on the waitlist of"
+        raise Conflict(f"the patient is already {where} this group", field="patient_id")
+    upcoming = _upcoming(session, group.id, now)
+    if not upcoming:
+        raise Conflict("this group has no upcoming sessions", field="group")
+    taken = busy.patient_intervals(session, patient.id, upcoming[0].start_dt, upcoming[-1].end_dt,
+                                   exclude_group=group.id)
+    clash = _first_overlap(upcoming, taken)
+    if clash is not None:
+        raise Conflict(f"the patient already has a session on {_when(clash, group.timezone)}",
+                       field="patient_id")
+    seats_taken = session.scalar(select(func.count()).select_from(Enrollment).where(
+        Enrollment.group_id == group.id, Enrollment.status == "enrolled"))
+    enrollment = Enrollment(group_id=group.id, patient_id=patient.id, created_at=now)
+    enrollment.group, enrollment.patient = group, patient
+    if seats_taken < group.capacity:
+        enrollment.status, enrollment.enrolled_at = "enrolled", now
+    else:
+        # Never sort before someone already waiting: the caller's clock was read before the lock.
+        last = session.scalar(select(func.max(Enrollment.waitlisted_at)).where(
+            Enrollment.group_id == group.id, Enrollment.status == "waitlisted"))
+        enrollment.status, enrollment.waitlisted_at = "waitlisted", max(now, last) if last else now
+    session.add(enrollment)
+    session.flush()
+    if enrollment.status == "enrolled":
+        reminders.enrolled(session, enrollment, now)
+    return enrollment
+
+
+def drop(session: Session, group_id: int, patient_id: int,
+         now: datetime) -> tuple[Enrollment, list[Enrollment]]:
+    """Take the patient off the roster or waitlist; freed seats go to the first waitlisted.
+
+    Returns the dropped enrollment and those promoted (each promoted patient is told by text).
+    """
+    patient = lock(session, Patient, patient_id, "patient")
+    group = lock(session, GroupSeries, group_id, "group")
+    enrollment = _live(session, group.id, patient.id)
+    if enrollment is None:
+        raise NotFound("the patient is not enrolled in or waitlisted for this group")
+    enrollment.status, enrollment.dropped_at = "dropped", now
+    session.flush()
+    reminders.dropped(session, enrollment, now)
+    return enrollment, _fill_seats(session, group, now)
+
+
+def _fill_seats(session: Session, group: GroupSeries, now: datetime) -> list[Enrollment]:
+    """Enrol waitlisted patients, first come first served, while seats are free.
+
+    Someone who has since booked another session at a meeting's time keeps their place in line
+    and staff get a task: a patient is never double-booked. (Their row is not locked here, as
+    that would break the therapist -> patient -> group lock order; SQLite serialises anyway.)
+    """
+    seats_taken = session.scalar(select(func.count()).select_from(Enrollment).where(
+        Enrollment.group_id == group.id, Enrollment.status == "enrolled"))
+    free = group.capacity - seats_taken
+    if free <= 0:
+        return []
+    upcoming = _upcoming(session, group.id, now)
+    waiting = session.scalars(select(Enrollment).where(
+        Enrollment.group_id == group.id, Enrollment.status == "waitlisted"
+    ).order_by(Enrollment.waitlisted_at, Enrollment.id)).all()
+    promoted = []
+    for enrollment in waiting:
+        if len(promoted) == free:
+            break
+        if upcoming and _first_overlap(upcoming, busy.patient_intervals(
+                session, enrollment.patient_id, upcoming[0].start_dt, upcoming[-1].end_dt,
+                exclude_group=group.id)) is not None:
+            session.add(Task(kind="waitlist_clash", patient_id=enrollment.patient_id, created_at=now,
+                             detail=f"group {group.id}: seat free, but a session clashes"))
+            continue
+        enrollment.status, enrollment.enrolled_at = "enrolled", now
+        session.flush()
+        reminders.enrolled(session, enrollment, now, promoted=True)
+        promoted.append(enrollment)
+    return promoted
+
+
+# --- attendance and confirmation ----------------------------------------------------------
+
+
+def get_occurrence(session: Session, group_id: int, occurrence_id: int) -> Occurrence:
+    """The occurrence of that group, or 404."""
+    occ = session.get(Occurrence, occurrence_id)
+    if occ is None or occ.group_id != group_id:
+        raise NotFound("occurrence not found in this group")
+    return occ
+
+
+def _attendance_row(session: Session, occurrence_id: int, patient_id: int) -> Attendance:
+    """The attendance row of (occurrence, patient), created if missing; safe under races."""
+    mod = postgresql if is_postgres(session) else sqlite
+    session.execute(mod.insert(Attendance).values(occurrence_id=occurrence_id, patient_id=patient_id)
+                    .on_conflict_do_nothing(index_elements=["occurrence_id", "patient_id"]))
+    return session.scalars(select(Attendance).where(
+        Attendance.occurrence_id == occurrence_id, Attendance.patient_id == patient_id
+    ).execution_options(populate_existing=True)).one()
+
+
+def was_enrolled(session: Session, occurrence: Occurrence, patient_id: int) -> bool:
+    """True when the patient held a seat (not a waitlist place) when the meeting began."""
+    return session.scalar(select(func.count()).select_from(Enrollment).where(
+        Enrollment.group_id == occurrence.group_id, Enrollment.patient_id == patient_id,
+        Enrollment.enrolled_at.is_not(None), Enrollment.enrolled_at <= occurrence.start_dt,
+        (Enrollment.dropped_at.is_(None)) | (Enrollment.dropped_at > occurrence.start_dt))) > 0
+
+
+def record_attendance(session: Session, group_id: int, occurrence_id: int, patient_id: int,
+                      status: str, now: datetime, user_id: int | None = None) -> Attendance:
+    """Record attended / no_show / late_cancelled for one meeting once it has started (upsert)."""
+    if status not in ATTENDANCE_STATUSES:
+        raise Invalid({"status": f"must be one of: {', '.join(ATTENDANCE_STATUSES)}"})
+    get_group(session, group_id)
+    occ = get_occurrence(session, group_id, occurrence_id)
+    if session.get(Patient, patient_id) is None:
+        raise NotFound("patient_id not found", field="patient_id")
+    if occ.cancelled:
+        raise Conflict("this occurrence was cancelled", field="occurrence")
+    if now < occ.start_dt:
+        raise Conflict("attendance can be recorded once the occurrence has started", field="status")
+    if not was_enrolled(session, occ, patient_id):
+        raise Conflict("the patient was not enrolled in this group at that occurrence", field="patient_id")
+    row = _attendance_row(session, occ.id, patient_id)
+    row.status, row.recorded_at, row.recorded_by = status, now, user_id
+    session.flush()
+    return row
+
+
+def confirm_occurrence(session: Session, occurrence: Occurrence, patient_id: int,
+                       now: datetime) -> Attendance:
+    """The patient said they will come (SMS "C"): set confirmed_at, keeping the first one."""
+    if occurrence.cancelled:
+        raise Conflict("this occurrence was cancelled", field="occurrence")
+    row = _attendance_row(session, occurrence.id, patient_id)
+    if row.confirmed_at is None:
+        row.confirmed_at = now
+    session.flush()
+    return row

@@ -1,0 +1,152 @@
+"""Patients: phone numbers, SMS consent, discharges, who may see a record, and the SMS log."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import phonenumbers
+from flask import current_app
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from scheduler.core import timeutil
+from scheduler.core.db import lock
+from scheduler.errors import Conflict, Invalid, NotFound
+from scheduler.messaging import reminders
+from scheduler.models import Appointment, Discharge, Enrollment, GroupSeries, Message, Patient
+
+# A discharge may be entered a little ahead (aftercare is planned before someone leaves),
+# but not so far that it is surely a typo.
+DISCHARGE_MAX_AHEAD = timedelta(days=30)
+DISCHARGE_EARLIEST = date(2000, 1, 1)
+
+
+def normalize_phone(raw) -> str:
+    """A phone number as E.164; numbers without + are read as US. ValueError when not valid."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError("must be a phone number")
+    if len(raw) > 40:
+        raise ValueError("must be a phone number")
+    try:
+        number = phonenumbers.parse(raw, "US")
+    except phonenumbers.NumberParseException:
+        raise ValueError("must be a phone number, e.g. +1 201 555 0123") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def get_patient(session: Session, patient_id: int) -> Patient:
+    """The patient, or NotFound."""
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFound("patient not found")
+    return patient
+
+
+def _phone_free(session: Session, phone: str, patient_id: int | None = None) -> None:
+    """Inbound texts are matched by number, so two patients may never share one."""
+    query = select(Patient.id).where(Patient.phone == phone)
+    if patient_id is not None:
+        query = query.where(Patient.id != patient_id)
+    if session.scalar(query) is not None:
+        raise Conflict("another patient already has this phone number", field="phone")
+
+
+def _check_discharge(day: date, tz: str, now: datetime) -> None:
+    today = timeutil.local_date_of(now, tz)
+    if day < DISCHARGE_EARLIEST:
+        raise Invalid({"discharge_date": "is too far in the past"})
+    if day > today + DISCHARGE_MAX_AHEAD:
+        raise Invalid({"discharge_date": "must not be more than 30 days ahead"})
+
+
+def add_discharge(session: Session, patient: Patient, day: date, now: datetime) -> bool:
+    """Record a discharge on `day`; the same date twice is one discharge. True when added."""
+    _check_discharge(day, patient.timezone, now)
+    if any(d.discharge_date == day for d in patient.discharges):
+        return False
+    patient.discharges.append(Discharge(discharge_date=day))
+    return True
+
+
+def _set_consent(patient: Patient, consent: bool, now: datetime, source: str) -> None:
+    """Consent is recorded with when and through what it was given; withdrawing keeps the old record."""
+    if consent and not patient.sms_consent:
+        patient.consent_at = now
+        patient.consent_source = source[:100]
+    patient.sms_consent = consent
+
+
+def create_patient(session: Session, *, name: str, phone: str, timezone: str, sms_consent: bool,
+                   now: datetime, source: str, language: str = "en",
+                   discharge_date: date | None = None) -> Patient:
+    """Register a patient (phone already E.164), with consent and an optional discharge."""
+    _phone_free(session, phone)
+    patient = Patient(name=name, phone=phone, timezone=timezone, language=language,
+                      sms_consent=False, created_at=now)
+    _set_consent(patient, sms_consent, now, source)
+    if discharge_date is not None:
+        add_discharge(session, patient, discharge_date, now)
+    session.add(patient)
+    session.flush()
+    return patient
+
+
+def update_patient(session: Session, patient_id: int, changes: dict, now: datetime,
+                   source: str) -> Patient:
+    """Apply the given changes: name, phone, timezone, language, sms_consent, discharge_date."""
+    patient = lock(session, Patient, patient_id, "patient")
+    if "phone" in changes and changes["phone"] != patient.phone:
+        _phone_free(session, changes["phone"], patient.id)
+        patient.phone = changes["phone"]
+    if "name" in changes:
+        patient.name = changes["name"]
+    if "language" in changes:
+        patient.language = changes["language"]
+    if "discharge_date" in changes:
+        add_discharge(session, patient, changes["discharge_date"], now)
+    if "sms_consent" in changes:
+        # A STOP the patient texted stays in force: only their START lifts it (opted_out_at).
+        _set_consent(patient, changes["sms_consent"], now, source)
+    if "timezone" in changes and changes["timezone"] != patient.timezone:
+        patient.timezone = changes["timezone"]
+        _replan_reminders(session, patient, now)
+    session.flush()
+    return patient
+
+
+def _replan_reminders(session: Session, patient: Patient, now: datetime) -> None:
+    """Quiet hours are the patient's local night: a new zone moves their pending reminders."""
+    pending = session.scalars(select(Message).where(
+        Message.patient_id == patient.id, Message.status == "pending",
+        Message.kind == "reminder", Message.offset_minutes.is_not(None),
+        Message.session_start_dt.is_not(None))).all()
+    quiet = current_app.config["QUIET_HOURS"]
+    for msg in pending:
+        due, why = reminders.reminder_due(msg.session_start_dt, timedelta(minutes=msg.offset_minutes),
+                                          patient.timezone, quiet)
+        if due is None:
+            msg.status, msg.skip_reason = "skipped", why
+            msg.note("skipped", now, why)
+        elif due != msg.due_at:
+            msg.due_at = max(due, now)
+
+
+def therapist_may_see(session: Session, patient_id: int, therapist_id: int | None) -> bool:
+    """A therapist sees a patient they have an appointment with or whose group they facilitate."""
+    if therapist_id is None:
+        return False
+    has_appointment = exists().where(Appointment.patient_id == patient_id,
+                                     Appointment.therapist_id == therapist_id)
+    in_group = exists().where(Enrollment.patient_id == patient_id,
+                              Enrollment.status.in_(("enrolled", "waitlisted")),
+                              Enrollment.group_id == GroupSeries.id,
+                              GroupSeries.facilitator_id == therapist_id)
+    return bool(session.scalar(select(has_appointment | in_group)))
+
+
+def messages(session: Session, patient_id: int) -> list[Message]:
+    """The patient's texts, in and out, newest first."""
+    get_patient(session, patient_id)
+    return list(session.scalars(select(Message).where(Message.patient_id == patient_id)
+                                .order_by(Message.id.desc())))

@@ -1,0 +1,190 @@
+"""Therapists: weekly hours, time off, free slots and the calendar a clinician works from."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scheduler.core import timeutil
+from scheduler.core.db import lock
+from scheduler.errors import Conflict, Invalid, NotFound
+from scheduler.models import (
+    Appointment,
+    AvailabilityException,
+    AvailabilityRule,
+    GroupSeries,
+    Occurrence,
+    Therapist,
+)
+from scheduler.scheduling import availability, busy
+
+MAX_SLOT_RANGE = timedelta(days=31)
+MAX_CALENDAR_RANGE = timedelta(days=62)
+SLOT_STEP = timedelta(minutes=15)
+MAX_SESSION = busy.MAX_SESSION
+
+
+@dataclass(frozen=True)
+class TimeOff:
+    """An exception as given: start/end aware, or naive local wall times in the therapist's zone."""
+
+    start: datetime
+    end: datetime
+    reason: str | None = None
+
+
+def get(session: Session, therapist_id: int) -> Therapist:
+    """The therapist, or 404."""
+    therapist = session.get(Therapist, therapist_id)
+    if therapist is None:
+        raise NotFound("therapist not found")
+    return therapist
+
+
+def create(session: Session, name: str, email: str | None, tz: str, now: datetime) -> Therapist:
+    """Add a therapist with no hours yet; an email links a future therapist user to them."""
+    timeutil.zone(tz)  # ValueError for a zone the caller did not validate
+    email = email.strip().lower() if email else None
+    if email and session.scalar(select(Therapist.id).where(func.lower(Therapist.email) == email)):
+        # auth.create_user links a therapist user by email, so it must name one therapist.
+        raise Conflict("another therapist has this email", field="email")
+    therapist = Therapist(name=name, email=email, timezone=tz, created_at=now)
+    session.add(therapist)
+    session.flush()
+    return therapist
+
+
+def weekly_rules(therapist: Therapist) -> list[availability.WeeklyRule]:
+    """The stored weekly hours as pure availability rules."""
+    return [availability.WeeklyRule(r.weekday, r.start_time, r.end_time) for r in therapist.rules]
+
+
+def exception_intervals(session: Session, therapist_id: int, start: datetime,
+                        end: datetime) -> list[tuple[datetime, datetime]]:
+    """Time off overlapping [start, end)."""
+    rows = session.execute(select(AvailabilityException.start_dt, AvailabilityException.end_dt).where(
+        AvailabilityException.therapist_id == therapist_id,
+        AvailabilityException.start_dt < end, AvailabilityException.end_dt > start))
+    return [tuple(r) for r in rows]
+
+
+def _check_rules(rules: list[tuple[int, time, time]]) -> list[availability.WeeklyRule]:
+    """WeeklyRules from (weekday, start, end); 422 naming rules[i].field for any bad or overlapping one."""
+    errors: dict[str, str] = {}
+    for i, (weekday, start, end) in enumerate(rules):
+        if not 0 <= weekday <= 6:
+            errors[f"rules[{i}].weekday"] = "must be 0 (Monday) to 6 (Sunday)"
+        elif end <= start:
+            errors[f"rules[{i}].end"] = "must be after start (no overnight hours)"
+    if errors:
+        raise Invalid(errors)
+    for i, (weekday, start, end) in enumerate(rules):
+        for j in range(i):
+            other_day, other_start, other_end = rules[j]
+            # Touching blocks (09:00-12:00, 12:00-17:00) are fine; real overlaps are a typo.
+            if other_day == weekday and start < other_end and other_start < end:
+                field = "start" if other_start <= start < other_end else "end"
+                errors.setdefault(f"rules[{i}].{field}",
+                                  f"overlaps rules[{j}] ({other_start:%H:%M}-{other_end:%H:%M})")
+    if errors:
+        raise Invalid(errors)
+    return [availability.WeeklyRule(*rule) for rule in rules]
+
+
+def _resolve_time_off(time_off: list[TimeOff], tz: str) -> list[AvailabilityException]:
+    """Exceptions as UTC instants; 422 naming exceptions[i].field for a nonexistent or reversed one."""
+    errors: dict[str, str] = {}
+    rows = []
+    for i, item in enumerate(time_off):
+        bounds = {}
+        for field in ("start", "end"):
+            try:
+                bounds[field] = timeutil.resolve(getattr(item, field), tz)
+            except ValueError as exc:
+                errors[f"exceptions[{i}].{field}"] = str(exc)
+        if len(bounds) == 2:
+            if bounds["end"] <= bounds["start"]:
+                errors[f"exceptions[{i}].end"] = "must be after start"
+            else:
+                rows.append(AvailabilityException(start_dt=bounds["start"], end_dt=bounds["end"],
+                                                  reason=item.reason))
+    if errors:
+        raise Invalid(errors)
+    return rows
+
+
+def set_availability(session: Session, therapist_id: int, rules: list[tuple[int, time, time]],
+                     time_off: list[TimeOff] | None, now: datetime) -> tuple[Therapist, list[Appointment]]:
+    """Replace the weekly hours (and the time off, when given).
+
+    Booked appointments are never touched; the upcoming ones the new hours no longer cover
+    are returned so staff can move them.
+    """
+    therapist = lock(session, Therapist, therapist_id, "therapist")  # no booking slips in meanwhile
+    weekly = _check_rules(rules)
+    exceptions = _resolve_time_off(time_off, therapist.timezone) if time_off is not None else None
+    therapist.rules.clear()
+    session.flush()
+    for rule in weekly:
+        therapist.rules.append(AvailabilityRule(weekday=rule.weekday, start_time=rule.start,
+                                                end_time=rule.end))
+    if exceptions is not None:
+        therapist.exceptions.clear()
+        session.flush()
+        therapist.exceptions.extend(exceptions)
+    session.flush()
+    return therapist, outside_hours(session, therapist, now)
+
+
+def outside_hours(session: Session, therapist: Therapist, now: datetime) -> list[Appointment]:
+    """Upcoming active appointments that the therapist's current hours or time off do not allow."""
+    upcoming = session.scalars(select(Appointment).where(
+        Appointment.therapist_id == therapist.id, Appointment.status.in_(("scheduled", "confirmed")),
+        Appointment.start_dt > now).order_by(Appointment.start_dt)).all()
+    if not upcoming:
+        return []
+    weekly = weekly_rules(therapist)
+    off = [(e.start_dt, e.end_dt) for e in therapist.exceptions]
+    return [a for a in upcoming
+            if not availability.is_available(weekly, therapist.timezone, off, a.start_dt, a.end_dt)]
+
+
+def _check_range(start: datetime, end: datetime, longest: timedelta) -> None:
+    """422 unless `to` is after `from` and the range is at most `longest`."""
+    if end <= start:
+        raise Invalid({"to": "must be after from"})
+    if end - start > longest:
+        raise Invalid({"to": f"the range may span at most {longest.days} days"})
+
+
+def slots(session: Session, therapist: Therapist, start: datetime, end: datetime,
+          duration: timedelta, now: datetime) -> list[tuple[datetime, datetime]]:
+    """Bookable slots in [start, end): inside hours, clear of time off and of busy time, not past."""
+    _check_range(start, end, MAX_SLOT_RANGE)
+    start = max(start, now)  # a slot that has begun cannot be booked
+    if end <= start:
+        return []
+    taken = busy.therapist_intervals(session, therapist.id, start, end)
+    off = exception_intervals(session, therapist.id, start, end)
+    # Slots start on the local quarter-hour grid; a slot starting exactly at `now` is still past.
+    return [(s, e) for s, e in availability.free_slots(
+        weekly_rules(therapist), therapist.timezone, off, taken, start, end, duration, SLOT_STEP)
+        if s > now]
+
+
+def calendar(session: Session, therapist: Therapist, start: datetime,
+             end: datetime) -> tuple[list[Appointment], list[tuple[Occurrence, GroupSeries]]]:
+    """Appointments (any status) and facilitated group occurrences overlapping [start, end)."""
+    _check_range(start, end, MAX_CALENDAR_RANGE)
+    # The lower bound on start_dt lets both queries use their start-time index.
+    appointments = session.scalars(select(Appointment).where(
+        Appointment.therapist_id == therapist.id,
+        Appointment.start_dt > start - MAX_SESSION, Appointment.start_dt < end,
+        Appointment.end_dt > start).order_by(Appointment.start_dt, Appointment.id)).all()
+    occurrences = session.execute(select(Occurrence, GroupSeries).join(GroupSeries).where(
+        GroupSeries.facilitator_id == therapist.id,
+        Occurrence.start_dt > start - MAX_SESSION, Occurrence.start_dt < end,
+        Occurrence.end_dt > start).order_by(Occurrence.start_dt, Occurrence.id)).all()
+    return list(appointments), [tuple(r) for r in occurrences]

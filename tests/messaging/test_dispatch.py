@@ -1,0 +1,579 @@
+"""Dispatch: claims, send-time checks, Twilio outcomes, the pass and the worker's jobs.
+
+Texts go through the real twilio client to a real HTTP stand-in on 127.0.0.1; every domain
+call gets a fixed `now`, so each test walks a clinic's calendar minute by minute.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from scheduler import jobs
+from scheduler.core import timeutil
+from scheduler.extensions import db
+from scheduler.messaging import dispatch, sending, sms
+from scheduler.models import Appointment, Message, Occurrence, Patient, Task
+from scheduler.scheduling import appointments, groups
+from tests.support.twilio_standin import TwilioStandin
+
+UTC = UTC
+NY = "America/New_York"
+BOOKED_AT = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # Monday 10:00 in New York
+ALL_HOURS = ((0, 1, 2, 3, 4, 5, 6), "06:00", "23:30")
+
+
+def ny(day: int, hh: int, mm: int = 0, month: int = 3) -> datetime:
+    """A New York wall time in 2026 as an aware UTC instant."""
+    return timeutil.localize(datetime(2026, month, day, hh, mm), NY).astimezone(UTC)
+
+
+@pytest.fixture
+def standin():
+    with TwilioStandin() as server:
+        yield server
+
+
+@pytest.fixture
+def twilio_app(make_app, standin):
+    """An app that sends through the real twilio client to the stand-in, unthrottled."""
+    def build(**config):
+        return make_app(**{"SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": standin.account_sid,
+                           "TWILIO_AUTH_TOKEN": "x" * 32, "TWILIO_MESSAGING_SERVICE_SID": "MG" + "0" * 32,
+                           "TWILIO_API_BASE_URL": standin.base_url, "SMS_TIMEOUT_SECONDS": 2,
+                           "SMS_MAX_PER_SECOND": 1000, **config})
+    return build
+
+
+@pytest.fixture
+def tapp(twilio_app):
+    return twilio_app()
+
+
+def run(app, now: datetime) -> dict:
+    """One dispatch pass at a fixed `now`."""
+    with app.app_context():
+        return dispatch.run_once(db.session, lambda: now, sms.make_backend(app.config))
+
+
+def book(app, therapist_id: int, patient_id: int, start: datetime, now: datetime = BOOKED_AT,
+         minutes: int = 50) -> int:
+    with app.app_context():
+        appt = appointments.book(db.session, therapist_id, patient_id, start, minutes, now)
+        db.session.commit()
+        return appt.id
+
+
+def messages(app, **where) -> list[Message]:
+    with app.app_context():
+        query = select(Message).where(*(getattr(Message, k) == v for k, v in where.items()))
+        rows = db.session.scalars(query.order_by(Message.id)).all()
+        db.session.expunge_all()
+        return rows
+
+
+def bodies(standin) -> list[str]:
+    return [m["body"] for m in standin.accepted]
+
+
+# -- the whole life of an appointment ------------------------------------------------------
+def test_appointment_life_sends_each_text_once_at_its_time(tapp, standin, make_therapist, make_patient):
+    therapist, patient = make_therapist(), make_patient(phone="+12015550123")
+    appt_id = book(tapp, therapist, patient, ny(5, 10))  # Thursday 10:00
+    run(tapp, BOOKED_AT)
+    run(tapp, BOOKED_AT)
+    assert [(m["to"], m["body"]) for m in standin.accepted] == [
+        ("+12015550123", "Northside Health: Your appointment is set for Thu Mar 5 at 10:00 AM. "
+                         "Reply C to confirm, R to reschedule, STOP to opt out. Call 555-0100")]
+    assert standin.accepted[0]["messaging_service_sid"] == "MG" + "0" * 32
+
+    run(tapp, ny(3, 9, 59))  # the 48h reminder is due Tuesday 10:00
+    assert len(standin.accepted) == 1
+    run(tapp, ny(3, 10))
+    assert len(standin.accepted) == 2 and "Reminder" in bodies(standin)[1]
+
+    with tapp.app_context():  # Tuesday 11:00: moved to Friday 14:00
+        appointments.reschedule(db.session, appt_id, ny(3, 11), start=ny(6, 14))
+        db.session.commit()
+    old_2h = messages(tapp, dedupe_key=f"appt{appt_id}:v1:120m")[0]
+    assert old_2h.status == "withdrawn"
+    run(tapp, ny(3, 11))
+    assert "moved to Fri Mar 6 at 2:00 PM" in bodies(standin)[2]
+
+    for moment, expected in [(ny(4, 13, 59), 3), (ny(4, 14), 4), (ny(5, 8), 4), (ny(5, 10), 4),
+                             (ny(6, 11, 59), 4), (ny(6, 12), 5)]:
+        run(tapp, moment)  # the old reminder times (Thu 08:00, 10:00) pass silently
+        assert len(standin.accepted) == expected, moment
+    assert all("Fri Mar 6 at 2:00 PM" in b for b in bodies(standin)[3:5])
+
+    with tapp.app_context():
+        appointments.cancel(db.session, appt_id, ny(6, 12, 30))
+        db.session.commit()
+    for moment in (ny(6, 12, 30), ny(6, 12, 31), ny(6, 14), ny(7, 10), ny(9, 10)):
+        run(tapp, moment)
+    assert len(standin.accepted) == 6
+    assert bodies(standin)[5].startswith("Northside Health: Your appointment on Fri Mar 6 at 2:00 PM "
+                                         "is cancelled.")
+    sent = messages(tapp, appointment_id=appt_id, status="sent")
+    assert [m.kind for m in sent] == ["booked", "reminder", "rescheduled", "reminder", "reminder",
+                                      "cancelled"]
+    assert {m.twilio_sid for m in sent} == {a["sid"] for a in standin.accepted}
+
+
+# -- a weekly group across the DST change --------------------------------------------------
+def _weekly_group(app, facilitator: int, patient_ids: list[int], now: datetime, capacity: int = 8,
+                  rrule: str | None = "FREQ=WEEKLY;COUNT=3") -> int:
+    """Tuesdays at 18:00 New York from March 3, with these patients enrolled (or waitlisted)."""
+    with app.app_context():
+        group = groups.create_group(db.session, title="Tuesday evening", facilitator_id=facilitator,
+                                    capacity=capacity, local_start=datetime(2026, 3, 3, 18),
+                                    duration_minutes=60, timezone=NY, now=now, rrule=rrule)
+        for pid in patient_ids:
+            groups.enroll(db.session, group.id, pid, now)
+        db.session.commit()
+        return group.id
+
+
+def test_weekly_group_reminders_keep_local_time_across_dst(tapp, standin, make_therapist, make_patient):
+    facilitator = make_therapist()
+    local = make_patient(phone="+12015550001")
+    chicago = make_patient(phone="+12015550002", tz="America/Chicago")
+    _weekly_group(tapp, facilitator, [local, chicago], BOOKED_AT)
+    # 2h reminders at 16:00 New York (15:00 Chicago); 48h ones on the Sunday before.
+    # DST starts Sunday March 8: the UTC instants shift by an hour, the wall times do not.
+    schedule = [(ny(3, 16), "Tue Mar 3 at 6:00 PM"), (ny(8, 18), "Tue Mar 10 at 6:00 PM"),
+                (ny(10, 16), "Tue Mar 10 at 6:00 PM"), (ny(15, 18), "Tue Mar 17 at 6:00 PM"),
+                (ny(17, 16), "Tue Mar 17 at 6:00 PM")]
+    assert ny(3, 16).hour == 21 and ny(10, 16).hour == 20
+    for due, when in schedule:
+        before = len(standin.accepted)
+        run(tapp, due - timedelta(minutes=1))
+        assert len(standin.accepted) == before
+        run(tapp, due)
+        got = {m["to"]: m["body"] for m in standin.accepted[before:]}
+        assert when in got["+12015550001"]
+        assert when.replace("6:00 PM", "5:00 PM") in got["+12015550002"]
+    assert len(standin.accepted) == 10
+
+
+def test_promoted_from_waitlist_text_names_the_next_meeting(tapp, standin, make_therapist, make_patient):
+    facilitator = make_therapist()
+    first, second = make_patient(phone="+12015550001"), make_patient(phone="+12015550002")
+    group_id = _weekly_group(tapp, facilitator, [first, second], BOOKED_AT, capacity=1)
+    with tapp.app_context():  # an hour before Tuesday's meeting the seat frees up
+        groups.drop(db.session, group_id, first, ny(10, 17))
+        db.session.commit()
+    assert {m.status for m in messages(tapp, patient_id=first, kind="reminder")} >= {"withdrawn"}
+    run(tapp, ny(10, 19))  # the dispatcher only gets to it after that meeting began
+    promoted = messages(tapp, patient_id=second, kind="waitlist_promoted")[0]
+    assert promoted.status == "sent"
+    assert [(m["to"], "Tue Mar 17 at 6:00 PM" in m["body"]) for m in standin.accepted] == [
+        ("+12015550002", True)]
+
+
+def test_horizon_job_adds_meetings_and_their_reminders(tapp, make_therapist, make_patient):
+    facilitator, patient = make_therapist(), make_patient()
+    group_id = _weekly_group(tapp, facilitator, [patient], BOOKED_AT, rrule="FREQ=WEEKLY")
+    with tapp.app_context():
+        def count(model, *where):
+            return len(db.session.scalars(select(model).where(*where)).all())
+        meetings, texts = count(Occurrence, Occurrence.group_id == group_id), count(Message)
+        jobs.extend_horizon(db.session, BOOKED_AT + timedelta(weeks=2))
+        jobs.extend_horizon(db.session, BOOKED_AT + timedelta(weeks=2))
+        assert count(Occurrence, Occurrence.group_id == group_id) == meetings + 2
+        assert count(Message) == texts + 4  # 48h and 2h for each new meeting
+
+
+# -- quiet hours ---------------------------------------------------------------------------
+@pytest.mark.parametrize("session_at, expected_due", [
+    ((21, 59), (19, 59)),  # due 19:59: sent then
+    ((22, 0), (19, 59)),   # due 20:00: moves earlier, just before the window opens
+    ((9, 59), (8, 0)),     # due 07:59: moves to 08:00, the session is later
+    ((7, 30), None),       # due 05:30: 08:00 is after the start, last evening too early: skipped
+])
+def test_quiet_hours_edges(twilio_app, standin, make_therapist, make_patient, session_at, expected_due):
+    app = twilio_app(REMINDER_OFFSETS=[timedelta(hours=2)])
+    therapist, patient = make_therapist(hours=ALL_HOURS), make_patient()
+    appt_id = book(app, therapist, patient, ny(4, *session_at))
+    run(app, BOOKED_AT)
+    assert len(standin.accepted) == 1  # the booking text
+    reminder = messages(app, appointment_id=appt_id, kind="reminder")[0]
+    if expected_due is None:
+        assert (reminder.status, reminder.skip_reason) == ("skipped", "quiet_hours")
+        for moment in (ny(3, 19, 59), ny(4, 5, 30), ny(4, 7, 29), ny(4, 8)):
+            run(app, moment)
+        assert len(standin.accepted) == 1
+        return
+    due = ny(4, *expected_due)
+    assert reminder.due_at == due
+    run(app, due - timedelta(minutes=1))
+    assert len(standin.accepted) == 1
+    run(app, due)
+    assert len(standin.accepted) == 2
+
+
+def test_row_found_due_in_quiet_hours_is_deferred_not_sent(tapp, standin, make_therapist, make_patient):
+    therapist, patient = make_therapist(), make_patient()
+    appt_id = book(tapp, therapist, patient, ny(6, 10))  # Friday 10:00; 48h reminder due Wed 10:00
+    run(tapp, BOOKED_AT)
+    run(tapp, ny(4, 21))  # the dispatcher was down all day and comes back at 21:00
+    assert len(standin.accepted) == 1
+    reminder = messages(tapp, appointment_id=appt_id, kind="reminder", offset_minutes=2880)[0]
+    assert (reminder.status, reminder.due_at, reminder.attempts) == ("pending", ny(5, 8), 0)
+    run(tapp, ny(5, 7, 59))
+    assert len(standin.accepted) == 1
+    run(tapp, ny(5, 8))
+    assert len(standin.accepted) == 2 and "Fri Mar 6 at 10:00 AM" in bodies(standin)[1]
+
+
+def test_notice_after_hours_waits_for_morning(tapp, standin, make_therapist, make_patient):
+    therapist, patient = make_therapist(), make_patient()
+    book(tapp, therapist, patient, ny(6, 10), now=ny(2, 21, 30))
+    run(tapp, ny(2, 21, 30))
+    run(tapp, ny(3, 7, 59))
+    assert standin.accepted == []
+    run(tapp, ny(3, 8))
+    assert len(standin.accepted) == 1
+
+
+# -- the patient at send time --------------------------------------------------------------
+@pytest.mark.parametrize("change, reason", [
+    ({"sms_consent": False}, "no_consent"),
+    ({"opted_out_at": BOOKED_AT}, "opted_out"),
+])
+def test_consent_is_checked_at_send_time(tapp, standin, make_therapist, make_patient, change, reason):
+    therapist, patient = make_therapist(), make_patient()
+    appt_id = book(tapp, therapist, patient, ny(5, 10))
+    with tapp.app_context():
+        for key, value in change.items():
+            setattr(db.session.get(Patient, patient), key, value)
+        db.session.commit()
+    counts = run(tapp, BOOKED_AT)
+    assert counts["skipped"] == 1 and standin.requests == 0
+    booked = messages(tapp, appointment_id=appt_id, kind="booked")[0]
+    assert (booked.status, booked.skip_reason, booked.body) == ("skipped", reason, None)
+    assert booked.history[-1]["detail"] == reason
+
+
+def test_stale_reminder_is_skipped(tapp, standin, make_therapist, make_patient):
+    therapist, patient = make_therapist(), make_patient()
+    appt_id = book(tapp, therapist, patient, ny(5, 10))
+    run(tapp, ny(5, 7))  # first pass ever, three hours before the session
+    reminder = messages(tapp, appointment_id=appt_id, offset_minutes=2880)[0]
+    assert (reminder.status, reminder.skip_reason) == ("skipped", "stale")
+    assert not any("Reminder" in b for b in bodies(standin))
+
+
+def test_cancelled_or_moved_session_skips_its_reminder(tapp, standin, make_therapist, make_patient):
+    therapist, patient = make_therapist(), make_patient()
+    appt_id = book(tapp, therapist, patient, ny(5, 10))
+    run(tapp, BOOKED_AT)
+    with tapp.app_context():  # moved behind reminders' back: the row still names the old time
+        appt = db.session.get(Appointment, appt_id)
+        appt.start_dt, appt.end_dt = ny(5, 11), ny(5, 12)
+        db.session.commit()
+    run(tapp, ny(3, 10))
+    reminder = messages(tapp, appointment_id=appt_id, offset_minutes=2880)[0]
+    assert (reminder.status, reminder.skip_reason) == ("skipped", "time_changed")
+    assert len(standin.accepted) == 1
+
+
+# -- Twilio's answers ----------------------------------------------------------------------
+def test_21610_opts_the_patient_out_and_is_never_retried(tapp, standin, make_therapist, make_patient):
+    therapist, patient = make_therapist(), make_patient(phone="+12015550777")
+    standin.opted_out.add("+12015550777")
+    appt_id = book(tapp, therapist, patient, ny(5, 10))
+    assert run(tapp, BOOKED_AT)["failed"] == 1
+    booked = messages(tapp, appointment_id=appt_id, kind="booked")[0]
+    assert (booked.status, booked.error_code) == ("failed", 21610)
+    with tapp.app_context():
+        assert db.session.get(Patient, patient).opted_out_at == BOOKED_AT
+        tasks = db.session.scalars(select(Task)).all()
+        assert [(t.kind, t.patient_id, t.message_id) for t in tasks] == [("opt_out", patient, booked.id)]
+    for moment in (BOOKED_AT + timedelta(hours=1), ny(3, 10), ny(5, 8)):
+        run(tapp, moment)
+    assert standin.requests == 1 and standin.accepted == []
+    assert {m.skip_reason for m in messages(tapp, kind="reminder")} == {"opted_out"}
+
+
+@pytest.mark.parametrize("failure", [("error", 500, 500), ("error", 429, 20429), ("error", 503, 503),
+                                     ("refuse",), ("error", 504, 504)])
+def test_transient_failure_then_exactly_one_text(tapp, standin, make_therapist, make_patient, failure):
+    therapist, patient = make_therapist(), make_patient()
+    standin.script(failure)
+    appt_id = book(tapp, therapist, patient, ny(5, 10))
+    assert run(tapp, BOOKED_AT)["retry"] == 1
+    booked = messages(tapp, appointment_id=appt_id, kind="booked")[0]
+    assert booked.status == "pending" and BOOKED_AT < booked.due_at <= BOOKED_AT + timedelta(seconds=30)
+    run(tapp, BOOKED_AT + timedelta(seconds=5))  # not due yet
+    assert standin.requests == 1
+    run(tapp, BOOKED_AT + timedelta(seconds=30))
+    assert len(standin.accepted) == 1 and standin.requests == 2
+    booked = messages(tapp, appointment_id=appt_id, kind="booked")[0]
+    assert (booked.status, booked.twilio_sid, booked.attempts) == ("sent", standin.accepted[0]["sid"], 2)
+    assert booked.uncertain is False
+
+
+def test_connection_refused_is_retried(twilio_app, standin, make_therapist, make_patient):
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    down, up = twilio_app(TWILIO_API_BASE_URL=closed), twilio_app()
+    therapist, patient = make_therapist(), make_patient()
+    appt_id = book(up, therapist, patient, ny(5, 10))
+    assert run(down, BOOKED_AT)["retry"] == 1
+    booked = messages(up, appointment_id=appt_id, kind="booked")[0]
+    assert booked.uncertain is False and booked.due_at == BOOKED_AT + timedelta(seconds=30)
+    run(up, BOOKED_AT + timedelta(seconds=30))
+    assert len(standin.accepted) == 1 and standin.list_requests == 0
+
+
+def test_eight_transient_failures_give_up_visibly(tapp, standin, make_therapist, make_patient):
+    therapist, patient = make_therapist(), make_patient()
+    standin.script(*[("error", 503, 503)] * 8)
+    appt_id = book(tapp, therapist, patient, ny(9, 10))
+    waits, moment = [], BOOKED_AT
+    for _ in range(8):
+        run(tapp, moment)
+        booked = messages(tapp, appointment_id=appt_id, kind="booked")[0]
+        if booked.status == "pending":
+            waits.append(booked.due_at - moment)
+            moment = booked.due_at
+    assert [w.total_seconds() for w in waits] == [30, 60, 120, 240, 480, 900, 900]
+    assert (booked.status, booked.attempts) == ("failed", 8)
+    assert booked.error.startswith("gave up after 8 attempts")
+    run(tapp, moment + timedelta(hours=1))
+    assert standin.requests == 8 and standin.accepted == []
+    with tapp.app_context():
+        assert [t.kind for t in db.session.scalars(select(Task))] == ["sms_failed"]
+
+
+def test_permanent_error_fails_with_a_task(tapp, standin, make_therapist, make_patient):
+    therapist, patient = make_therapist(), make_patient()
+    standin.script(("error", 400, 21614))
+    appt_id = book(tapp, therapist, patient, ny(5, 10))
+    run(tapp, BOOKED_AT)
+    booked = messages(tapp, appointment_id=appt_id, kind="booked")[0]
+    assert (booked.status, booked.error_code, booked.error) == ("failed", 21614, "HTTP 400: Not a mobile number")
+    with tapp.app_context():
+        task = db.session.scalars(select(Task)).one()
+        assert (task.kind, task.appointment_id) == ("sms_failed", appt_id)
+        assert "+1" not in task.detail
+    run(tapp, BOOKED_AT + timedelta(hours=1))
+    assert standin.requests == 1
+
+
+def test_timeout_after_twilio_accepted_sends_exactly_once(twilio_app, standin, make_therapist, make_patient):
+    app = twilio_app(SMS_TIMEOUT_SECONDS=0.5)
+    therapist, patient = make_therapist(), make_patient()
+    standin.script(("accept_then_hang", 2))
+    appt_id = book(app, therapist, patient, ny(5, 10))
+    assert run(app, BOOKED_AT)["retry"] == 1
+    booked = messages(app, appointment_id=appt_id, kind="booked")[0]
+    assert booked.status == "pending" and booked.uncertain is True
+    run(app, BOOKED_AT + timedelta(seconds=10))
+    assert len(standin.accepted) == 1 and standin.requests == 1 and standin.list_requests >= 1
+    booked = messages(app, appointment_id=appt_id, kind="booked")[0]
+    assert (booked.status, booked.twilio_sid) == ("sent", standin.accepted[0]["sid"])
+    assert booked.uncertain is False
+
+
+def test_status_callback_url_is_passed_when_configured(twilio_app, standin, make_therapist, make_patient):
+    app = twilio_app(PUBLIC_BASE_URL="https://clinic.example")
+    therapist, patient = make_therapist(), make_patient()
+    book(app, therapist, patient, ny(5, 10))
+    run(app, BOOKED_AT)
+    assert standin.accepted[0]["status_callback"] == "https://clinic.example/sms/status"
+
+
+# -- claims and leases ---------------------------------------------------------------------
+def test_claim_takes_each_due_row_once_and_recovers_expired_leases(tapp, make_therapist, make_patient):
+    therapist, patient = make_therapist(), make_patient()
+    book(tapp, therapist, patient, ny(5, 10))
+    lease = timedelta(seconds=60)
+    with tapp.app_context():
+        session = db.session
+        assert dispatch.claim(session, BOOKED_AT - timedelta(seconds=1), 10, lease) == []
+        first = dispatch.claim(session, BOOKED_AT, 10, lease)
+        assert len(first) == 1
+        assert dispatch.claim(session, BOOKED_AT + timedelta(seconds=59), 10, lease) == []
+        again = dispatch.claim(session, BOOKED_AT + timedelta(seconds=61), 10, lease)
+        assert again == first
+        msg = session.get(Message, first[0])
+        assert (msg.status, msg.attempts, msg.uncertain) == ("sending", 2, True)
+        assert msg.lease_until == BOOKED_AT + timedelta(seconds=121)
+        # The first claimer's token is stale: it may not write the row any more.
+        ready, counts = dispatch.prepare(session, first, BOOKED_AT + lease, BOOKED_AT, lease, tapp.config)
+        assert ready == [] and counts["lost"] == 1
+        assert sending.release(session, first, BOOKED_AT + timedelta(seconds=121)) == 1
+        session.expire_all()
+        assert (msg.status, msg.attempts, msg.lease_until) == ("pending", 1, None)
+
+
+def test_worker_died_after_sending_is_not_sent_again(tapp, standin, make_therapist, make_patient):
+    therapist, patient = make_therapist(), make_patient()
+    book(tapp, therapist, patient, ny(5, 10))
+    lease = timedelta(seconds=tapp.config["DISPATCH_LEASE_SECONDS"])
+    with tapp.app_context():  # a worker claims, prepares, sends ... and dies before recording
+        backend = sms.make_backend(tapp.config)
+        [msg_id] = dispatch.claim(db.session, BOOKED_AT, 10, lease)
+        [out], _ = dispatch.prepare(db.session, [msg_id], BOOKED_AT + lease, BOOKED_AT, lease, tapp.config)
+        backend.send(out.to, out.body)
+    run(tapp, BOOKED_AT + lease - timedelta(seconds=1))
+    assert len(standin.accepted) == 1
+    counts = run(tapp, BOOKED_AT + lease + timedelta(seconds=1))
+    assert counts["sent"] == 1 and len(standin.accepted) == 1
+    msg = messages(tapp, id=msg_id)[0]
+    assert (msg.status, msg.twilio_sid, msg.uncertain) == ("sent", standin.accepted[0]["sid"], False)
+
+
+def test_worker_died_before_sending_sends_after_lease(tapp, standin, make_therapist, make_patient):
+    therapist, patient = make_therapist(), make_patient()
+    book(tapp, therapist, patient, ny(5, 10))
+    lease = timedelta(seconds=tapp.config["DISPATCH_LEASE_SECONDS"])
+    with tapp.app_context():
+        [msg_id] = dispatch.claim(db.session, BOOKED_AT, 10, lease)
+        dispatch.prepare(db.session, [msg_id], BOOKED_AT + lease, BOOKED_AT, lease, tapp.config)
+    run(tapp, BOOKED_AT + lease + timedelta(seconds=1))
+    assert len(standin.accepted) == 1 and standin.list_requests >= 1
+    assert messages(tapp, id=msg_id)[0].status == "sent"
+
+
+def test_group_record_falls_back_row_by_row(tapp, standin, make_therapist, make_patient, caplog):
+    therapist = make_therapist()
+    for n in range(3):
+        book(tapp, therapist, make_patient(), ny(5, 10 + n))
+    lease = timedelta(seconds=tapp.config["DISPATCH_LEASE_SECONDS"])
+    with tapp.app_context():
+        session = db.session
+        ids = dispatch.claim(session, BOOKED_AT, 10, lease)
+        ready, _ = dispatch.prepare(session, ids, BOOKED_AT + lease, BOOKED_AT, lease, tapp.config)
+        taken, duplicated = session.get(Message, ids[1]), session.get(Message, ids[2])
+        taken.lease_until = BOOKED_AT + 2 * lease  # another worker took it over, not yet recorded
+        duplicated.status, duplicated.twilio_sid = "sent", "SM" + "1" * 32  # recorded by another
+        session.commit()
+        sent = [sending.Sent(out, f"SM{n:032d}", BOOKED_AT) for n, out in enumerate(ready)]
+        assert sending.record_sent_many(session, sent) == {"sent": 2, "lost": 1}
+        session.expire_all()
+        assert [session.get(Message, i).twilio_sid for i in ids] == [
+            f"SM{0:032d}", f"SM{1:032d}", "SM" + "1" * 32]
+    assert "reached Twilio twice" in caplog.text
+
+
+def test_stopping_mid_group_hands_unsent_rows_back(tapp, standin, make_therapist, make_patient):
+    import threading
+
+    therapist = make_therapist()
+    for n in range(6):
+        book(tapp, therapist, make_patient(), ny(5, 10 + n))
+    stop = threading.Event()
+    with tapp.app_context():
+        backend = sms.make_backend(tapp.config)
+        real_send = backend.send
+
+        def send_then_stop(*args, **kwargs):
+            result = real_send(*args, **kwargs)
+            stop.set()  # SIGTERM arrives while the first text is out
+            return result
+        backend.send = send_then_stop
+        counts = dispatch.run_once(db.session, lambda: BOOKED_AT, backend, should_stop=stop.is_set)
+    assert counts["sent"] >= 1 and counts["sent"] + counts["released"] == 6
+    booked = messages(tapp, kind="booked")
+    assert len([m for m in booked if m.status == "sent"]) == len(standin.accepted) == counts["sent"]
+    assert {(m.status, m.attempts, m.lease_until) for m in booked if m.status != "sent"} <= {("pending", 0, None)}
+
+
+def test_pacer_spaces_sends():
+    clock, slept = [0.0], []
+
+    def sleep(seconds):
+        slept.append(round(seconds, 6))
+        clock[0] += seconds
+    pacer = sending.Pacer(4, clock=lambda: clock[0], sleep=sleep)
+    for _ in range(5):
+        pacer.wait()
+    assert slept == [0.25] * 4
+    clock[0] += 10
+    pacer.wait()
+    assert len(slept) == 4
+    unthrottled = sending.Pacer(None, clock=lambda: 0.0, sleep=sleep)
+    unthrottled.wait()
+    unthrottled.wait()
+    assert len(slept) == 4
+
+
+def test_backoff_doubles_to_a_cap():
+    assert [sending.backoff(n).total_seconds() for n in range(1, 9)] == [30, 60, 120, 240, 480, 900, 900, 900]
+
+
+# -- the command and the worker's jobs -----------------------------------------------------
+def test_reminders_dispatch_command(make_app, make_therapist, make_patient):
+    app = make_app(QUIET_HOURS=None)
+    therapist, patient = make_therapist(hours=ALL_HOURS), make_patient()
+    real_now = datetime.now(UTC).replace(microsecond=0)
+    book(app, therapist, patient, timeutil.localize(datetime.combine(
+        (real_now + timedelta(days=3)).astimezone(timeutil.zone(NY)).date(), time(12)), NY),
+        now=real_now - timedelta(minutes=1))
+    result = app.test_cli_runner().invoke(args=["reminders", "dispatch"])
+    assert result.exit_code == 0, result.output
+    assert "dispatch: claimed=1 sent=1" in result.output
+    assert "+1201555" not in result.output and "Sam" not in result.output
+    again = app.test_cli_runner().invoke(args=["reminders", "dispatch"])
+    assert "claimed=0" in again.output
+
+
+def test_no_show_followups_once_per_appointment(app, make_therapist, make_patient):
+    therapist, patient, other = make_therapist(), make_patient(), make_patient()
+    no_show, forgotten = book(app, therapist, patient, ny(3, 10)), book(app, therapist, other, ny(3, 11))
+    upcoming = book(app, therapist, patient, ny(5, 10))
+    with app.app_context():
+        appointments.record_attendance(db.session, no_show, "no_show", ny(3, 11))
+        db.session.commit()
+        assert jobs.no_show_followups(db.session, ny(4, 11)) == 1  # forgotten: not a day yet
+        assert jobs.no_show_followups(db.session, ny(4, 12)) == 1
+        assert jobs.no_show_followups(db.session, ny(5, 12)) == 0
+        assert jobs.no_show_followups(db.session, ny(6, 12)) == 1  # Thursday's, a day later
+        tasks = db.session.scalars(select(Task).order_by(Task.id)).all()
+        assert [(t.kind, t.appointment_id) for t in tasks] == [
+            ("no_show", no_show), ("attendance_missing", forgotten), ("attendance_missing", upcoming)]
+
+
+def test_housekeeping_counts_problems(tapp, standin, make_therapist, make_patient):
+    therapist, patient = make_therapist(), make_patient()
+    standin.script(("error", 400, 21211))
+    book(tapp, therapist, patient, ny(5, 10))
+    run(tapp, BOOKED_AT)
+    with tapp.app_context():
+        counts = jobs.housekeeping(db.session, BOOKED_AT + timedelta(hours=1))
+    assert counts["failed"] == 1 and counts["overdue"] == 0
+
+
+def test_worker_jobs_are_configured_to_never_drop_a_run(tapp):
+    import threading
+
+    scheduler = jobs.build_scheduler(tapp, threading.Event())
+    listed = {job.id: job for job in scheduler.get_jobs()}
+    assert set(listed) == {"dispatch", "plan", "horizon", "follow_up", "housekeeping"}
+    for job in listed.values():
+        assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (1, True, None)
+    assert not scheduler.running
+
+
+def test_dispatch_job_stops_early_and_hands_rows_back(tapp, standin, make_therapist, make_patient):
+    import threading
+
+    therapist = make_therapist()
+    for n in range(3):
+        book(tapp, therapist, make_patient(), ny(5, 10 + n))
+    stop = threading.Event()
+    stop.set()
+    with tapp.app_context():
+        backend = sms.make_backend(tapp.config)
+    counts = jobs.dispatch_job(tapp, backend, sending.Pacer(None), stop, now_fn=lambda: BOOKED_AT)
+    assert counts["claimed"] == 0 and standin.accepted == []
+    counts = jobs.dispatch_job(tapp, backend, sending.Pacer(None), threading.Event(),
+                               now_fn=lambda: BOOKED_AT)
+    assert counts["sent"] == 3
