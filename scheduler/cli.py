@@ -1,22 +1,17 @@
 """flask commands: users, demo, reminders, worker."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from scheduler.core import auth
+from scheduler.core.clock import now as _now
 from scheduler.errors import DomainError
 from scheduler.extensions import db
 from scheduler.models import User
 
 users = AppGroup("users", help="Staff users and API tokens.")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @users.command("create")

@@ -17,6 +17,12 @@ class NotFound(DomainError):
     status = 404
 
 
+class Forbidden(DomainError):
+    """The caller's role or care team does not allow this."""
+
+    status = 403
+
+
 class Conflict(DomainError):
     """Double booking, a full group, a change the current state does not allow."""
 

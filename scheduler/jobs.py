@@ -18,6 +18,7 @@ from flask import Flask
 from sqlalchemy import exists, func, select, text
 from sqlalchemy.orm import Session
 
+from scheduler.core.clock import now as _now
 from scheduler.core.db import is_postgres
 from scheduler.extensions import db
 from scheduler.messaging import dispatch, sending, sms
@@ -30,10 +31,6 @@ FOLLOW_UP_AFTER = timedelta(hours=24)  # no attendance recorded this long after 
 FOLLOW_UP_LOOKBACK = timedelta(days=14)  # older sessions are not raked up when a worker first starts
 PLAN_EVERY = timedelta(minutes=1)
 _LOCKS = {"follow_up": 7_301_002, "horizon": 7_301_003}
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _take_turn(session: Session, name: str) -> bool:

@@ -2,23 +2,18 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from scheduler.core.clock import now
 from scheduler.extensions import db
 from scheduler.messaging import inbound
 
 bp = Blueprint("webhooks", __name__, url_prefix="/sms")
 log = logging.getLogger(__name__)
-
-
-def now() -> datetime:
-    """The webhook's clock; the only place these views read it."""
-    return datetime.now(UTC)
 
 
 def signed_url() -> str:

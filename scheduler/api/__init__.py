@@ -2,27 +2,22 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
 
-from flask import Blueprint, abort, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from scheduler.core import audit
+from scheduler.core import access, audit
 from scheduler.core.auth import user_for_token
+from scheduler.core.clock import now
 from scheduler.errors import DomainError, Invalid
 from scheduler.extensions import db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 OPENAPI = Path(__file__).with_name("openapi.json")
 PUBLIC_ENDPOINTS = {"api.openapi"}
-
-
-def now() -> datetime:
-    """The request's clock; the only place views read it."""
-    return datetime.now(UTC)
 
 
 @bp.before_request
@@ -45,18 +40,16 @@ def audited(action: str, entity: str, entity_id: int | None, body, status: int =
     `body` is built by the caller before this commit, which would otherwise expire every
     object in it and cost a reload per row.
     """
-    audit.record(db.session, action, entity, entity_id, now())
-    db.session.commit()
+    audit.commit(db.session, action, entity, entity_id, now())
     return body, status
 
 
 def roles(*allowed: str):
-    """Refuse with 403 unless the caller's role is one of `allowed`."""
+    """Refuse with 403 unless the caller's role is one of `allowed` (the shared policy decides)."""
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            if g.user.role not in allowed:
-                abort(403)
+            access.require_role(g.user, *allowed)
             return view(*args, **kwargs)
         return wrapper
     return decorate
@@ -64,8 +57,7 @@ def roles(*allowed: str):
 
 def own_therapist(therapist_id: int) -> None:
     """A therapist user may act only on their own calendar."""
-    if g.user.role == "therapist" and g.user.therapist_id != therapist_id:
-        abort(403)
+    access.require_therapist(g.user, therapist_id)
 
 
 @bp.errorhandler(DomainError)

@@ -1,11 +1,11 @@
 """Patient routes: register, read, change, and the SMS log. Every call leaves an audit row."""
 from __future__ import annotations
 
-from flask import abort, g
+from flask import g
 
 from scheduler.api import audited, bp, now, roles
 from scheduler.api.validate import Form, a_date, boolean, json_body, one_of, text, timezone_name
-from scheduler.core import audit, timeutil
+from scheduler.core import access, audit, timeutil
 from scheduler.extensions import db
 from scheduler.models import Message, Patient
 from scheduler.scheduling import patients
@@ -50,9 +50,7 @@ def _source() -> str:
 def _readable(patient_id: int) -> Patient:
     """The patient, if the caller may see them: staff always, a therapist only with a relationship."""
     patient = patients.get_patient(db.session, patient_id)
-    if g.user.role == "therapist" and not patients.therapist_may_see(
-            db.session, patient_id, g.user.therapist_id):
-        abort(403)
+    access.require_patient(db.session, g.user, patient_id)
     return patient
 
 

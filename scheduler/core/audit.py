@@ -18,3 +18,14 @@ def record(session: Session, action: str, entity: str, entity_id: int | None,
         route = f"{request.method} {request.url_rule.rule}" if request.url_rule else request.method
     session.add(AuditEvent(at=now, user_id=user_id, action=action, entity=entity,
                            entity_id=entity_id, route=route))
+
+
+def commit(session: Session, action: str, entity: str, entity_id: int | None,
+           now: datetime, user_id: int | None = None) -> None:
+    """End a unit of work: record who read or changed which record, then commit both together.
+
+    Every API view and staff page ends this way. Build any answer from the objects before
+    calling it: the commit expires them, and reading them again costs a reload per row.
+    """
+    record(session, action, entity, entity_id, now, user_id)
+    session.commit()

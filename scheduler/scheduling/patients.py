@@ -5,14 +5,14 @@ from datetime import date, datetime, timedelta
 
 import phonenumbers
 from flask import current_app
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduler.core import timeutil
 from scheduler.core.db import lock
 from scheduler.errors import Conflict, Invalid, NotFound
 from scheduler.messaging import reminders
-from scheduler.models import Appointment, Discharge, Enrollment, GroupSeries, Message, Patient
+from scheduler.models import Discharge, Message, Patient
 
 # A discharge may be entered a little ahead (aftercare is planned before someone leaves),
 # but not so far that it is surely a typo.
@@ -130,19 +130,6 @@ def _replan_reminders(session: Session, patient: Patient, now: datetime) -> None
             msg.note("skipped", now, why)
         elif due != msg.due_at:
             msg.due_at = max(due, now)
-
-
-def therapist_may_see(session: Session, patient_id: int, therapist_id: int | None) -> bool:
-    """A therapist sees a patient they have an appointment with or whose group they facilitate."""
-    if therapist_id is None:
-        return False
-    has_appointment = exists().where(Appointment.patient_id == patient_id,
-                                     Appointment.therapist_id == therapist_id)
-    in_group = exists().where(Enrollment.patient_id == patient_id,
-                              Enrollment.status.in_(("enrolled", "waitlisted")),
-                              Enrollment.group_id == GroupSeries.id,
-                              GroupSeries.facilitator_id == therapist_id)
-    return bool(session.scalar(select(has_appointment | in_group)))
 
 
 def messages(session: Session, patient_id: int) -> list[Message]:
