@@ -1,6 +1,10 @@
 """Flask extensions, created unbound and initialised in create_app."""
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
@@ -21,6 +25,11 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
+login_manager = LoginManager()  # staff pages: session sign-in (the API uses bearer tokens)
+csrf = CSRFProtect()  # every form post; the token-auth API and the signed webhooks are exempt
+# Counts live in process memory unless RATELIMIT_STORAGE_URI names a shared store; with several
+# gunicorn workers each counts on its own, so the effective limit is per worker.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 @event.listens_for(Engine, "connect")

@@ -6,11 +6,11 @@ decide access themselves; a refusal is a `Forbidden` the edge turns into its own
 """
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, exists, select, true
 from sqlalchemy.orm import Session
 
 from scheduler.errors import Forbidden
-from scheduler.models import Appointment, Enrollment, GroupSeries, User
+from scheduler.models import Appointment, Enrollment, GroupSeries, Patient, User
 from scheduler.models.enums import EnrollmentStatus, Role
 
 STAFF = (Role.ADMIN, Role.COORDINATOR)  # see everyone
@@ -62,3 +62,18 @@ def require_patient(session: Session, user: User, patient_id: int) -> None:
     """Refuse unless the user may see this patient."""
     if not may_see_patient(session, user, patient_id):
         raise Forbidden("not a patient in your care")
+
+
+def visible_patients(user: User) -> ColumnElement[bool]:
+    """A WHERE clause on Patient that keeps only the patients this user may see (for lists, search)."""
+    if sees_everyone(user):
+        return true()
+    if user.role != Role.THERAPIST or user.therapist_id is None:
+        return ~true()
+    has_appointment = exists().where(Appointment.patient_id == Patient.id,
+                                     Appointment.therapist_id == user.therapist_id)
+    in_group = exists().where(Enrollment.patient_id == Patient.id,
+                              Enrollment.status.in_((EnrollmentStatus.ENROLLED, EnrollmentStatus.WAITLISTED)),
+                              Enrollment.group_id == GroupSeries.id,
+                              GroupSeries.facilitator_id == user.therapist_id)
+    return has_appointment | in_group

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 
 import phonenumbers
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduler.core import timeutil
@@ -130,6 +130,21 @@ def _replan_reminders(session: Session, patient: Patient, now: datetime) -> None
             msg.note("skipped", now, why)
         elif due != msg.due_at:
             msg.due_at = max(due, now)
+
+
+def search(session: Session, query: str, visible, limit: int = 20) -> list[Patient]:
+    """Patients whose name contains `query`, or whose phone contains its digits, by name.
+
+    `visible` is the caller's access clause (core.access.visible_patients): search never
+    reveals a patient the caller may not see.
+    """
+    query = (query or "").strip()
+    stmt = select(Patient).where(visible).order_by(Patient.name, Patient.id).limit(limit)
+    if query:
+        digits = "".join(ch for ch in query if ch.isdigit())
+        by_name = func.lower(Patient.name).contains(query.lower(), autoescape=True)
+        stmt = stmt.where(by_name | Patient.phone.contains(digits, autoescape=True) if len(digits) >= 3 else by_name)
+    return list(session.scalars(stmt))
 
 
 def messages(session: Session, patient_id: int) -> list[Message]:

@@ -378,3 +378,17 @@ def test_domain_create_and_discharge_rules(ctx):
     assert [d.discharge_date for d in ctx.get(Patient, p.id).discharges] == [
         date(2026, 3, 1), date(2026, 3, 31)]
 
+
+
+def test_search_by_name_or_phone_digits_and_only_visible(app, make_patient):
+    from sqlalchemy import false, true
+
+    a = make_patient(name="Maria Lopez", phone="+12015550111")
+    make_patient(name="Sam O'Neil", phone="+12015550222")
+    with app.app_context():
+        found = lambda q, vis=true(): [p.id for p in patients.search(db.session, q, vis)]  # noqa: E731
+        assert found("lopez") == [a]
+        assert found("(201) 555-0111") == [a]
+        assert found("o'neil") != [] and found("%") == []  # LIKE wildcards are literal
+        assert found("lopez", false()) == []
+        assert len(found("")) == 2
