@@ -22,7 +22,16 @@ from scheduler.core.clock import now as _now
 from scheduler.core.db import is_postgres
 from scheduler.extensions import db
 from scheduler.messaging import dispatch, sending, sms
-from scheduler.models import Appointment, Message, Task
+from scheduler.models import (
+    ACTIVE_APPOINTMENT_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    Direction,
+    Message,
+    MessageStatus,
+    Task,
+    TaskKind,
+)
 from scheduler.scheduling import groups
 
 log = logging.getLogger(__name__)
@@ -74,15 +83,15 @@ def no_show_followups(session: Session, now: datetime) -> int:
 
     recent = Appointment.end_dt > now - FOLLOW_UP_LOOKBACK
     no_shows = session.scalars(select(Appointment).where(
-        Appointment.status == "no_show", recent, without_task("no_show"))).all()
+        Appointment.status == AppointmentStatus.NO_SHOW, recent, without_task(TaskKind.NO_SHOW))).all()
     unrecorded = session.scalars(select(Appointment).where(
-        Appointment.status.in_(("scheduled", "confirmed")), Appointment.end_dt <= now - FOLLOW_UP_AFTER,
-        recent, without_task("attendance_missing"))).all()
+        Appointment.status.in_(ACTIVE_APPOINTMENT_STATUSES), Appointment.end_dt <= now - FOLLOW_UP_AFTER,
+        recent, without_task(TaskKind.ATTENDANCE_MISSING))).all()
     for appt in no_shows:
-        session.add(Task(patient_id=appt.patient_id, appointment_id=appt.id, kind="no_show",
+        session.add(Task(patient_id=appt.patient_id, appointment_id=appt.id, kind=TaskKind.NO_SHOW,
                          detail="Missed the session: call to rebook", created_at=now))
     for appt in unrecorded:
-        session.add(Task(patient_id=appt.patient_id, appointment_id=appt.id, kind="attendance_missing",
+        session.add(Task(patient_id=appt.patient_id, appointment_id=appt.id, kind=TaskKind.ATTENDANCE_MISSING,
                          detail="No attendance recorded a day after the session", created_at=now))
     session.commit()
     return len(no_shows) + len(unrecorded)
@@ -92,17 +101,17 @@ def housekeeping(session: Session, now: datetime) -> dict[str, int]:
     """Log (counts only) what went wrong in the last day and anything overdue or stuck."""
     day_ago = now - timedelta(days=1)
     out = dict(session.execute(
-        select(Message.status, func.count()).where(Message.direction == "out", Message.created_at > day_ago,
-                                                   Message.status.in_(("failed", "undelivered")))
+        select(Message.status, func.count()).where(Message.direction == Direction.OUT, Message.created_at > day_ago,
+                                                   Message.status.in_((MessageStatus.FAILED, MessageStatus.UNDELIVERED)))
         .group_by(Message.status)).all())
     for reason, count in session.execute(
             select(Message.skip_reason, func.count()).where(
-                Message.direction == "out", Message.status == "skipped", Message.created_at > day_ago)
+                Message.direction == Direction.OUT, Message.status == MessageStatus.SKIPPED, Message.created_at > day_ago)
             .group_by(Message.skip_reason)).all():
         out[f"skipped_{reason}"] = count
     # Due for over ten minutes and still pending: no dispatcher is running, or it cannot keep up.
     out["overdue"] = session.scalar(select(func.count()).where(
-        Message.direction == "out", Message.status == "pending",
+        Message.direction == Direction.OUT, Message.status == MessageStatus.PENDING,
         Message.due_at < now - timedelta(minutes=10))) or 0
     session.rollback()
     level = logging.WARNING if out["overdue"] or out.get("failed") else logging.INFO

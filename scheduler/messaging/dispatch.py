@@ -23,7 +23,18 @@ from sqlalchemy.orm import Session
 from scheduler.core.db import is_postgres
 from scheduler.messaging import reminders, sending, texts
 from scheduler.messaging.sending import Outgoing, Pacer, Sent
-from scheduler.models import Appointment, Enrollment, Message, Occurrence, Patient
+from scheduler.models import (
+    Appointment,
+    AppointmentStatus,
+    Direction,
+    Enrollment,
+    EnrollmentStatus,
+    Message,
+    MessageStatus,
+    Occurrence,
+    Patient,
+    SkipReason,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +68,13 @@ def _claim(session: Session, now: datetime, limit: int, lease: timedelta) -> lis
     the row is marked uncertain, as the text may have left). PostgreSQL skips rows another
     claimer holds; SQLite's transaction began with BEGIN IMMEDIATE, so claimers take turns.
     """
-    due = (((Message.status == "pending") & (Message.due_at <= now))
-           | ((Message.status == "sending") & (Message.lease_until < now)))
-    pick = (select(Message.id).where(Message.direction == "out", due)
+    due = (((Message.status == MessageStatus.PENDING) & (Message.due_at <= now))
+           | ((Message.status == MessageStatus.SENDING) & (Message.lease_until < now)))
+    pick = (select(Message.id).where(Message.direction == Direction.OUT, due)
             .order_by(Message.due_at, Message.id).limit(limit).with_for_update(skip_locked=True))
     stmt = (update(Message).where(Message.id.in_(pick))
-            .values(status="sending", lease_until=now + lease, attempts=Message.attempts + 1,
-                    uncertain=case((Message.status == "sending", True), else_=Message.uncertain))
+            .values(status=MessageStatus.SENDING, lease_until=now + lease, attempts=Message.attempts + 1,
+                    uncertain=case((Message.status == MessageStatus.SENDING, True), else_=Message.uncertain))
             .returning(Message.id, Message.uncertain)
             .execution_options(synchronize_session=False))
     rows = sorted(tuple(row) for row in session.execute(stmt))
@@ -77,16 +88,16 @@ def _session_reason(session: Session, msg: Message, now: datetime) -> str | None
     if msg.appointment_id is not None:
         appt = session.get(Appointment, msg.appointment_id)
         if msg.kind == "cancelled":
-            return None if appt is not None and appt.status == "cancelled" else "not_cancelled"
-        if appt is None or appt.status in ("cancelled", "late_cancelled"):
-            return "cancelled"
+            return None if appt is not None and appt.status == AppointmentStatus.CANCELLED else SkipReason.NOT_CANCELLED
+        if appt is None or appt.status in (AppointmentStatus.CANCELLED, AppointmentStatus.LATE_CANCELLED):
+            return SkipReason.CANCELLED
         if not appt.is_active:
-            return "session_started"  # attendance already recorded
-        return "time_changed" if appt.start_dt != msg.session_start_dt else None
+            return SkipReason.SESSION_STARTED  # attendance already recorded
+        return SkipReason.TIME_CHANGED if appt.start_dt != msg.session_start_dt else None
     if msg.enrollment_id is not None:
         enrollment = session.get(Enrollment, msg.enrollment_id)
-        if enrollment is None or enrollment.status != "enrolled":
-            return "dropped"
+        if enrollment is None or enrollment.status != EnrollmentStatus.ENROLLED:
+            return SkipReason.DROPPED
         if msg.kind == "waitlist_promoted":
             # The notice names the next meeting; if that one is gone or past, name the one after.
             occ = session.get(Occurrence, msg.occurrence_id) if msg.occurrence_id else None
@@ -95,16 +106,16 @@ def _session_reason(session: Session, msg: Message, now: datetime) -> str | None
                     Occurrence.group_id == enrollment.group_id, Occurrence.cancelled.is_(False),
                     Occurrence.start_dt > now).order_by(Occurrence.start_dt).limit(1)).first()
                 if occ is None:
-                    return "no_upcoming_session"
+                    return SkipReason.NO_UPCOMING_SESSION
                 msg.occurrence_id, msg.session_start_dt = occ.id, occ.start_dt
             return None
     if msg.occurrence_id is not None:
         occ = session.get(Occurrence, msg.occurrence_id)
         if occ is None or occ.cancelled:
-            return "cancelled"
-        return "time_changed" if occ.start_dt != msg.session_start_dt else None
+            return SkipReason.CANCELLED
+        return SkipReason.TIME_CHANGED if occ.start_dt != msg.session_start_dt else None
     if msg.kind in ("booked", "reminder", "rescheduled", "waitlist_promoted"):
-        return "no_session"
+        return SkipReason.NO_SESSION
     return None
 
 
@@ -112,24 +123,24 @@ def check(session: Session, msg: Message, patient: Patient | None, now: datetime
           quiet) -> Verdict:
     """The send-time checks, in order: patient, session, timing, quiet hours."""
     if patient is None:
-        return Verdict(skip="no_patient")
+        return Verdict(skip=SkipReason.NO_PATIENT)
     if patient.opted_out_at is not None:
-        return Verdict(skip="opted_out")
+        return Verdict(skip=SkipReason.OPTED_OUT)
     if not patient.sms_consent:
-        return Verdict(skip="no_consent")
+        return Verdict(skip=SkipReason.NO_CONSENT)
     reason = _session_reason(session, msg, now)
     if reason:
         return Verdict(skip=reason)
     start = msg.session_start_dt if msg.kind != "cancelled" else None
     if start is not None and start <= now:
-        return Verdict(skip="session_started")
+        return Verdict(skip=SkipReason.SESSION_STARTED)
     lead = timedelta(minutes=msg.offset_minutes) if msg.offset_minutes else None
     if lead and start is not None and start - now < lead / 2:
-        return Verdict(skip="stale")  # a 48h reminder is not sent 3 hours before
+        return Verdict(skip=SkipReason.STALE)  # a 48h reminder is not sent 3 hours before
     if reminders.in_quiet_hours(now, patient.timezone, quiet):
         later = reminders.notice_due(now, patient.timezone, quiet)
         if start is not None and (later >= start or (lead and start - later < lead / 2)):
-            return Verdict(skip="quiet_hours")
+            return Verdict(skip=SkipReason.QUIET_HOURS)
         return Verdict(defer_to=later)
     return Verdict()
 
@@ -163,7 +174,7 @@ def prepare(session: Session, ids: list[int], token: datetime, now: datetime, se
     counts = dict.fromkeys(("skipped", "deferred", "lost"), 0)
     msgs = session.scalars(select(Message).where(Message.id.in_(ids)).order_by(Message.id)
                            .with_for_update().execution_options(populate_existing=True)).all()
-    ours = [m for m in msgs if m.status == "sending" and m.lease_until == token]
+    ours = [m for m in msgs if m.status == MessageStatus.SENDING and m.lease_until == token]
     counts["lost"] = len(ids) - len(ours)
     related = _load_for_checks(session, ours)  # noqa: F841 (held so the identity map keeps them)
     ready = []
@@ -175,15 +186,15 @@ def prepare(session: Session, ids: list[int], token: datetime, now: datetime, se
             try:
                 body = _render(msg, patient, config)
             except ValueError:
-                verdict = Verdict(skip="unrenderable")
+                verdict = Verdict(skip=SkipReason.UNRENDERABLE)
         if verdict.skip:
-            msg.status, msg.skip_reason, msg.lease_until = "skipped", verdict.skip, None
-            msg.note("skipped", now, verdict.skip)
+            msg.status, msg.skip_reason, msg.lease_until = MessageStatus.SKIPPED, verdict.skip, None
+            msg.note(MessageStatus.SKIPPED, now, verdict.skip)
             counts["skipped"] += 1
         elif verdict.defer_to is not None:
-            msg.status, msg.due_at, msg.lease_until = "pending", verdict.defer_to, None
+            msg.status, msg.due_at, msg.lease_until = MessageStatus.PENDING, verdict.defer_to, None
             msg.attempts -= 1  # nothing was attempted
-            msg.note("pending", now, "quiet hours: deferred")
+            msg.note(MessageStatus.PENDING, now, "quiet hours: deferred")
             counts["deferred"] += 1
         else:
             msg.to_phone, msg.body = patient.phone, body
@@ -191,7 +202,7 @@ def prepare(session: Session, ids: list[int], token: datetime, now: datetime, se
             if not (msg.uncertain and msg.send_started_at):
                 msg.send_started_at = now
             msg.lease_until = now + send_lease
-            msg.note("sending", now, f"attempt {msg.attempts}")
+            msg.note(MessageStatus.SENDING, now, f"attempt {msg.attempts}")
             ready.append(Outgoing(msg.id, msg.lease_until, patient.phone, body, list(msg.history)))
     session.commit()
     return ready, counts

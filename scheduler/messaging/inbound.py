@@ -13,7 +13,18 @@ from sqlalchemy.orm import Session
 
 from scheduler.errors import DomainError
 from scheduler.messaging import reminders, replies, sms, texts
-from scheduler.models import Appointment, Enrollment, Message, Occurrence, Patient, Task
+from scheduler.models import (
+    Appointment,
+    Direction,
+    Enrollment,
+    EnrollmentStatus,
+    Message,
+    MessageStatus,
+    Occurrence,
+    Patient,
+    Task,
+    TaskKind,
+)
 from scheduler.scheduling import appointments, groups
 from scheduler.scheduling.patients import normalize_phone
 
@@ -68,7 +79,7 @@ def next_occurrence(session: Session, patient_id: int, now: datetime) -> Occurre
     return session.scalars(
         select(Occurrence)
         .join(Enrollment, Enrollment.group_id == Occurrence.group_id)
-        .where(Enrollment.patient_id == patient_id, Enrollment.status == "enrolled",
+        .where(Enrollment.patient_id == patient_id, Enrollment.status == EnrollmentStatus.ENROLLED,
                Occurrence.cancelled.is_(False), Occurrence.start_dt > now)
         .order_by(Occurrence.start_dt, Occurrence.id).limit(1)
     ).first()
@@ -79,7 +90,7 @@ def opt_out(session: Session, patient: Patient, now: datetime) -> bool:
     if patient.opted_out_at is not None:
         return False
     patient.opted_out_at = now
-    reminders.withdraw(session, now, Message.patient_id == patient.id, Message.direction == "out",
+    reminders.withdraw(session, now, Message.patient_id == patient.id, Message.direction == Direction.OUT,
                        why="patient opted out")
     return True
 
@@ -114,22 +125,22 @@ def _act(session: Session, patient: Patient, kind: str, inbound: Message, now: d
         return _confirm(session, patient, inbound, now)
     if kind == replies.RESCHEDULE:
         appt = next_appointment(session, patient.id, now)
-        _task(session, patient, "reschedule_request", inbound, now,
+        _task(session, patient, TaskKind.RESCHEDULE_REQUEST, inbound, now,
               "Asked by text to reschedule; the appointment stays until staff change it", appt)
     elif kind == replies.OPT_OUT:
         if not opt_out(session, patient, now):
             return None, None  # already opted out: the one confirmation was sent then
         # CANCEL is an opt-out word: someone who meant their appointment needs a call.
-        _task(session, patient, "opt_out", inbound, now,
+        _task(session, patient, TaskKind.OPT_OUT, inbound, now,
               "Opted out of texts by reply; call them, they may have meant to cancel",
               next_appointment(session, patient.id, now))
     elif kind == replies.OPT_IN:
         patient.opted_out_at = None
         if not patient.sms_consent:
-            _task(session, patient, "consent_needed", inbound, now,
+            _task(session, patient, TaskKind.CONSENT_NEEDED, inbound, now,
                   "Asked by text to get texts again, but no consent is on record")
     elif kind == replies.OTHER:
-        _task(session, patient, "unrecognized_reply", inbound, now,
+        _task(session, patient, TaskKind.UNRECOGNIZED_REPLY, inbound, now,
               "A reply was not understood; see the message log")
     return ANSWERS[kind], None
 
@@ -148,9 +159,9 @@ def handle_inbound(session: Session, from_phone: str | None, body: str | None, m
     if message_sid and session.scalar(select(Message.id).where(Message.twilio_sid == message_sid)):
         return _earlier_answer(session, message_sid)  # Twilio retried: act once, answer alike
     kind = replies.classify(body)
-    inbound = Message(patient_id=patient.id, direction="in", kind=kind, twilio_sid=message_sid or None,
-                      status="received", body=body or "", attempts=0, created_at=now,
-                      history=[{"status": "received", "at": now.isoformat()}])
+    inbound = Message(patient_id=patient.id, direction=Direction.IN, kind=kind, twilio_sid=message_sid or None,
+                      status=MessageStatus.RECEIVED, body=body or "", attempts=0, created_at=now,
+                      history=[{"status": MessageStatus.RECEIVED, "at": now.isoformat()}])
     session.add(inbound)
     session.flush()  # tasks refer to it
     answer, start_dt = _act(session, patient, kind, inbound, now)
@@ -159,12 +170,12 @@ def handle_inbound(session: Session, from_phone: str | None, body: str | None, m
     text = texts.render(answer, patient.language, clinic_name=config["CLINIC_SMS_NAME"],
                         clinic_phone=config["CLINIC_PHONE"], start_dt=start_dt, tz=patient.timezone)
     # The answer travels in the webhook's TwiML, not through dispatch: it is already sent.
-    session.add(Message(patient_id=patient.id, direction="out", kind=f"reply_{answer}",
+    session.add(Message(patient_id=patient.id, direction=Direction.OUT, kind=f"reply_{answer}",
                         dedupe_key=f"reply:{message_sid}" if message_sid else None,
                         appointment_id=inbound.appointment_id, occurrence_id=inbound.occurrence_id,
-                        session_start_dt=start_dt, status="sent", attempts=0, to_phone=patient.phone,
+                        session_start_dt=start_dt, status=MessageStatus.SENT, attempts=0, to_phone=patient.phone,
                         body=text, created_at=now, sent_at=now,
-                        history=[{"status": "sent", "at": now.isoformat(), "detail": "reply in TwiML"}]))
+                        history=[{"status": MessageStatus.SENT, "at": now.isoformat(), "detail": "reply in TwiML"}]))
     session.flush()
     return text
 
@@ -182,7 +193,7 @@ def handle_status(session: Session, sid: str | None, status: str | None, error_c
     if not sid or new is None:
         return False
     # Locked and re-read: callbacks for one message may arrive together and out of order.
-    msg = session.execute(select(Message).where(Message.twilio_sid == sid, Message.direction == "out")
+    msg = session.execute(select(Message).where(Message.twilio_sid == sid, Message.direction == Direction.OUT)
                           .with_for_update().execution_options(populate_existing=True)).scalar_one_or_none()
     if msg is None or msg.status not in RANK or RANK[new] <= RANK[msg.status]:
         return False
@@ -198,7 +209,7 @@ def handle_status(session: Session, sid: str | None, status: str | None, error_c
         if patient is not None:
             if code == OPTED_OUT_CODE:
                 opt_out(session, patient, now)  # the carrier says STOP: honour it here too
-            session.add(Task(patient_id=patient.id, kind="sms_failed", message_id=msg.id,
+            session.add(Task(patient_id=patient.id, kind=TaskKind.SMS_FAILED, message_id=msg.id,
                              appointment_id=msg.appointment_id, detail=detail, created_at=now))
     msg.note(new, now, detail)
     session.flush()

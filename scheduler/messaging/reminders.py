@@ -9,7 +9,19 @@ from sqlalchemy.orm import Session, selectinload
 
 from scheduler.core import timeutil
 from scheduler.core.db import insert_ignore
-from scheduler.models import Appointment, Enrollment, GroupSeries, Message, Occurrence, Patient
+from scheduler.models import (
+    ACTIVE_APPOINTMENT_STATUSES,
+    Appointment,
+    Direction,
+    Enrollment,
+    EnrollmentStatus,
+    GroupSeries,
+    Message,
+    MessageStatus,
+    Occurrence,
+    Patient,
+    SkipReason,
+)
 
 LAST_MINUTE = timedelta(minutes=1)
 
@@ -64,7 +76,7 @@ def reminder_due(start_dt: datetime, offset: timedelta, tz: str,
     if start_dt - before <= offset + max(offset / 2, timedelta(hours=2)):
         candidates.append(before)
     if not candidates:
-        return None, "quiet_hours"
+        return None, SkipReason.QUIET_HOURS
     return min(candidates, key=lambda c: abs(c - due)), None
 
 
@@ -77,9 +89,9 @@ def notice_due(now: datetime, tz: str, quiet: tuple[time, time] | None) -> datet
 
 def _row(patient: Patient, kind: str, key: str, due_at: datetime, now: datetime,
          session_start: datetime | None, **refs) -> dict:
-    return dict(patient_id=patient.id, direction="out", kind=kind, dedupe_key=key, due_at=due_at,
-                status="pending", attempts=0, session_start_dt=session_start, created_at=now,
-                history=[{"status": "pending", "at": now.isoformat()}], **refs)
+    return dict(patient_id=patient.id, direction=Direction.OUT, kind=kind, dedupe_key=key, due_at=due_at,
+                status=MessageStatus.PENDING, attempts=0, session_start_dt=session_start, created_at=now,
+                history=[{"status": MessageStatus.PENDING, "at": now.isoformat()}], **refs)
 
 
 def _reminder_rows(patient: Patient, start_dt: datetime, now: datetime, key_prefix: str, **refs) -> list[dict]:
@@ -91,7 +103,7 @@ def _reminder_rows(patient: Patient, start_dt: datetime, now: datetime, key_pref
             # Recorded as skipped, not silently dropped: the log shows why it never went out.
             row = _row(patient, "reminder", f"{key_prefix}:{minutes}m", start_dt - offset, now, start_dt,
                        offset_minutes=minutes, skip_reason=why, **refs)
-            row.update(status="skipped", history=[{"status": "skipped", "at": now.isoformat(), "detail": why}])
+            row.update(status=MessageStatus.SKIPPED, history=[{"status": MessageStatus.SKIPPED, "at": now.isoformat(), "detail": why}])
             rows.append(row)
             continue
         if due is None or due <= now:
@@ -109,10 +121,10 @@ def _notice(session: Session, patient: Patient, kind: str, key: str, now: dateti
 
 def withdraw(session: Session, now: datetime, *conditions, why: str | None = None) -> int:
     """Pending texts matching `conditions` will never be sent."""
-    rows = session.scalars(select(Message).where(Message.status == "pending", *conditions)).all()
+    rows = session.scalars(select(Message).where(Message.status == MessageStatus.PENDING, *conditions)).all()
     for msg in rows:
-        msg.status = "withdrawn"
-        msg.note("withdrawn", now, why)
+        msg.status = MessageStatus.WITHDRAWN
+        msg.note(MessageStatus.WITHDRAWN, now, why)
     return len(rows)
 
 
@@ -178,7 +190,7 @@ def _group_reminders(session: Session, by_group: dict[int, list[Occurrence]], no
     if not by_group:
         return
     enrollments = session.scalars(select(Enrollment).options(selectinload(Enrollment.patient)).where(
-        Enrollment.group_id.in_(by_group), Enrollment.status == "enrolled")).all()
+        Enrollment.group_id.in_(by_group), Enrollment.status == EnrollmentStatus.ENROLLED)).all()
     rows = [row for e in enrollments for row in _enrollment_rows(e, by_group[e.group_id], now)]
     insert_ignore(session, Message, rows, "dedupe_key")
 
@@ -187,7 +199,7 @@ def ensure_planned(session: Session, now: datetime, window: timedelta = timedelt
     """Safety net for dispatch: (re)create any reminder due within `window` that is missing."""
     horizon = now + max(_offsets(), default=timedelta()) + window
     appts = session.scalars(select(Appointment).options(selectinload(Appointment.patient)).where(
-        Appointment.status.in_(("scheduled", "confirmed")),
+        Appointment.status.in_(ACTIVE_APPOINTMENT_STATUSES),
         Appointment.start_dt > now, Appointment.start_dt <= horizon)).all()
     rows = [row for appt in appts for row in _reminder_rows(
         appt.patient, appt.start_dt, now, f"appt{appt.id}:v{appt.version}", appointment_id=appt.id)]

@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from scheduler.messaging import sms
-from scheduler.models import Message, Patient, Task
+from scheduler.models import Message, MessageStatus, Patient, Task, TaskKind
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +82,9 @@ def release(session: Session, ids: list[int], token: datetime) -> int:
     if not ids:
         return 0
     count = session.execute(
-        update(Message).where(Message.id.in_(ids), Message.status == "sending",
+        update(Message).where(Message.id.in_(ids), Message.status == MessageStatus.SENDING,
                               Message.lease_until == token)
-        .values(status="pending", lease_until=None, attempts=Message.attempts - 1)
+        .values(status=MessageStatus.PENDING, lease_until=None, attempts=Message.attempts - 1)
         .execution_options(synchronize_session=False)).rowcount
     session.commit()
     return count or 0
@@ -94,7 +94,7 @@ def _ours(session: Session, msg_id: int, token: datetime | None) -> Message | No
     """The row, locked and fresh, if it is still ours (sending under our lease)."""
     msg = session.execute(select(Message).where(Message.id == msg_id).with_for_update()
                           .execution_options(populate_existing=True)).scalar_one_or_none()
-    if msg is None or msg.status != "sending" or msg.lease_until != token:
+    if msg is None or msg.status != MessageStatus.SENDING or msg.lease_until != token:
         return None
     return msg
 
@@ -147,9 +147,9 @@ def record_sent(session: Session, msg_id: int, now: datetime, sid: str, detail: 
             log.error("message %s reached Twilio twice (sids %s and %s)", msg_id, msg.twilio_sid, sid)
         session.rollback()
         return "lost"
-    msg.status, msg.twilio_sid, msg.sent_at, msg.uncertain = "sent", sid, now, False
+    msg.status, msg.twilio_sid, msg.sent_at, msg.uncertain = MessageStatus.SENT, sid, now, False
     msg.lease_until, msg.error_code, msg.error = None, None, None
-    msg.note("sent", now, detail)
+    msg.note(MessageStatus.SENT, now, detail)
     session.commit()
     return "sent"
 
@@ -157,9 +157,9 @@ def record_sent(session: Session, msg_id: int, now: datetime, sid: str, detail: 
 _table = Message.__table__
 # Plain UPDATE run once per accepted text of a group (executemany): no ORM work on the hot path.
 _MARK_SENT = (update(_table)
-              .where(_table.c.id == bindparam("m_id"), _table.c.status == "sending",
+              .where(_table.c.id == bindparam("m_id"), _table.c.status == MessageStatus.SENDING,
                      _table.c.lease_until == bindparam("token"))
-              .values(status="sent", twilio_sid=bindparam("t_sid"), sent_at=bindparam("at"),
+              .values(status=MessageStatus.SENT, twilio_sid=bindparam("t_sid"), sent_at=bindparam("at"),
                       uncertain=False, lease_until=None, error_code=None, error=None,
                       history=bindparam("hist")))
 
@@ -174,7 +174,7 @@ def record_sent_many(session: Session, sent: list[Sent]) -> dict[str, int]:
         return {}
     done = session.execute(_MARK_SENT, [
         dict(m_id=s.out.id, token=s.out.token, t_sid=s.sid, at=s.at,
-             hist=[*s.out.history, {"status": "sent", "at": s.at.isoformat()}]) for s in sent]).rowcount
+             hist=[*s.out.history, {"status": MessageStatus.SENT, "at": s.at.isoformat()}]) for s in sent]).rowcount
     session.commit()
     if done == len(sent):  # both dialects report executemany's row count
         return {"sent": done}
@@ -208,20 +208,20 @@ def record_failure(session: Session, msg_id: int, token: datetime, now: datetime
         patient = session.get(Patient, msg.patient_id) if msg.patient_id is not None else None
         if patient is not None and patient.opted_out_at is None:
             patient.opted_out_at = now
-        _task(session, msg, "opt_out", "Twilio refused: the number replied STOP; call them", now)
+        _task(session, msg, TaskKind.OPT_OUT, "Twilio refused: the number replied STOP; call them", now)
     elif exc.kind == sms.PERMANENT:
-        _task(session, msg, "sms_failed", f"Text not sent: {exc.detail}", now)
+        _task(session, msg, TaskKind.SMS_FAILED, f"Text not sent: {exc.detail}", now)
     elif msg.attempts >= MAX_ATTEMPTS:
         msg.error = f"gave up after {msg.attempts} attempts: {exc.detail}"[:300]
-        _task(session, msg, "sms_failed", msg.error, now)
+        _task(session, msg, TaskKind.SMS_FAILED, msg.error, now)
     else:
         wait = AMBIGUOUS_RETRY if exc.kind == sms.AMBIGUOUS else backoff(msg.attempts)
-        msg.status, msg.due_at = "pending", now + wait
-        msg.note("pending", now, f"retry: {exc.detail}")
+        msg.status, msg.due_at = MessageStatus.PENDING, now + wait
+        msg.note(MessageStatus.PENDING, now, f"retry: {exc.detail}")
         session.commit()
         return "retry"
-    msg.status = "failed"
-    msg.note("failed", now, msg.error)
+    msg.status = MessageStatus.FAILED
+    msg.note(MessageStatus.FAILED, now, msg.error)
     session.commit()
     log.warning("message %s failed (%s)", msg_id, exc.kind)
     return "failed"

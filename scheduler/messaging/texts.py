@@ -6,6 +6,8 @@ import unicodedata
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from scheduler.models.enums import Language
+
 # GSM 03.38 basic character set (the escape code itself is not a character).
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -41,7 +43,7 @@ KINDS = (
     "booked", "reminder", "rescheduled", "cancelled", "waitlist_promoted", "confirm_ack",
     "reschedule_ack", "opt_out_ack", "opt_in_ack", "help", "unrecognized", "nothing_to_confirm",
 )
-LANGUAGES = ("en", "es")
+LANGUAGES = tuple(Language)
 
 _EN_OPTIONS = "Reply C to confirm, R to reschedule, STOP to opt out."
 _ES_OPTIONS = "Responda C para confirmar, R para cambiar, STOP para darse de baja."

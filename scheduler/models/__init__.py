@@ -10,11 +10,21 @@ from scheduler.models.calendar import (
     Therapist,
 )
 from scheduler.models.enums import (
+    ACTIVE_APPOINTMENT_STATUSES,
     APPOINTMENT_STATUSES,
     ATTENDANCE_STATUSES,
+    BUSY_APPOINTMENT_STATUSES,
     ENROLLMENT_STATUSES,
     MESSAGE_STATUSES,
     ROLES,
+    AppointmentStatus,
+    Direction,
+    EnrollmentStatus,
+    Language,
+    MessageStatus,
+    Role,
+    SkipReason,
+    TaskKind,
 )
 from scheduler.models.groups import Attendance, Enrollment, GroupSeries, Occurrence
 from scheduler.models.messaging import Message, Task
@@ -22,7 +32,10 @@ from scheduler.models.patients import Discharge, Patient
 from scheduler.models.staff import ApiToken, AuditEvent, User
 
 __all__ = [
-    "APPOINTMENT_STATUSES", "ATTENDANCE_STATUSES", "ENROLLMENT_STATUSES", "MESSAGE_STATUSES", "ROLES",
+    "ACTIVE_APPOINTMENT_STATUSES", "APPOINTMENT_STATUSES", "ATTENDANCE_STATUSES", "BUSY_APPOINTMENT_STATUSES",
+    "ENROLLMENT_STATUSES", "MESSAGE_STATUSES", "ROLES",
+    "AppointmentStatus", "Direction", "EnrollmentStatus", "Language", "MessageStatus", "Role", "SkipReason",
+    "TaskKind",
     "ApiToken", "Appointment", "AppointmentEvent", "Attendance", "AuditEvent", "AvailabilityException",
     "AvailabilityRule", "Discharge", "Enrollment", "GroupSeries", "Message", "Occurrence", "Patient",
     "Task", "Therapist", "User",

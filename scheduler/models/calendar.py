@@ -17,7 +17,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from scheduler.core.timeutil import UTCDateTime
 from scheduler.extensions import db
 from scheduler.models.enums import (
+    ACTIVE_APPOINTMENT_STATUSES,
     APPOINTMENT_STATUSES,
+    AppointmentStatus,
     sql_in,
 )
 
@@ -85,7 +87,7 @@ class Appointment(db.Model):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     start_dt: Mapped[datetime] = mapped_column(UTCDateTime)
     end_dt: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    status: Mapped[str] = mapped_column(String(20), default=AppointmentStatus.SCHEDULED)
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
     version: Mapped[int] = mapped_column(Integer, default=1)  # bumps on reschedule; keys its texts
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -99,7 +101,7 @@ class Appointment(db.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.status in ("scheduled", "confirmed")
+        return self.status in ACTIVE_APPOINTMENT_STATUSES
 
 
 class AppointmentEvent(db.Model):

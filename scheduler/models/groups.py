@@ -22,6 +22,7 @@ from scheduler.extensions import db
 from scheduler.models.enums import (
     ATTENDANCE_STATUSES,
     ENROLLMENT_STATUSES,
+    EnrollmentStatus,
     sql_in,
 )
 
@@ -72,6 +73,9 @@ class Occurrence(db.Model):
     group: Mapped[GroupSeries] = relationship()
 
 
+_LIVE = f"status <> '{EnrollmentStatus.DROPPED}'"
+
+
 class Enrollment(db.Model):
     """A patient's place in a group: enrolled, waitlisted (ordered by waitlisted_at) or dropped."""
 
@@ -81,7 +85,7 @@ class Enrollment(db.Model):
         # One live enrollment per patient and group; a dropped one may be followed by a new one.
         Index(
             "uq_enrollments_live", "group_id", "patient_id", unique=True,
-            sqlite_where=text("status <> 'dropped'"), postgresql_where=text("status <> 'dropped'"),
+            sqlite_where=text(_LIVE), postgresql_where=text(_LIVE),
         ),
         Index("ix_enrollments_group_status", "group_id", "status"),
     )

@@ -18,7 +18,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from scheduler.core.timeutil import UTCDateTime
 from scheduler.extensions import db
 from scheduler.models.enums import (
+    DIRECTIONS,
     MESSAGE_STATUSES,
+    TASK_KINDS,
+    Direction,
+    MessageStatus,
     sql_in,
 )
 
@@ -29,13 +33,13 @@ class Message(db.Model):
     __tablename__ = "messages"
     __table_args__ = (
         CheckConstraint(sql_in("status", MESSAGE_STATUSES), name="status"),
-        CheckConstraint("direction IN ('out', 'in')", name="direction"),
+        CheckConstraint(sql_in("direction", DIRECTIONS), name="direction"),
         Index("ix_messages_due", "status", "due_at"),
         Index("ix_messages_patient", "patient_id", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
-    direction: Mapped[str] = mapped_column(String(3), default="out")
+    direction: Mapped[str] = mapped_column(String(3), default=Direction.OUT)
     kind: Mapped[str] = mapped_column(String(30))
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"), index=True)
@@ -44,7 +48,7 @@ class Message(db.Model):
     session_start_dt: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the time the text names
     offset_minutes: Mapped[int | None] = mapped_column(Integer)  # reminders: lead time
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=MessageStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -72,6 +76,7 @@ class Task(db.Model):
     """A follow-up for staff: a reschedule request, an opt-out, a reply nobody understood."""
 
     __tablename__ = "tasks"
+    __table_args__ = (CheckConstraint(sql_in("kind", TASK_KINDS), name="kind"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
     kind: Mapped[str] = mapped_column(String(30))

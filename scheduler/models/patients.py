@@ -15,18 +15,19 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from scheduler.core.timeutil import UTCDateTime
 from scheduler.extensions import db
+from scheduler.models.enums import LANGUAGES, Language, sql_in
 
 
 class Patient(db.Model):
     """A discharged person who may receive texts when they consented."""
 
     __tablename__ = "patients"
-    __table_args__ = (CheckConstraint("language IN ('en', 'es')", name="language"),)
+    __table_args__ = (CheckConstraint(sql_in("language", LANGUAGES), name="language"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str] = mapped_column(String(20), unique=True)  # E.164; inbound texts map to one patient
     timezone: Mapped[str] = mapped_column(String(64))
-    language: Mapped[str] = mapped_column(String(2), default="en")
+    language: Mapped[str] = mapped_column(String(2), default=Language.EN)
     sms_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consent_source: Mapped[str | None] = mapped_column(String(100))

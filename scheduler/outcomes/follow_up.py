@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduler.core import timeutil
-from scheduler.models import Appointment, Attendance, Discharge, Occurrence, Patient
+from scheduler.models import Appointment, AppointmentStatus, Attendance, Discharge, Occurrence, Patient
 
 WINDOWS = (7, 30)
 
@@ -16,12 +16,12 @@ WINDOWS = (7, 30)
 def _attended_dates(session: Session, patient_ids, start: datetime, end: datetime) -> dict[int, set[date]]:
     """Local dates (patient's zone) of attended appointments and occurrences, per patient."""
     appts = select(Appointment.patient_id, Appointment.start_dt, Patient.timezone).join(Patient).where(
-        Appointment.status == "attended", Appointment.patient_id.in_(patient_ids),
+        Appointment.status == AppointmentStatus.ATTENDED, Appointment.patient_id.in_(patient_ids),
         Appointment.start_dt >= start, Appointment.start_dt < end)
     occs = select(Attendance.patient_id, Occurrence.start_dt, Patient.timezone).join(
         Occurrence, Occurrence.id == Attendance.occurrence_id).join(
         Patient, Patient.id == Attendance.patient_id).where(
-        Attendance.status == "attended", Attendance.patient_id.in_(patient_ids),
+        Attendance.status == AppointmentStatus.ATTENDED, Attendance.patient_id.in_(patient_ids),
         Occurrence.start_dt >= start, Occurrence.start_dt < end)
     out: dict[int, set[date]] = defaultdict(set)
     for query in (appts, occs):

@@ -16,12 +16,20 @@ from scheduler.core import timeutil
 from scheduler.core.db import lock
 from scheduler.errors import Conflict, Invalid, NotFound
 from scheduler.messaging import reminders
-from scheduler.models import ATTENDANCE_STATUSES, Appointment, AppointmentEvent, Patient, Therapist
+from scheduler.models import (
+    ACTIVE_APPOINTMENT_STATUSES,
+    ATTENDANCE_STATUSES,
+    Appointment,
+    AppointmentEvent,
+    AppointmentStatus,
+    Patient,
+    Therapist,
+)
 from scheduler.scheduling import availability, busy
 from scheduler.scheduling.therapists import weekly_rules
 
 MIN_MINUTES, MAX_MINUTES = 5, 480
-ACTIVE = ("scheduled", "confirmed")
+ACTIVE = ACTIVE_APPOINTMENT_STATUSES
 
 
 def get(session: Session, appointment_id: int) -> Appointment:
@@ -90,7 +98,7 @@ def book(session: Session, therapist_id: int, patient_id: int, start: datetime, 
     end = start + length
     _check_free(session, therapist, patient.id, start, end)
     appt = Appointment(therapist_id=therapist.id, patient_id=patient.id, start_dt=start, end_dt=end,
-                       status="scheduled", version=1, created_at=now, updated_at=now)
+                       status=AppointmentStatus.SCHEDULED, version=1, created_at=now, updated_at=now)
     appt.therapist, appt.patient = therapist, patient
     session.add(appt)
     _event(appt, now, user_id, "booked")
@@ -117,7 +125,7 @@ def reschedule(session: Session, appointment_id: int, now: datetime, start: date
     _check_free(session, therapist, appt.patient_id, new_start, new_end, exclude=appt.id)
     appt.start_dt, appt.end_dt = new_start, new_end
     appt.version += 1
-    appt.status = "scheduled"  # a confirmation was for the old time
+    appt.status = AppointmentStatus.SCHEDULED  # a confirmation was for the old time
     appt.updated_at = now
     _event(appt, now, user_id, "rescheduled")
     session.flush()
@@ -135,7 +143,7 @@ def cancel(session: Session, appointment_id: int, now: datetime, reason: str | N
         # After the start it is an attendance question (no_show / late_cancelled), and a
         # "cancelled" text about a session already under way would only confuse.
         raise Conflict("the appointment has already started; record attendance instead", field="status")
-    appt.status = "cancelled"
+    appt.status = AppointmentStatus.CANCELLED
     appt.cancel_reason = reason
     appt.updated_at = now
     _event(appt, now, user_id, "cancelled")
@@ -150,7 +158,7 @@ def record_attendance(session: Session, appointment_id: int, status: str, now: d
     if status not in ATTENDANCE_STATUSES:
         raise Invalid({"status": f"must be one of: {', '.join(ATTENDANCE_STATUSES)}"})
     therapist, appt = _lock_for_change(session, appointment_id)
-    if appt.status == "cancelled":
+    if appt.status == AppointmentStatus.CANCELLED:
         raise Conflict("the appointment was cancelled", field="status")
     if appt.start_dt > now:
         raise Conflict("attendance can be recorded once the appointment has started", field="status")
@@ -171,11 +179,11 @@ def record_attendance(session: Session, appointment_id: int, status: str, now: d
 
 def confirm(session: Session, appointment: Appointment, now: datetime, user_id: int | None = None) -> bool:
     """The patient confirmed (e.g. replied C): scheduled -> confirmed. False when already confirmed."""
-    if appointment.status == "confirmed":
+    if appointment.status == AppointmentStatus.CONFIRMED:
         return False
-    if appointment.status != "scheduled" or appointment.start_dt <= now:
+    if appointment.status != AppointmentStatus.SCHEDULED or appointment.start_dt <= now:
         raise Conflict(f"a {appointment.status} appointment cannot be confirmed", field="status")
-    appointment.status = "confirmed"
+    appointment.status = AppointmentStatus.CONFIRMED
     appointment.updated_at = now
     _event(appointment, now, user_id, "confirmed")
     session.flush()

@@ -12,10 +12,18 @@ from functools import cache
 from sqlalchemy import and_, bindparam, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from scheduler.models import Appointment, AvailabilityException, Enrollment, GroupSeries, Occurrence
+from scheduler.models import (
+    BUSY_APPOINTMENT_STATUSES,
+    Appointment,
+    AvailabilityException,
+    Enrollment,
+    EnrollmentStatus,
+    GroupSeries,
+    Occurrence,
+)
 
 # An appointment holds its time until it is cancelled; a late cancellation frees it too.
-HOLDING = ("scheduled", "confirmed", "attended", "no_show")
+HOLDING = BUSY_APPOINTMENT_STATUSES
 # Appointments and groups both cap duration at 480 minutes, so "overlaps [start, end)" can be
 # asked as "starts in (start - MAX, end)": an index range scan, not someone's whole history.
 MAX_SESSION = timedelta(minutes=480)
@@ -45,7 +53,7 @@ def _enrolled():
     """Live meetings of groups the patient is enrolled in, other than group `exclude_group`."""
     return select(Occurrence.start_dt, Occurrence.end_dt).join(Enrollment, and_(
         Enrollment.group_id == Occurrence.group_id, Enrollment.patient_id == bindparam("patient"),
-        Enrollment.status == "enrolled")).where(
+        Enrollment.status == EnrollmentStatus.ENROLLED)).where(
         Occurrence.cancelled.is_(False), Occurrence.group_id != bindparam("exclude_group"),
         _overlapping(Occurrence.start_dt, Occurrence.end_dt))
 

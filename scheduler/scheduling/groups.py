@@ -30,10 +30,12 @@ from scheduler.models import (
     ATTENDANCE_STATUSES,
     Attendance,
     Enrollment,
+    EnrollmentStatus,
     GroupSeries,
     Occurrence,
     Patient,
     Task,
+    TaskKind,
     Therapist,
 )
 from scheduler.scheduling import busy
@@ -207,7 +209,7 @@ def extend_horizon(session: Session, now: datetime) -> int:
         if clash is not None:
             # The worker cannot refuse; staff must move one of the sessions. Ids only.
             log.warning("group %s: facilitator busy at a new occurrence on %s", group.id, clash.local_date)
-            session.add(Task(kind="group_clash", created_at=now,
+            session.add(Task(kind=TaskKind.GROUP_CLASH, created_at=now,
                              detail=f"Group {group.id}: the facilitator is busy on "
                                     f"{_when(clash, group.timezone)}; move one of the sessions"))
         session.add_all(new)
@@ -232,7 +234,7 @@ def get_group(session: Session, group_id: int) -> GroupSeries:
 def roster_counts(session: Session, group_id: int) -> dict[str, int]:
     """How many are enrolled and waitlisted."""
     rows = session.execute(select(Enrollment.status, func.count()).where(
-        Enrollment.group_id == group_id, Enrollment.status != "dropped").group_by(Enrollment.status))
+        Enrollment.group_id == group_id, Enrollment.status != EnrollmentStatus.DROPPED).group_by(Enrollment.status))
     counts = {"enrolled": 0, "waitlisted": 0}
     counts.update({status: n for status, n in rows})
     return counts
@@ -248,10 +250,10 @@ def next_occurrences(session: Session, group: GroupSeries, now: datetime,
 
 def waitlist_position(session: Session, enrollment: Enrollment) -> int | None:
     """1-based place on the waitlist, derived from (waitlisted_at, id); None if not waitlisted."""
-    if enrollment.status != "waitlisted":
+    if enrollment.status != EnrollmentStatus.WAITLISTED:
         return None
     ahead = session.scalar(select(func.count()).select_from(Enrollment).where(
-        Enrollment.group_id == enrollment.group_id, Enrollment.status == "waitlisted",
+        Enrollment.group_id == enrollment.group_id, Enrollment.status == EnrollmentStatus.WAITLISTED,
         (Enrollment.waitlisted_at < enrollment.waitlisted_at)
         | ((Enrollment.waitlisted_at == enrollment.waitlisted_at) & (Enrollment.id < enrollment.id))))
     return ahead + 1
@@ -263,7 +265,7 @@ def waitlist_position(session: Session, enrollment: Enrollment) -> int | None:
 def _live(session: Session, group_id: int, patient_id: int) -> Enrollment | None:
     return session.scalar(select(Enrollment).where(
         Enrollment.group_id == group_id, Enrollment.patient_id == patient_id,
-        Enrollment.status != "dropped").execution_options(populate_existing=True))
+        Enrollment.status != EnrollmentStatus.DROPPED).execution_options(populate_existing=True))
 
 
 def _upcoming(session: Session, group_id: int, now: datetime) -> list[Occurrence]:
@@ -282,7 +284,7 @@ def enroll(session: Session, group_id: int, patient_id: int, now: datetime) -> E
     group = lock(session, GroupSeries, group_id, "group")
     current = _live(session, group.id, patient.id)
     if current is not None:
-        where = "enrolled in" if current.status == "enrolled" else "on the waitlist of"
+        where = "enrolled in" if current.status == EnrollmentStatus.ENROLLED else "on the waitlist of"
         raise Conflict(f"the patient is already {where} this group", field="patient_id")
     upcoming = _upcoming(session, group.id, now)
     if not upcoming:
@@ -294,19 +296,19 @@ def enroll(session: Session, group_id: int, patient_id: int, now: datetime) -> E
         raise Conflict(f"the patient already has a session on {_when(clash, group.timezone)}",
                        field="patient_id")
     seats_taken = session.scalar(select(func.count()).select_from(Enrollment).where(
-        Enrollment.group_id == group.id, Enrollment.status == "enrolled"))
+        Enrollment.group_id == group.id, Enrollment.status == EnrollmentStatus.ENROLLED))
     enrollment = Enrollment(group_id=group.id, patient_id=patient.id, created_at=now)
     enrollment.group, enrollment.patient = group, patient
     if seats_taken < group.capacity:
-        enrollment.status, enrollment.enrolled_at = "enrolled", now
+        enrollment.status, enrollment.enrolled_at = EnrollmentStatus.ENROLLED, now
     else:
         # Never sort before someone already waiting: the caller's clock was read before the lock.
         last = session.scalar(select(func.max(Enrollment.waitlisted_at)).where(
-            Enrollment.group_id == group.id, Enrollment.status == "waitlisted"))
-        enrollment.status, enrollment.waitlisted_at = "waitlisted", max(now, last) if last else now
+            Enrollment.group_id == group.id, Enrollment.status == EnrollmentStatus.WAITLISTED))
+        enrollment.status, enrollment.waitlisted_at = EnrollmentStatus.WAITLISTED, max(now, last) if last else now
     session.add(enrollment)
     session.flush()
-    if enrollment.status == "enrolled":
+    if enrollment.status == EnrollmentStatus.ENROLLED:
         reminders.enrolled(session, enrollment, now)
     return enrollment
 
@@ -322,7 +324,7 @@ def drop(session: Session, group_id: int, patient_id: int,
     enrollment = _live(session, group.id, patient.id)
     if enrollment is None:
         raise NotFound("the patient is not enrolled in or waitlisted for this group")
-    enrollment.status, enrollment.dropped_at = "dropped", now
+    enrollment.status, enrollment.dropped_at = EnrollmentStatus.DROPPED, now
     session.flush()
     reminders.dropped(session, enrollment, now)
     return enrollment, _fill_seats(session, group, now)
@@ -336,13 +338,13 @@ def _fill_seats(session: Session, group: GroupSeries, now: datetime) -> list[Enr
     that would break the therapist -> patient -> group lock order; SQLite serialises anyway.)
     """
     seats_taken = session.scalar(select(func.count()).select_from(Enrollment).where(
-        Enrollment.group_id == group.id, Enrollment.status == "enrolled"))
+        Enrollment.group_id == group.id, Enrollment.status == EnrollmentStatus.ENROLLED))
     free = group.capacity - seats_taken
     if free <= 0:
         return []
     upcoming = _upcoming(session, group.id, now)
     waiting = session.scalars(select(Enrollment).where(
-        Enrollment.group_id == group.id, Enrollment.status == "waitlisted"
+        Enrollment.group_id == group.id, Enrollment.status == EnrollmentStatus.WAITLISTED
     ).order_by(Enrollment.waitlisted_at, Enrollment.id)).all()
     promoted = []
     for enrollment in waiting:
@@ -351,10 +353,10 @@ def _fill_seats(session: Session, group: GroupSeries, now: datetime) -> list[Enr
         if upcoming and _first_overlap(upcoming, busy.patient_intervals(
                 session, enrollment.patient_id, upcoming[0].start_dt, upcoming[-1].end_dt,
                 exclude_group=group.id)) is not None:
-            session.add(Task(kind="waitlist_clash", patient_id=enrollment.patient_id, created_at=now,
+            session.add(Task(kind=TaskKind.WAITLIST_CLASH, patient_id=enrollment.patient_id, created_at=now,
                              detail=f"group {group.id}: seat free, but a session clashes"))
             continue
-        enrollment.status, enrollment.enrolled_at = "enrolled", now
+        enrollment.status, enrollment.enrolled_at = EnrollmentStatus.ENROLLED, now
         session.flush()
         reminders.enrolled(session, enrollment, now, promoted=True)
         promoted.append(enrollment)

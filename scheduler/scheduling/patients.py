@@ -12,7 +12,7 @@ from scheduler.core import timeutil
 from scheduler.core.db import lock
 from scheduler.errors import Conflict, Invalid, NotFound
 from scheduler.messaging import reminders
-from scheduler.models import Discharge, Message, Patient
+from scheduler.models import Discharge, Message, MessageStatus, Patient
 
 # A discharge may be entered a little ahead (aftercare is planned before someone leaves),
 # but not so far that it is surely a typo.
@@ -118,7 +118,7 @@ def update_patient(session: Session, patient_id: int, changes: dict, now: dateti
 def _replan_reminders(session: Session, patient: Patient, now: datetime) -> None:
     """Quiet hours are the patient's local night: a new zone moves their pending reminders."""
     pending = session.scalars(select(Message).where(
-        Message.patient_id == patient.id, Message.status == "pending",
+        Message.patient_id == patient.id, Message.status == MessageStatus.PENDING,
         Message.kind == "reminder", Message.offset_minutes.is_not(None),
         Message.session_start_dt.is_not(None))).all()
     quiet = current_app.config["QUIET_HOURS"]
@@ -126,8 +126,8 @@ def _replan_reminders(session: Session, patient: Patient, now: datetime) -> None
         due, why = reminders.reminder_due(msg.session_start_dt, timedelta(minutes=msg.offset_minutes),
                                           patient.timezone, quiet)
         if due is None:
-            msg.status, msg.skip_reason = "skipped", why
-            msg.note("skipped", now, why)
+            msg.status, msg.skip_reason = MessageStatus.SKIPPED, why
+            msg.note(MessageStatus.SKIPPED, now, why)
         elif due != msg.due_at:
             msg.due_at = max(due, now)
 

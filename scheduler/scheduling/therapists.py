@@ -11,6 +11,7 @@ from scheduler.core import timeutil
 from scheduler.core.db import lock
 from scheduler.errors import Conflict, Invalid, NotFound
 from scheduler.models import (
+    ACTIVE_APPOINTMENT_STATUSES,
     Appointment,
     AvailabilityException,
     AvailabilityRule,
@@ -141,7 +142,7 @@ def set_availability(session: Session, therapist_id: int, rules: list[tuple[int,
 def outside_hours(session: Session, therapist: Therapist, now: datetime) -> list[Appointment]:
     """Upcoming active appointments that the therapist's current hours or time off do not allow."""
     upcoming = session.scalars(select(Appointment).where(
-        Appointment.therapist_id == therapist.id, Appointment.status.in_(("scheduled", "confirmed")),
+        Appointment.therapist_id == therapist.id, Appointment.status.in_(ACTIVE_APPOINTMENT_STATUSES),
         Appointment.start_dt > now).order_by(Appointment.start_dt)).all()
     if not upcoming:
         return []

@@ -1,14 +1,48 @@
 """The migrated schema is the models' schema, on both engines."""
+import re
+
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from scheduler.extensions import db
+from scheduler.models import BUSY_APPOINTMENT_STATUSES
 
 
 def test_migrations_match_models(app):
     with app.app_context(), db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
     assert diff == []
+
+
+def _quoted(sql: str) -> set[str]:
+    """The string literals in a constraint's text: the vocabulary it allows."""
+    return set(re.findall(r"'([^']*)'", sql))
+
+
+def test_migrated_check_constraints_are_the_models(app):
+    # compare_metadata does not look at CHECK constraints: compare names and allowed values here.
+    models = {(table.name, c.name): _quoted(str(c.sqltext)) for table in db.metadata.tables.values()
+              for c in table.constraints if isinstance(c, sa.CheckConstraint)}
+    with app.app_context(), db.engine.connect() as conn:
+        inspector = sa.inspect(conn)
+        migrated = {(table, c["name"]): _quoted(c["sqltext"]) for table in db.metadata.tables
+                    for c in inspector.get_check_constraints(table)}
+    assert migrated == models
+
+
+def test_postgres_exclusion_constraints_hold_the_busy_statuses(app, engine_name):
+    import pytest
+
+    if engine_name != "postgresql":
+        pytest.skip("exclusion constraints exist on PostgreSQL only")
+    with app.app_context(), db.engine.connect() as conn:
+        rows = dict(conn.execute(sa.text(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'appointments'::regclass AND contype = 'x'")).all())
+    assert set(rows) == {"ex_appointments_therapist_id_overlap", "ex_appointments_patient_id_overlap"}
+    for definition in rows.values():
+        assert _quoted(definition.split("WHERE", 1)[1]) == set(BUSY_APPOINTMENT_STATUSES)
 
 
 def test_audit_trail_is_append_only(app, ctx):
