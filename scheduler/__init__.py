@@ -32,6 +32,9 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         raise SystemExit(2) from None
     if test_config:
         app.config.update(test_config)
+    from scheduler.core import settings
+
+    settings.init_app(app)  # after the last change to app.config: domain code sees only this
     # A restarted PostgreSQL must not cost a failed request; a SQLite file has no such failure.
     server = not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": server})

@@ -5,7 +5,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from scheduler.core import auth
+from scheduler.core import auth, settings
 from scheduler.core.clock import now as _now
 from scheduler.errors import DomainError
 from scheduler.extensions import db
@@ -48,7 +48,7 @@ def demo_command() -> None:
     from scheduler import demo
 
     try:
-        result = demo.seed(db.session, _now())
+        result = demo.seed(db.session, _now(), settings.current())
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -73,7 +73,7 @@ def dispatch_command() -> None:
     from scheduler.messaging import dispatch, sms
 
     backend = sms.make_backend(current_app.config)
-    counts = dispatch.run_once(db.session, _now, backend)
+    counts = dispatch.run_once(db.session, _now, backend, settings=settings.current())
     click.echo("dispatch: " + " ".join(f"{k}={v}" for k, v in counts.items()))
 
 

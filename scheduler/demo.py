@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduler.core import auth, timeutil
+from scheduler.core.settings import Settings
 from scheduler.errors import DomainError
 from scheduler.models import Appointment, AppointmentEvent, GroupSeries, Patient, Therapist, User
 from scheduler.scheduling import appointments, groups, patients, therapists
@@ -91,16 +92,18 @@ def _next_weekday(day: date, weekday: int) -> date:
     return day + timedelta(days=(weekday - day.weekday()) % 7 or 7)
 
 
-def _group(session: Session, facilitator: Therapist, members: list[Patient], now: datetime) -> GroupSeries:
+def _group(session: Session, facilitator: Therapist, members: list[Patient], now: datetime,
+           settings: Settings) -> GroupSeries:
     """The weekly evening group: the first members fill its seats, the rest wait in order."""
     first = _next_weekday(timeutil.local_date_of(now, TZ), GROUP["weekday"])
     group = groups.create_group(
         session, title=GROUP["title"], facilitator_id=facilitator.id, capacity=GROUP["capacity"],
         local_start=datetime.combine(first, GROUP["start"]), duration_minutes=GROUP["minutes"],
-        timezone=TZ, rrule=GROUP["rrule"], location=GROUP["location"], now=now)
+        timezone=TZ, rrule=GROUP["rrule"], location=GROUP["location"], now=now,
+        settings=settings)
     for i, patient in enumerate(members):
         # A microsecond apart, so the waitlist has a clear first-come order.
-        groups.enroll(session, group.id, patient.id, now + timedelta(microseconds=i))
+        groups.enroll(session, group.id, patient.id, now + timedelta(microseconds=i), settings=settings)
     return group
 
 
@@ -109,7 +112,7 @@ def _local(day: date, hhmm: str) -> datetime:
 
 
 def _week_of_appointments(session: Session, staff: list[Therapist], people: list[Patient],
-                          now: datetime) -> int:
+                          now: datetime, settings: Settings) -> int:
     """Everyone's weekly session over the next seven days, inside their therapist's hours."""
     today = timeutil.local_date_of(now, TZ)
     slots = []
@@ -124,7 +127,8 @@ def _week_of_appointments(session: Session, staff: list[Therapist], people: list
         while slots:
             therapist, start = slots.pop(0)
             try:
-                appointments.book(session, therapist.id, patient.id, start, SESSION_MINUTES, now)
+                appointments.book(session, therapist.id, patient.id, start, SESSION_MINUTES, now,
+                                  settings=settings)
             except DomainError:
                 continue  # that person is busy then (their group): try the next free slot
             booked += 1
@@ -163,7 +167,7 @@ def _attended_history(session: Session, staff: list[Therapist], people: list[Pat
     return added
 
 
-def seed(session: Session, now: datetime) -> DemoResult:
+def seed(session: Session, now: datetime, settings: Settings) -> DemoResult:
     """Fill an EMPTY database with the demo clinic; NotEmpty otherwise. The caller commits."""
     if not is_empty(session):
         raise NotEmpty("the database already has data; the demo only fills an empty database")
@@ -173,8 +177,8 @@ def seed(session: Session, now: datetime) -> DemoResult:
     staff = _therapists(session, result, now)
     people = _patients(session, now)
     history = _attended_history(session, staff, people, now)
-    group = _group(session, staff[1], people[:ENROLLED + WAITLISTED], now)
-    booked = _week_of_appointments(session, staff, people, now)
+    group = _group(session, staff[1], people[:ENROLLED + WAITLISTED], now, settings)
+    booked = _week_of_appointments(session, staff, people, now, settings)
     result.admin_token = auth.issue_token(session, admin, now)
     result.counts = {"therapists": len(staff), "patients": len(people), "group": group.id,
                      "appointments": booked, "past_sessions": history}

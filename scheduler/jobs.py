@@ -18,6 +18,7 @@ from flask import Flask
 from sqlalchemy import exists, func, select, text
 from sqlalchemy.orm import Session
 
+from scheduler.core import settings
 from scheduler.core.clock import now as _now
 from scheduler.core.db import is_postgres
 from scheduler.extensions import db
@@ -55,12 +56,12 @@ def dispatch_job(app: Flask, backend, pacer: sending.Pacer, stop: threading.Even
     """Send what is due; replanning is the separate plan job's, once a minute."""
     with app.app_context():
         return dispatch.run_once(db.session, now_fn, backend, pacer, should_stop=stop.is_set,
-                                 planning=False)
+                                 planning=False, settings=settings.of(app))
 
 
 def plan(session: Session, now: datetime) -> bool:
     """Safety net: reminders missing for sessions in the coming days (reminders.ensure_planned)."""
-    return dispatch.plan(session, now)
+    return dispatch.plan(session, now, settings.current())
 
 
 def extend_horizon(session: Session, now: datetime) -> None:
@@ -68,7 +69,7 @@ def extend_horizon(session: Session, now: datetime) -> None:
     if not _take_turn(session, "horizon"):
         session.rollback()
         return
-    groups.extend_horizon(session, now)
+    groups.extend_horizon(session, now, settings=settings.current())
     session.commit()
 
 
@@ -131,9 +132,8 @@ def _job(app: Flask, fn: Callable[[Session, datetime], object]) -> None:
 
 def build_scheduler(app: Flask, stop: threading.Event) -> BlockingScheduler:
     """The worker's scheduler with its jobs; every job may run late or twice without harm."""
-    config = app.config
-    backend = sms.make_backend(config)
-    pacer = sending.Pacer(config["SMS_MAX_PER_SECOND"])
+    backend = sms.make_backend(app.config)
+    pacer = sending.Pacer(settings.of(app).sms_max_per_second)
     scheduler = BlockingScheduler(timezone=UTC)
     start = _now()
     # One run at a time per job; a backlog runs once; a late run still runs (grace None).
@@ -143,7 +143,7 @@ def build_scheduler(app: Flask, stop: threading.Event) -> BlockingScheduler:
         scheduler.add_job(func, args=args, id=name, name=name, next_run_time=first, **every, **interval)
 
     add("dispatch", dispatch_job, (app, backend, pacer, stop), start,
-        seconds=config["DISPATCH_INTERVAL_SECONDS"])
+        seconds=settings.of(app).dispatch_interval_seconds)
     add("plan", _job, (app, plan), start, seconds=PLAN_EVERY.total_seconds())
     add("horizon", _job, (app, extend_horizon), start, hours=1)
     add("follow_up", _job, (app, no_show_followups), start + timedelta(seconds=30), minutes=15)

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from scheduler.core import settings
 from scheduler.core.clock import now
 from scheduler.extensions import db
 from scheduler.messaging import inbound
@@ -49,12 +50,12 @@ def inbound_message():
     form = request.form
     args = (form.get("From"), form.get("Body"), form.get("MessageSid") or None)
     try:
-        reply = inbound.handle_inbound(db.session, *args, now(), current_app.config)
+        reply = inbound.handle_inbound(db.session, *args, now(), settings.current())
         db.session.commit()
     except IntegrityError:
         # The same MessageSid committed by a concurrent request: the retry finds it and answers alike.
         db.session.rollback()
-        reply = inbound.handle_inbound(db.session, *args, now(), current_app.config)
+        reply = inbound.handle_inbound(db.session, *args, now(), settings.current())
         db.session.commit()
     return _twiml(reply)
 

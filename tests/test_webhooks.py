@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from scheduler.core.settings import current
 from scheduler.extensions import db
 from scheduler.messaging import texts
 from scheduler.messaging.sms import new_sid
@@ -102,7 +103,7 @@ def book(app, make_therapist):
         day = weekday(days_ahead)
         with app.app_context():
             start = datetime(day.year, day.month, day.day, hour)
-            appt = appointments.book(db.session, therapist, patient_id, start, 50, datetime.now(UTC))
+            appt = appointments.book(db.session, therapist, patient_id, start, 50, datetime.now(UTC), settings=current())
             db.session.commit()
             return appt.id
     return make
@@ -304,7 +305,7 @@ def test_c_confirms_a_group_meeting_when_it_comes_first(app, client, patient, bo
 def test_c_with_nothing_upcoming(app, client, patient, book, make_therapist):
     appt = book(patient)
     with app.app_context():
-        appointments.cancel(db.session, appt, datetime.now(UTC))
+        appointments.cancel(db.session, appt, datetime.now(UTC), settings=current())
         db.session.commit()
     past = datetime.now(UTC) - timedelta(hours=1)
     add_group_meeting(app, make_therapist(name="Lee Park"), patient, past)

@@ -5,7 +5,7 @@ from flask import g, request
 
 from scheduler.api import audited, bp, now, own_therapist, roles
 from scheduler.api.validate import Form, datetime_input, integer, json_body, one_of, text
-from scheduler.core import timeutil
+from scheduler.core import settings, timeutil
 from scheduler.extensions import db
 from scheduler.models import ATTENDANCE_STATUSES, Appointment
 from scheduler.scheduling import appointments
@@ -48,7 +48,8 @@ def book_appointment():
     minutes = form.get("duration_minutes", DURATION)
     form.check()
     own_therapist(therapist_id)
-    appt = appointments.book(db.session, therapist_id, patient_id, start, minutes, now(), g.user.id)
+    appt = appointments.book(db.session, therapist_id, patient_id, start, minutes, now(), g.user.id,
+                             settings=settings.current())
     return audited("create", "appointment", appt.id, appointment_json(appt), 201)
 
 
@@ -69,7 +70,8 @@ def reschedule_appointment(appointment_id: int):
     minutes = form.get("duration_minutes", DURATION, required=False)
     form.check()
     _mine(appointment_id)
-    appt = appointments.reschedule(db.session, appointment_id, now(), start, minutes, g.user.id)
+    appt = appointments.reschedule(db.session, appointment_id, now(), start, minutes, g.user.id,
+                                   settings=settings.current())
     return audited("update", "appointment", appt.id, appointment_json(appt, history=True))
 
 
@@ -82,7 +84,8 @@ def cancel_appointment(appointment_id: int):
     reason = form.get("reason", text(500), required=False)
     form.check()
     _mine(appointment_id)
-    appt = appointments.cancel(db.session, appointment_id, now(), reason, g.user.id)
+    appt = appointments.cancel(db.session, appointment_id, now(), reason, g.user.id,
+                              settings=settings.current())
     return audited("update", "appointment", appt.id, appointment_json(appt, history=True))
 
 

@@ -13,7 +13,7 @@ from scheduler.api.validate import (
     text,
     timezone_name,
 )
-from scheduler.core import audit, timeutil
+from scheduler.core import audit, settings, timeutil
 from scheduler.extensions import db
 from scheduler.models import (
     ATTENDANCE_STATUSES,
@@ -84,7 +84,8 @@ def create_group():
     form.check()
     group = groups.create_group(db.session, title=title, facilitator_id=facilitator_id,
                                 capacity=capacity, local_start=local_start, duration_minutes=minutes,
-                                timezone=tz, rrule=rule, location=location, now=clock)
+                                timezone=tz, rrule=rule, location=location, now=clock,
+                                settings=settings.current())
     body = group_json(group, groups.roster_counts(db.session, group.id),
                       groups.next_occurrences(db.session, group, clock))
     audit.record(db.session, "create", "group", group.id, clock)
@@ -116,7 +117,7 @@ def enroll_patient(group_id: int):
     form = Form(json_body(), ("patient_id",))
     patient_id = form.get("patient_id", integer(1))
     form.check()
-    enrollment = groups.enroll(db.session, group_id, patient_id, clock)
+    enrollment = groups.enroll(db.session, group_id, patient_id, clock, settings=settings.current())
     body = enrollment_json(enrollment)
     audit.record(db.session, "create", "enrollment", enrollment.id, clock)
     body = body, 201
@@ -129,7 +130,7 @@ def enroll_patient(group_id: int):
 def drop_enrollment(group_id: int, patient_id: int):
     """Drop a patient; a freed seat goes to the first waitlisted patient, who is told by text."""
     clock = now()
-    dropped, promoted = groups.drop(db.session, group_id, patient_id, clock)
+    dropped, promoted = groups.drop(db.session, group_id, patient_id, clock, settings=settings.current())
     body = {"status": "dropped", "enrollment_id": dropped.id,
             "promoted_patient_ids": [e.patient_id for e in promoted]}
     audit.record(db.session, "delete", "enrollment", dropped.id, clock)

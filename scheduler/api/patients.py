@@ -5,7 +5,7 @@ from flask import g
 
 from scheduler.api import audited, bp, now, roles
 from scheduler.api.validate import Form, a_date, boolean, json_body, one_of, text, timezone_name
-from scheduler.core import access, audit, timeutil
+from scheduler.core import access, audit, settings, timeutil
 from scheduler.extensions import db
 from scheduler.models import Message, Patient
 from scheduler.scheduling import patients
@@ -99,7 +99,7 @@ def update_patient(patient_id: int):
             changes[name] = value
     form.check()
     t = now()
-    patient = patients.update_patient(db.session, patient_id, changes, t, _source())
+    patient = patients.update_patient(db.session, patient_id, changes, t, _source(), settings=settings.current())
     audit.record(db.session, "update", "patient", patient.id, t)
     body = patient_json(patient)
     db.session.commit()

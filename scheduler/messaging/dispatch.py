@@ -16,11 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from flask import current_app
 from sqlalchemy import case, select, text, update
 from sqlalchemy.orm import Session
 
 from scheduler.core.db import is_postgres
+from scheduler.core.settings import Settings
 from scheduler.messaging import reminders, sending, texts
 from scheduler.messaging.sending import Outgoing, Pacer, Sent
 from scheduler.models import (
@@ -145,9 +145,9 @@ def check(session: Session, msg: Message, patient: Patient | None, now: datetime
     return Verdict()
 
 
-def _render(msg: Message, patient: Patient, config) -> str:
-    return texts.render(msg.kind, patient.language, clinic_name=config["CLINIC_SMS_NAME"],
-                        clinic_phone=config["CLINIC_PHONE"], start_dt=msg.session_start_dt,
+def _render(msg: Message, patient: Patient, settings: Settings) -> str:
+    return texts.render(msg.kind, patient.language, clinic_name=settings.clinic_sms_name,
+                        clinic_phone=settings.clinic_phone, start_dt=msg.session_start_dt,
                         tz=patient.timezone)
 
 
@@ -166,7 +166,7 @@ def _load_for_checks(session: Session, msgs: list[Message]) -> list:
 
 
 def prepare(session: Session, ids: list[int], token: datetime, now: datetime, send_lease: timedelta,
-            config) -> tuple[list[Outgoing], dict[str, int]]:
+            settings: Settings) -> tuple[list[Outgoing], dict[str, int]]:
     """Check claimed rows and fix their texts, or skip/defer them; one commit for all of them.
 
     Returns the rows ready to send (now owned until now + send_lease) and the other outcomes.
@@ -180,11 +180,11 @@ def prepare(session: Session, ids: list[int], token: datetime, now: datetime, se
     ready = []
     for msg in ours:
         patient = session.get(Patient, msg.patient_id) if msg.patient_id is not None else None
-        verdict = check(session, msg, patient, now, config["QUIET_HOURS"])
+        verdict = check(session, msg, patient, now, settings.quiet_hours)
         body = None
         if verdict.skip is None and verdict.defer_to is None:
             try:
-                body = _render(msg, patient, config)
+                body = _render(msg, patient, settings)
             except ValueError:
                 verdict = Verdict(skip=SkipReason.UNRENDERABLE)
         if verdict.skip:
@@ -209,13 +209,13 @@ def prepare(session: Session, ids: list[int], token: datetime, now: datetime, se
 
 
 # -- one pass ------------------------------------------------------------------------------
-def plan(session: Session, now: datetime) -> bool:
+def plan(session: Session, now: datetime, settings: Settings) -> bool:
     """Materialise missing reminders (reminders.ensure_planned); one planner at a time."""
     if is_postgres(session) and not session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"),
                                                    {"k": PLAN_LOCK}):
         session.rollback()
         return False
-    reminders.ensure_planned(session, now)
+    reminders.ensure_planned(session, now, settings=settings)
     session.commit()
     return True
 
@@ -242,21 +242,21 @@ class _Sessions:
 
 
 def run_once(session: Session, now_fn: Callable[[], datetime], backend, pacer: Pacer | None = None,
-             should_stop: Callable[[], bool] = lambda: False, planning: bool = True) -> dict[str, int]:
+             should_stop: Callable[[], bool] = lambda: False, planning: bool = True, *,
+             settings: Settings) -> dict[str, int]:
     """One pass: plan, then claim and send batches until nothing is due; returns counts.
 
     Rows are checked in small groups just before they leave (see GROUP_SECONDS), so a
     cancellation is seen at most about half a second before a send. On PostgreSQL
     several sends are in flight at once (SQLite has one writer: there they go one by one).
     """
-    config = current_app.config
-    pacer = pacer or Pacer(config["SMS_MAX_PER_SECOND"])
+    pacer = pacer or Pacer(settings.sms_max_per_second)
     sessions = _Sessions(session.get_bind())
     work = sessions.get()
     threads = SEND_THREADS if is_postgres(work) else 1
     pool = ThreadPoolExecutor(threads, thread_name_prefix="sms-send") if threads > 1 else None
     try:
-        counts = _run(work, sessions, pool, now_fn, backend, pacer, should_stop, planning, config)
+        counts = _run(work, sessions, pool, now_fn, backend, pacer, should_stop, planning, settings)
     finally:
         if pool is not None:
             pool.shutdown()
@@ -267,18 +267,18 @@ def run_once(session: Session, now_fn: Callable[[], datetime], backend, pacer: P
 
 
 def _run(work: Session, sessions: _Sessions, pool, now_fn, backend, pacer: Pacer, should_stop,
-         planning: bool, config) -> dict[str, int]:
+         planning: bool, settings: Settings) -> dict[str, int]:
     counts = dict.fromkeys(COUNTS, 0)
     if planning:
-        plan(work, now_fn())
-    lease = timedelta(seconds=config["DISPATCH_LEASE_SECONDS"])
+        plan(work, now_fn(), settings)
+    lease = timedelta(seconds=settings.dispatch_lease_seconds)
     # Sending can outlast a short lease; a row being sent must not be taken over meanwhile.
-    send_lease = max(lease, timedelta(seconds=2 * float(config["SMS_TIMEOUT_SECONDS"]) + 5))
-    group = max(1, min(PREPARE_GROUP_MAX, int(float(config["SMS_MAX_PER_SECOND"]) * GROUP_SECONDS)))
-    send_args = (now_fn, backend, pacer, config, should_stop)
+    send_lease = max(lease, timedelta(seconds=2 * settings.sms_timeout_seconds + 5))
+    group = max(1, min(PREPARE_GROUP_MAX, int(settings.sms_max_per_second * GROUP_SECONDS)))
+    send_args = (now_fn, backend, pacer, settings, should_stop)
     while not should_stop():
         now = now_fn()
-        claimed = _claim(work, now, config["DISPATCH_BATCH_SIZE"], lease)
+        claimed = _claim(work, now, settings.dispatch_batch_size, lease)
         if not claimed:
             break
         counts["claimed"] += len(claimed)
@@ -294,7 +294,7 @@ def _run(work: Session, sessions: _Sessions, pool, now_fn, backend, pacer: Pacer
             if should_stop():
                 sending.release(work, todo[start:], token)
                 break
-            ready, other = prepare(work, todo[start:start + group], token, now_fn(), send_lease, config)
+            ready, other = prepare(work, todo[start:start + group], token, now_fn(), send_lease, settings)
             for key, value in other.items():
                 counts[key] += value
             if pool is None or len(ready) < 2:

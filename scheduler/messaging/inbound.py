@@ -5,12 +5,12 @@ anything staff should act on becomes a Task. Neither ever goes to the logs.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scheduler.core.settings import Settings
 from scheduler.errors import DomainError
 from scheduler.messaging import reminders, replies, sms, texts
 from scheduler.models import (
@@ -151,7 +151,7 @@ def _earlier_answer(session: Session, message_sid: str) -> str | None:
 
 
 def handle_inbound(session: Session, from_phone: str | None, body: str | None, message_sid: str | None,
-                   now: datetime, config: Mapping) -> str | None:
+                   now: datetime, settings: Settings) -> str | None:
     """Store and act on a patient's text; return the answer to send back, or None for none."""
     patient = find_patient(session, from_phone)
     if patient is None:
@@ -167,8 +167,8 @@ def handle_inbound(session: Session, from_phone: str | None, body: str | None, m
     answer, start_dt = _act(session, patient, kind, inbound, now)
     if answer is None or (kind not in ALWAYS_ANSWERED and not patient.can_text):
         return None
-    text = texts.render(answer, patient.language, clinic_name=config["CLINIC_SMS_NAME"],
-                        clinic_phone=config["CLINIC_PHONE"], start_dt=start_dt, tz=patient.timezone)
+    text = texts.render(answer, patient.language, clinic_name=settings.clinic_sms_name,
+                        clinic_phone=settings.clinic_phone, start_dt=start_dt, tz=patient.timezone)
     # The answer travels in the webhook's TwiML, not through dispatch: it is already sent.
     session.add(Message(patient_id=patient.id, direction=Direction.OUT, kind=f"reply_{answer}",
                         dedupe_key=f"reply:{message_sid}" if message_sid else None,

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from scheduler.core import timeutil
 from scheduler.core.db import insert_ignore
+from scheduler.core.settings import Settings
 from scheduler.models import (
     ACTIVE_APPOINTMENT_STATUSES,
     Appointment,
@@ -24,14 +24,6 @@ from scheduler.models import (
 )
 
 LAST_MINUTE = timedelta(minutes=1)
-
-
-def _offsets() -> list[timedelta]:
-    return current_app.config["REMINDER_OFFSETS"]
-
-
-def _quiet() -> tuple[time, time] | None:
-    return current_app.config["QUIET_HOURS"]
 
 
 def in_quiet_hours(instant: datetime, tz: str, quiet: tuple[time, time] | None) -> bool:
@@ -94,10 +86,11 @@ def _row(patient: Patient, kind: str, key: str, due_at: datetime, now: datetime,
                 history=[{"status": MessageStatus.PENDING, "at": now.isoformat()}], **refs)
 
 
-def _reminder_rows(patient: Patient, start_dt: datetime, now: datetime, key_prefix: str, **refs) -> list[dict]:
+def _reminder_rows(patient: Patient, start_dt: datetime, now: datetime, key_prefix: str, settings: Settings,
+                   **refs) -> list[dict]:
     rows = []
-    for offset in _offsets():
-        due, why = reminder_due(start_dt, offset, patient.timezone, _quiet())
+    for offset in settings.reminder_offsets:
+        due, why = reminder_due(start_dt, offset, patient.timezone, settings.quiet_hours)
         minutes = int(offset.total_seconds() // 60)
         if due is None and start_dt - offset > now:
             # Recorded as skipped, not silently dropped: the log shows why it never went out.
@@ -114,8 +107,8 @@ def _reminder_rows(patient: Patient, start_dt: datetime, now: datetime, key_pref
 
 
 def _notice(session: Session, patient: Patient, kind: str, key: str, now: datetime,
-            session_start: datetime | None, **refs) -> None:
-    due = notice_due(now, patient.timezone, _quiet())
+            session_start: datetime | None, settings: Settings, **refs) -> None:
+    due = notice_due(now, patient.timezone, settings.quiet_hours)
     insert_ignore(session, Message, [_row(patient, kind, key, due, now, session_start, **refs)], "dedupe_key")
 
 
@@ -128,7 +121,8 @@ def withdraw(session: Session, now: datetime, *conditions, why: str | None = Non
     return len(rows)
 
 
-def appointment_changed(session: Session, appt: Appointment, now: datetime, notice: str) -> None:
+def appointment_changed(session: Session, appt: Appointment, now: datetime, notice: str, *,
+                        settings: Settings) -> None:
     """After booking, rescheduling or cancelling: withdraw stale texts, add the notice and reminders."""
     if notice != "booked":
         # A new appointment has no texts yet: its id was never used (rows are never deleted, and
@@ -137,40 +131,42 @@ def appointment_changed(session: Session, appt: Appointment, now: datetime, noti
     patient = appt.patient
     prefix = f"appt{appt.id}:v{appt.version}"
     if notice == "cancelled":
-        _notice(session, patient, "cancelled", f"appt{appt.id}:cancelled", now, appt.start_dt,
+        _notice(session, patient, "cancelled", f"appt{appt.id}:cancelled", now, appt.start_dt, settings,
                 appointment_id=appt.id)
         return
     # The notice and the reminders in one INSERT: every row needs the same keys for that.
-    notice_row = _row(patient, notice, f"{prefix}:{notice}", notice_due(now, patient.timezone, _quiet()), now,
-                      appt.start_dt, appointment_id=appt.id, offset_minutes=None, skip_reason=None)
-    insert_ignore(session, Message, [notice_row, *_reminder_rows(patient, appt.start_dt, now, prefix,
+    notice_row = _row(patient, notice, f"{prefix}:{notice}", notice_due(now, patient.timezone, settings.quiet_hours),
+                      now, appt.start_dt, appointment_id=appt.id, offset_minutes=None, skip_reason=None)
+    insert_ignore(session, Message, [notice_row, *_reminder_rows(patient, appt.start_dt, now, prefix, settings,
                                                                 appointment_id=appt.id)], "dedupe_key")
 
 
-def _enrollment_rows(enrollment: Enrollment, occurrences: list[Occurrence], now: datetime) -> list[dict]:
+def _enrollment_rows(enrollment: Enrollment, occurrences: list[Occurrence], now: datetime,
+                     settings: Settings) -> list[dict]:
     rows = []
     for occ in occurrences:
         if not occ.cancelled and occ.start_dt > now:
             rows += _reminder_rows(enrollment.patient, occ.start_dt, now, f"enr{enrollment.id}:occ{occ.id}",
-                                   occurrence_id=occ.id, enrollment_id=enrollment.id)
+                                   settings, occurrence_id=occ.id, enrollment_id=enrollment.id)
     return rows
 
 
 def enrollment_reminders(session: Session, enrollment: Enrollment, occurrences: list[Occurrence],
-                         now: datetime) -> None:
+                         now: datetime, *, settings: Settings) -> None:
     """Reminders for each of `occurrences` of an enrolled patient (idempotent)."""
-    insert_ignore(session, Message, _enrollment_rows(enrollment, occurrences, now), "dedupe_key")
+    insert_ignore(session, Message, _enrollment_rows(enrollment, occurrences, now, settings), "dedupe_key")
 
 
-def enrolled(session: Session, enrollment: Enrollment, now: datetime, promoted: bool = False) -> None:
+def enrolled(session: Session, enrollment: Enrollment, now: datetime, promoted: bool = False, *,
+             settings: Settings) -> None:
     """A patient took a seat: reminders for every upcoming occurrence, and a text if promoted."""
     occurrences = session.scalars(select(Occurrence).where(
         Occurrence.group_id == enrollment.group_id, Occurrence.start_dt > now)).all()
-    enrollment_reminders(session, enrollment, list(occurrences), now)
+    enrollment_reminders(session, enrollment, list(occurrences), now, settings=settings)
     if promoted:
         first = next((o for o in sorted(occurrences, key=lambda o: o.start_dt) if not o.cancelled), None)
         _notice(session, enrollment.patient, "waitlist_promoted", f"enr{enrollment.id}:promoted", now,
-                first.start_dt if first else None, enrollment_id=enrollment.id,
+                first.start_dt if first else None, settings, enrollment_id=enrollment.id,
                 occurrence_id=first.id if first else None)
 
 
@@ -180,32 +176,34 @@ def dropped(session: Session, enrollment: Enrollment, now: datetime) -> None:
 
 
 def occurrences_added(session: Session, group: GroupSeries, occurrences: list[Occurrence],
-                      now: datetime) -> None:
+                      now: datetime, *, settings: Settings) -> None:
     """The horizon rolled forward: reminders for every enrolled patient."""
-    _group_reminders(session, {group.id: occurrences}, now)
+    _group_reminders(session, {group.id: occurrences}, now, settings)
 
 
-def _group_reminders(session: Session, by_group: dict[int, list[Occurrence]], now: datetime) -> None:
+def _group_reminders(session: Session, by_group: dict[int, list[Occurrence]], now: datetime,
+                     settings: Settings) -> None:
     """Reminders for enrolled patients of each group's occurrences: one query, one insert."""
     if not by_group:
         return
     enrollments = session.scalars(select(Enrollment).options(selectinload(Enrollment.patient)).where(
         Enrollment.group_id.in_(by_group), Enrollment.status == EnrollmentStatus.ENROLLED)).all()
-    rows = [row for e in enrollments for row in _enrollment_rows(e, by_group[e.group_id], now)]
+    rows = [row for e in enrollments for row in _enrollment_rows(e, by_group[e.group_id], now, settings)]
     insert_ignore(session, Message, rows, "dedupe_key")
 
 
-def ensure_planned(session: Session, now: datetime, window: timedelta = timedelta(days=3)) -> None:
+def ensure_planned(session: Session, now: datetime, window: timedelta = timedelta(days=3), *,
+                   settings: Settings) -> None:
     """Safety net for dispatch: (re)create any reminder due within `window` that is missing."""
-    horizon = now + max(_offsets(), default=timedelta()) + window
+    horizon = now + max(settings.reminder_offsets, default=timedelta()) + window
     appts = session.scalars(select(Appointment).options(selectinload(Appointment.patient)).where(
         Appointment.status.in_(ACTIVE_APPOINTMENT_STATUSES),
         Appointment.start_dt > now, Appointment.start_dt <= horizon)).all()
     rows = [row for appt in appts for row in _reminder_rows(
-        appt.patient, appt.start_dt, now, f"appt{appt.id}:v{appt.version}", appointment_id=appt.id)]
+        appt.patient, appt.start_dt, now, f"appt{appt.id}:v{appt.version}", settings, appointment_id=appt.id)]
     insert_ignore(session, Message, rows, "dedupe_key")
     by_group: dict[int, list[Occurrence]] = {}
     for occ in session.scalars(select(Occurrence).where(
             Occurrence.start_dt > now, Occurrence.start_dt <= horizon, Occurrence.cancelled.is_(False))):
         by_group.setdefault(occ.group_id, []).append(occ)
-    _group_reminders(session, by_group, now)
+    _group_reminders(session, by_group, now, settings)

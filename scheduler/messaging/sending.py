@@ -20,6 +20,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from scheduler.core.settings import Settings
 from scheduler.messaging import sms
 from scheduler.models import Message, MessageStatus, Patient, Task, TaskKind
 
@@ -120,9 +121,9 @@ def look_up(session: Session, msg_id: int, token: datetime, now_fn: Callable[[],
 
 
 def send(session: Session, out: Outgoing, now_fn: Callable[[], datetime], backend, pacer: Pacer,
-         config, should_stop: Callable[[], bool] = lambda: False) -> Sent | str:
+         settings: Settings, should_stop: Callable[[], bool] = lambda: False) -> Sent | str:
     """Send one prepared row. Sent for the caller to record (record_sent_many), else the outcome."""
-    base = config.get("PUBLIC_BASE_URL")
+    base = settings.public_base_url
     pacer.wait()
     if should_stop():
         release(session, [out.id], out.token)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.core import timeutil
 from scheduler.core.db import lock
+from scheduler.core.settings import Settings
 from scheduler.errors import Conflict, Invalid, NotFound
 from scheduler.messaging import reminders
 from scheduler.models import (
@@ -89,7 +90,7 @@ def _lock_for_change(session: Session, appointment_id: int) -> tuple[Therapist, 
 
 
 def book(session: Session, therapist_id: int, patient_id: int, start: datetime, duration_minutes: int,
-         now: datetime, user_id: int | None = None) -> Appointment:
+         now: datetime, user_id: int | None = None, *, settings: Settings) -> Appointment:
     """Book a session; `start` is aware, or naive wall time in the therapist's zone."""
     length = _duration(duration_minutes)
     therapist = lock(session, Therapist, therapist_id, "therapist_id", load="rules")
@@ -103,12 +104,13 @@ def book(session: Session, therapist_id: int, patient_id: int, start: datetime, 
     session.add(appt)
     _event(appt, now, user_id, "booked")
     session.flush()  # the id keys its texts; PostgreSQL's exclusion constraint fires here
-    reminders.appointment_changed(session, appt, now, "booked")
+    reminders.appointment_changed(session, appt, now, "booked", settings=settings)
     return appt
 
 
 def reschedule(session: Session, appointment_id: int, now: datetime, start: datetime | None = None,
-               duration_minutes: int | None = None, user_id: int | None = None) -> Appointment:
+               duration_minutes: int | None = None, user_id: int | None = None, *,
+               settings: Settings) -> Appointment:
     """Move an upcoming appointment; it is re-checked as a new booking, excluding itself."""
     if start is None and duration_minutes is None:
         raise Invalid({"start": "give start or duration_minutes"})
@@ -129,12 +131,12 @@ def reschedule(session: Session, appointment_id: int, now: datetime, start: date
     appt.updated_at = now
     _event(appt, now, user_id, "rescheduled")
     session.flush()
-    reminders.appointment_changed(session, appt, now, "rescheduled")
+    reminders.appointment_changed(session, appt, now, "rescheduled", settings=settings)
     return appt
 
 
 def cancel(session: Session, appointment_id: int, now: datetime, reason: str | None = None,
-           user_id: int | None = None) -> Appointment:
+           user_id: int | None = None, *, settings: Settings) -> Appointment:
     """Cancel an upcoming appointment: frees the slot, withdraws reminders, texts the patient once."""
     _, appt = _lock_for_change(session, appointment_id)
     if not appt.is_active:
@@ -148,7 +150,7 @@ def cancel(session: Session, appointment_id: int, now: datetime, reason: str | N
     appt.updated_at = now
     _event(appt, now, user_id, "cancelled")
     session.flush()
-    reminders.appointment_changed(session, appt, now, "cancelled")
+    reminders.appointment_changed(session, appt, now, "cancelled", settings=settings)
     return appt
 
 

@@ -17,13 +17,13 @@ from datetime import date, datetime, timedelta
 from itertools import islice
 
 from dateutil import rrule as _rrule
-from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from scheduler.core import timeutil
 from scheduler.core.db import is_postgres, lock
+from scheduler.core.settings import Settings
 from scheduler.errors import Conflict, Invalid, NotFound
 from scheduler.messaging import reminders
 from scheduler.models import (
@@ -103,13 +103,12 @@ def _rule_error(local_start: datetime, rule: str) -> str | None:
     return None
 
 
-def horizon(group: GroupSeries, now: datetime) -> date:
+def horizon(group: GroupSeries, now: datetime, weeks: int) -> date:
     """The local date up to which a series is materialised at `now`.
 
-    GROUP_HORIZON_WEEKS ahead, and at least far enough for the next SHOWN_OCCURRENCES meetings
+    `weeks` (GROUP_HORIZON_WEEKS) ahead, and at least far enough for the next SHOWN_OCCURRENCES meetings
     (a monthly group would otherwise show only six) and for the first one.
     """
-    weeks = current_app.config["GROUP_HORIZON_WEEKS"]
     until = max(timeutil.local_date_of(now + timedelta(weeks=weeks), group.timezone),
                 group.local_start.date())
     if group.rrule:
@@ -159,7 +158,7 @@ def _when(occ: Occurrence, tz: str) -> str:
 
 def create_group(session: Session, *, title: str, facilitator_id: int, capacity: int,
                  local_start: datetime, duration_minutes: int, timezone: str, now: datetime,
-                 rrule: str | None = None, location: str | None = None) -> GroupSeries:
+                 rrule: str | None = None, location: str | None = None, settings: Settings) -> GroupSeries:
     """Create a series and materialise its horizon; 409 if any meeting clashes for the facilitator."""
     if not 1 <= capacity <= MAX_CAPACITY:
         raise Invalid({"capacity": f"must be from 1 to {MAX_CAPACITY}"})
@@ -172,7 +171,7 @@ def create_group(session: Session, *, title: str, facilitator_id: int, capacity:
     group = GroupSeries(title=title, facilitator_id=facilitator_id, capacity=capacity, location=location,
                         duration_minutes=duration_minutes, timezone=timezone, local_start=local_start,
                         rrule=normalize_rrule(rrule) if rrule else None, created_at=now)
-    until = horizon(group, now)
+    until = horizon(group, now, settings.group_horizon_weeks)
     occurrences = _new_occurrences(session, group, until)
     clash = _facilitator_clash(session, facilitator_id, occurrences)
     if clash is not None:
@@ -188,7 +187,7 @@ def create_group(session: Session, *, title: str, facilitator_id: int, capacity:
     return group
 
 
-def extend_horizon(session: Session, now: datetime) -> int:
+def extend_horizon(session: Session, now: datetime, *, settings: Settings) -> int:
     """Materialise every series up to its horizon; texts for enrolled patients. Returns meetings added.
 
     Idempotent: dates already present are skipped, and each series is re-read under its row lock,
@@ -200,10 +199,10 @@ def extend_horizon(session: Session, now: datetime) -> int:
                            .order_by(GroupSeries.id)).all()
     added = 0
     for row in rows:
-        if row.materialized_until is not None and row.materialized_until >= horizon(row, now):
+        if row.materialized_until is not None and row.materialized_until >= horizon(row, now, settings.group_horizon_weeks):
             continue
         group = lock(session, GroupSeries, row.id, "group")
-        until = horizon(group, now)
+        until = horizon(group, now, settings.group_horizon_weeks)
         new = _new_occurrences(session, group, until)
         clash = _facilitator_clash(session, group.facilitator_id, new)
         if clash is not None:
@@ -214,7 +213,7 @@ def extend_horizon(session: Session, now: datetime) -> int:
                                     f"{_when(clash, group.timezone)}; move one of the sessions"))
         session.add_all(new)
         session.flush()
-        reminders.occurrences_added(session, group, new, now)
+        reminders.occurrences_added(session, group, new, now, settings=settings)
         group.materialized_until = until
         added += len(new)
     return added
@@ -274,7 +273,8 @@ def _upcoming(session: Session, group_id: int, now: datetime) -> list[Occurrence
     ).order_by(Occurrence.start_dt)))
 
 
-def enroll(session: Session, group_id: int, patient_id: int, now: datetime) -> Enrollment:
+def enroll(session: Session, group_id: int, patient_id: int, now: datetime, *,
+           settings: Settings) -> Enrollment:
     """Give the patient a seat, or a place on the waitlist when the group is full.
 
     409 when already enrolled or waitlisted, when the group has no upcoming meeting, or when an
@@ -309,12 +309,12 @@ def enroll(session: Session, group_id: int, patient_id: int, now: datetime) -> E
     session.add(enrollment)
     session.flush()
     if enrollment.status == EnrollmentStatus.ENROLLED:
-        reminders.enrolled(session, enrollment, now)
+        reminders.enrolled(session, enrollment, now, settings=settings)
     return enrollment
 
 
 def drop(session: Session, group_id: int, patient_id: int,
-         now: datetime) -> tuple[Enrollment, list[Enrollment]]:
+         now: datetime, *, settings: Settings) -> tuple[Enrollment, list[Enrollment]]:
     """Take the patient off the roster or waitlist; freed seats go to the first waitlisted.
 
     Returns the dropped enrollment and those promoted (each promoted patient is told by text).
@@ -327,10 +327,10 @@ def drop(session: Session, group_id: int, patient_id: int,
     enrollment.status, enrollment.dropped_at = EnrollmentStatus.DROPPED, now
     session.flush()
     reminders.dropped(session, enrollment, now)
-    return enrollment, _fill_seats(session, group, now)
+    return enrollment, _fill_seats(session, group, now, settings)
 
 
-def _fill_seats(session: Session, group: GroupSeries, now: datetime) -> list[Enrollment]:
+def _fill_seats(session: Session, group: GroupSeries, now: datetime, settings: Settings) -> list[Enrollment]:
     """Enrol waitlisted patients, first come first served, while seats are free.
 
     Someone who has since booked another session at a meeting's time keeps their place in line
@@ -358,7 +358,7 @@ def _fill_seats(session: Session, group: GroupSeries, now: datetime) -> list[Enr
             continue
         enrollment.status, enrollment.enrolled_at = EnrollmentStatus.ENROLLED, now
         session.flush()
-        reminders.enrolled(session, enrollment, now, promoted=True)
+        reminders.enrolled(session, enrollment, now, promoted=True, settings=settings)
         promoted.append(enrollment)
     return promoted
 

@@ -1,15 +1,15 @@
 """Patients: phone numbers, SMS consent, discharges, who may see a record, and the SMS log."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import phonenumbers
-from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduler.core import timeutil
 from scheduler.core.db import lock
+from scheduler.core.settings import Settings
 from scheduler.errors import Conflict, Invalid, NotFound
 from scheduler.messaging import reminders
 from scheduler.models import Discharge, Message, MessageStatus, Patient
@@ -93,7 +93,7 @@ def create_patient(session: Session, *, name: str, phone: str, timezone: str, sm
 
 
 def update_patient(session: Session, patient_id: int, changes: dict, now: datetime,
-                   source: str) -> Patient:
+                   source: str, *, settings: Settings) -> Patient:
     """Apply the given changes: name, phone, timezone, language, sms_consent, discharge_date."""
     patient = lock(session, Patient, patient_id, "patient")
     if "phone" in changes and changes["phone"] != patient.phone:
@@ -110,18 +110,18 @@ def update_patient(session: Session, patient_id: int, changes: dict, now: dateti
         _set_consent(patient, changes["sms_consent"], now, source)
     if "timezone" in changes and changes["timezone"] != patient.timezone:
         patient.timezone = changes["timezone"]
-        _replan_reminders(session, patient, now)
+        _replan_reminders(session, patient, now, settings.quiet_hours)
     session.flush()
     return patient
 
 
-def _replan_reminders(session: Session, patient: Patient, now: datetime) -> None:
+def _replan_reminders(session: Session, patient: Patient, now: datetime,
+                      quiet: tuple[time, time] | None) -> None:
     """Quiet hours are the patient's local night: a new zone moves their pending reminders."""
     pending = session.scalars(select(Message).where(
         Message.patient_id == patient.id, Message.status == MessageStatus.PENDING,
         Message.kind == "reminder", Message.offset_minutes.is_not(None),
         Message.session_start_dt.is_not(None))).all()
-    quiet = current_app.config["QUIET_HOURS"]
     for msg in pending:
         due, why = reminders.reminder_due(msg.session_start_dt, timedelta(minutes=msg.offset_minutes),
                                           patient.timezone, quiet)

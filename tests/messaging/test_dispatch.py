@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from scheduler import jobs
 from scheduler.core import timeutil
+from scheduler.core.settings import current
 from scheduler.extensions import db
 from scheduler.messaging import dispatch, sending, sms
 from scheduler.models import Appointment, Message, Occurrence, Patient, Task
@@ -54,13 +55,13 @@ def tapp(twilio_app):
 def run(app, now: datetime) -> dict:
     """One dispatch pass at a fixed `now`."""
     with app.app_context():
-        return dispatch.run_once(db.session, lambda: now, sms.make_backend(app.config))
+        return dispatch.run_once(db.session, lambda: now, sms.make_backend(app.config), settings=current())
 
 
 def book(app, therapist_id: int, patient_id: int, start: datetime, now: datetime = BOOKED_AT,
          minutes: int = 50) -> int:
     with app.app_context():
-        appt = appointments.book(db.session, therapist_id, patient_id, start, minutes, now)
+        appt = appointments.book(db.session, therapist_id, patient_id, start, minutes, now, settings=current())
         db.session.commit()
         return appt.id
 
@@ -94,7 +95,7 @@ def test_appointment_life_sends_each_text_once_at_its_time(tapp, standin, make_t
     assert len(standin.accepted) == 2 and "Reminder" in bodies(standin)[1]
 
     with tapp.app_context():  # Tuesday 11:00: moved to Friday 14:00
-        appointments.reschedule(db.session, appt_id, ny(3, 11), start=ny(6, 14))
+        appointments.reschedule(db.session, appt_id, ny(3, 11), start=ny(6, 14), settings=current())
         db.session.commit()
     old_2h = messages(tapp, dedupe_key=f"appt{appt_id}:v1:120m")[0]
     assert old_2h.status == "withdrawn"
@@ -108,7 +109,7 @@ def test_appointment_life_sends_each_text_once_at_its_time(tapp, standin, make_t
     assert all("Fri Mar 6 at 2:00 PM" in b for b in bodies(standin)[3:5])
 
     with tapp.app_context():
-        appointments.cancel(db.session, appt_id, ny(6, 12, 30))
+        appointments.cancel(db.session, appt_id, ny(6, 12, 30), settings=current())
         db.session.commit()
     for moment in (ny(6, 12, 30), ny(6, 12, 31), ny(6, 14), ny(7, 10), ny(9, 10)):
         run(tapp, moment)
@@ -128,9 +129,9 @@ def _weekly_group(app, facilitator: int, patient_ids: list[int], now: datetime, 
     with app.app_context():
         group = groups.create_group(db.session, title="Tuesday evening", facilitator_id=facilitator,
                                     capacity=capacity, local_start=datetime(2026, 3, 3, 18),
-                                    duration_minutes=60, timezone=NY, now=now, rrule=rrule)
+                                    duration_minutes=60, timezone=NY, now=now, rrule=rrule, settings=current())
         for pid in patient_ids:
-            groups.enroll(db.session, group.id, pid, now)
+            groups.enroll(db.session, group.id, pid, now, settings=current())
         db.session.commit()
         return group.id
 
@@ -162,7 +163,7 @@ def test_promoted_from_waitlist_text_names_the_next_meeting(tapp, standin, make_
     first, second = make_patient(phone="+12015550001"), make_patient(phone="+12015550002")
     group_id = _weekly_group(tapp, facilitator, [first, second], BOOKED_AT, capacity=1)
     with tapp.app_context():  # an hour before Tuesday's meeting the seat frees up
-        groups.drop(db.session, group_id, first, ny(10, 17))
+        groups.drop(db.session, group_id, first, ny(10, 17), settings=current())
         db.session.commit()
     assert {m.status for m in messages(tapp, patient_id=first, kind="reminder")} >= {"withdrawn"}
     run(tapp, ny(10, 19))  # the dispatcher only gets to it after that meeting began
@@ -406,7 +407,7 @@ def test_claim_takes_each_due_row_once_and_recovers_expired_leases(tapp, make_th
         assert (msg.status, msg.attempts, msg.uncertain) == ("sending", 2, True)
         assert msg.lease_until == BOOKED_AT + timedelta(seconds=121)
         # The first claimer's token is stale: it may not write the row any more.
-        ready, counts = dispatch.prepare(session, first, BOOKED_AT + lease, BOOKED_AT, lease, tapp.config)
+        ready, counts = dispatch.prepare(session, first, BOOKED_AT + lease, BOOKED_AT, lease, current())
         assert ready == [] and counts["lost"] == 1
         assert sending.release(session, first, BOOKED_AT + timedelta(seconds=121)) == 1
         session.expire_all()
@@ -420,7 +421,7 @@ def test_worker_died_after_sending_is_not_sent_again(tapp, standin, make_therapi
     with tapp.app_context():  # a worker claims, prepares, sends ... and dies before recording
         backend = sms.make_backend(tapp.config)
         [msg_id] = dispatch.claim(db.session, BOOKED_AT, 10, lease)
-        [out], _ = dispatch.prepare(db.session, [msg_id], BOOKED_AT + lease, BOOKED_AT, lease, tapp.config)
+        [out], _ = dispatch.prepare(db.session, [msg_id], BOOKED_AT + lease, BOOKED_AT, lease, current())
         backend.send(out.to, out.body)
     run(tapp, BOOKED_AT + lease - timedelta(seconds=1))
     assert len(standin.accepted) == 1
@@ -436,7 +437,7 @@ def test_worker_died_before_sending_sends_after_lease(tapp, standin, make_therap
     lease = timedelta(seconds=tapp.config["DISPATCH_LEASE_SECONDS"])
     with tapp.app_context():
         [msg_id] = dispatch.claim(db.session, BOOKED_AT, 10, lease)
-        dispatch.prepare(db.session, [msg_id], BOOKED_AT + lease, BOOKED_AT, lease, tapp.config)
+        dispatch.prepare(db.session, [msg_id], BOOKED_AT + lease, BOOKED_AT, lease, current())
     run(tapp, BOOKED_AT + lease + timedelta(seconds=1))
     assert len(standin.accepted) == 1 and standin.list_requests >= 1
     assert messages(tapp, id=msg_id)[0].status == "sent"
@@ -450,7 +451,7 @@ def test_group_record_falls_back_row_by_row(tapp, standin, make_therapist, make_
     with tapp.app_context():
         session = db.session
         ids = dispatch.claim(session, BOOKED_AT, 10, lease)
-        ready, _ = dispatch.prepare(session, ids, BOOKED_AT + lease, BOOKED_AT, lease, tapp.config)
+        ready, _ = dispatch.prepare(session, ids, BOOKED_AT + lease, BOOKED_AT, lease, current())
         taken, duplicated = session.get(Message, ids[1]), session.get(Message, ids[2])
         taken.lease_until = BOOKED_AT + 2 * lease  # another worker took it over, not yet recorded
         duplicated.status, duplicated.twilio_sid = "sent", "SM" + "1" * 32  # recorded by another
@@ -479,7 +480,7 @@ def test_stopping_mid_group_hands_unsent_rows_back(tapp, standin, make_therapist
             stop.set()  # SIGTERM arrives while the first text is out
             return result
         backend.send = send_then_stop
-        counts = dispatch.run_once(db.session, lambda: BOOKED_AT, backend, should_stop=stop.is_set)
+        counts = dispatch.run_once(db.session, lambda: BOOKED_AT, backend, should_stop=stop.is_set, settings=current())
     assert counts["sent"] >= 1 and counts["sent"] + counts["released"] == 6
     booked = messages(tapp, kind="booked")
     assert len([m for m in booked if m.status == "sent"]) == len(standin.accepted) == counts["sent"]

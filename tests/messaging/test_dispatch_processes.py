@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from scheduler.core.settings import current
 from scheduler.extensions import db
 from scheduler.models import Message, Patient
 from scheduler.scheduling import appointments
@@ -55,7 +56,7 @@ def _due_bookings(app, make_therapist, make_patient, count: int) -> list[int]:
     first = now.replace(minute=0, second=0) + timedelta(days=3)
     with app.app_context():
         for i, pid in enumerate(patients):
-            appointments.book(db.session, therapist, pid, first + timedelta(hours=i), 40, now)
+            appointments.book(db.session, therapist, pid, first + timedelta(hours=i), 40, now, settings=current())
         db.session.commit()
     return patients
 

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from scheduler.core.settings import current
 from scheduler.errors import Conflict, Invalid
 from scheduler.extensions import db
 from scheduler.models import (
@@ -169,7 +170,7 @@ def test_nine_local_is_the_right_instant_across_dst(app, make_therapist, make_pa
     t, p = make_therapist(), make_patient()
     now = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(days=3)
     with app.app_context():
-        appt = appointments.book(db.session, t, p, datetime(day.year, day.month, day.day, 9), 50, now)
+        appt = appointments.book(db.session, t, p, datetime(day.year, day.month, day.day, 9), 50, now, settings=current())
         db.session.commit()
         assert appt.start_dt == datetime(day.year, day.month, day.day, utc_hour, tzinfo=UTC)
 
@@ -239,14 +240,14 @@ def test_reschedule_resets_confirmation_and_refuses_cancelled(app, api, make_the
 def test_reschedule_and_cancel_refused_once_started(app, make_therapist, make_patient):
     t, p = make_therapist(), make_patient()
     with app.app_context():
-        appt = appointments.book(db.session, t, p, datetime(2026, 3, 3, 10), 60, NOW)
+        appt = appointments.book(db.session, t, p, datetime(2026, 3, 3, 10), 60, NOW, settings=current())
         db.session.commit()
         later = ny(date(2026, 3, 3), 10, 5)
         with pytest.raises(Conflict):
-            appointments.reschedule(db.session, appt.id, later, start=datetime(2026, 3, 4, 10))
+            appointments.reschedule(db.session, appt.id, later, start=datetime(2026, 3, 4, 10), settings=current())
         db.session.rollback()
         with pytest.raises(Conflict):
-            appointments.cancel(db.session, appt.id, later)
+            appointments.cancel(db.session, appt.id, later, settings=current())
         db.session.rollback()
 
 
@@ -277,7 +278,7 @@ def test_attendance_only_after_start(api, make_therapist, make_patient):
 def test_attendance_after_start(app, make_therapist, make_patient, status):
     t, p = make_therapist(), make_patient()
     with app.app_context():
-        appt = appointments.book(db.session, t, p, datetime(2026, 3, 3, 10), 60, NOW)
+        appt = appointments.book(db.session, t, p, datetime(2026, 3, 3, 10), 60, NOW, settings=current())
         db.session.commit()
         appointments.record_attendance(db.session, appt.id, status, ny(date(2026, 3, 3), 10), user_id=None)
         db.session.commit()
@@ -290,15 +291,15 @@ def test_late_cancellation_frees_the_rest_of_the_slot(app, make_therapist, make_
     day = date(2026, 3, 3)
     with app.app_context():
         s = db.session
-        appt = appointments.book(s, t, p1, datetime(2026, 3, 3, 10), 120, NOW)
+        appt = appointments.book(s, t, p1, datetime(2026, 3, 3, 10), 120, NOW, settings=current())
         s.commit()
         during = ny(day, 10, 30)
         with pytest.raises(Conflict):
-            appointments.book(s, t, p2, datetime(2026, 3, 3, 11), 60, during)
+            appointments.book(s, t, p2, datetime(2026, 3, 3, 11), 60, during, settings=current())
         s.rollback()
         appointments.record_attendance(s, appt.id, "late_cancelled", during)
         s.commit()
-        appointments.book(s, t, p2, datetime(2026, 3, 3, 11), 60, during)
+        appointments.book(s, t, p2, datetime(2026, 3, 3, 11), 60, during, settings=current())
         s.commit()
         # Taking the late cancellation back would now double-book the therapist.
         with pytest.raises(Conflict):
@@ -309,8 +310,8 @@ def test_late_cancellation_frees_the_rest_of_the_slot(app, make_therapist, make_
 def test_attendance_refused_for_cancelled(app, make_therapist, make_patient):
     t, p = make_therapist(), make_patient()
     with app.app_context():
-        appt = appointments.book(db.session, t, p, datetime(2026, 3, 3, 10), 60, NOW)
-        appointments.cancel(db.session, appt.id, NOW)
+        appt = appointments.book(db.session, t, p, datetime(2026, 3, 3, 10), 60, NOW, settings=current())
+        appointments.cancel(db.session, appt.id, NOW, settings=current())
         db.session.commit()
         with pytest.raises(Conflict):
             appointments.record_attendance(db.session, appt.id, "no_show", NOW + timedelta(days=2))
@@ -320,14 +321,14 @@ def test_attendance_refused_for_cancelled(app, make_therapist, make_patient):
 def test_confirm(app, make_therapist, make_patient):
     t, p = make_therapist(), make_patient()
     with app.app_context():
-        appt = appointments.book(db.session, t, p, datetime(2026, 3, 3, 10), 60, NOW)
+        appt = appointments.book(db.session, t, p, datetime(2026, 3, 3, 10), 60, NOW, settings=current())
         db.session.commit()
         assert appointments.confirm(db.session, appt, NOW) is True
         assert appointments.confirm(db.session, appt, NOW) is False
         db.session.commit()
         assert appt.status == "confirmed"
         assert [e.status for e in appt.events] == ["scheduled", "confirmed"]
-        appointments.cancel(db.session, appt.id, NOW)
+        appointments.cancel(db.session, appt.id, NOW, settings=current())
         with pytest.raises(Conflict):
             appointments.confirm(db.session, appt, NOW)
         db.session.rollback()
@@ -338,11 +339,11 @@ def test_domain_validation(app, make_therapist, make_patient):
     with app.app_context():
         for minutes in (4, 481):
             with pytest.raises(Invalid) as exc:
-                appointments.book(db.session, t, p, datetime(2026, 3, 3, 10), minutes, NOW)
+                appointments.book(db.session, t, p, datetime(2026, 3, 3, 10), minutes, NOW, settings=current())
             assert "duration_minutes" in exc.value.errors
             db.session.rollback()
         with pytest.raises(Invalid) as exc:
-            appointments.book(db.session, t, p, datetime(2026, 3, 2, 6), 60, NOW)  # 11:00 UTC < NOW
+            appointments.book(db.session, t, p, datetime(2026, 3, 2, 6), 60, NOW, settings=current())  # 11:00 UTC < NOW
         assert "start" in exc.value.errors
         db.session.rollback()
 

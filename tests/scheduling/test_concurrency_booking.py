@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from scheduler.core import auth
+from scheduler.core.settings import current
 from scheduler.errors import Conflict
 from scheduler.extensions import db
 from scheduler.models import Appointment, Message
@@ -20,7 +21,7 @@ SLOT = datetime(2026, 3, 3, 10)  # a Tuesday, 10:00 in the therapist's zone, aft
 
 def book_in_domain(therapist_id: int, patient_id: int, start: datetime, minutes: int = 50) -> str:
     try:
-        appointments.book(db.session, therapist_id, patient_id, start, minutes, NOW)
+        appointments.book(db.session, therapist_id, patient_id, start, minutes, NOW, settings=current())
         db.session.commit()
         return "booked"
     except Conflict:

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from scheduler.api import groups as groups_api
 from scheduler.core import auth
+from scheduler.core.settings import current
 from scheduler.extensions import db
 from scheduler.models import Enrollment, Message
 from scheduler.scheduling import groups
@@ -24,7 +25,7 @@ def group_id(app, make_therapist):
         group = groups.create_group(
             db.session, title="Evening circle", facilitator_id=make_therapist(), capacity=CAPACITY,
             local_start=datetime(2026, 3, 3, 18), duration_minutes=90, timezone="America/New_York",
-            rrule="FREQ=WEEKLY;COUNT=12", now=NOW)
+            rrule="FREQ=WEEKLY;COUNT=12", now=NOW, settings=current())
         db.session.commit()
         return group.id
 
@@ -45,7 +46,7 @@ def test_enrol_in_domain_functions(app, make_patient, group_id):
     pids = [make_patient() for _ in range(THREADS)]
 
     def enrol(i: int):
-        enrollment = groups.enroll(db.session, group_id, pids[i], NOW + timedelta(microseconds=i))
+        enrollment = groups.enroll(db.session, group_id, pids[i], NOW + timedelta(microseconds=i), settings=current())
         answer = (enrollment.status, groups.waitlist_position(db.session, enrollment))
         db.session.commit()
         return answer

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from scheduler.api import groups as groups_api
+from scheduler.core.settings import current
 from scheduler.errors import Conflict
 from scheduler.extensions import db
 from scheduler.models import (
@@ -179,12 +180,12 @@ def test_extend_horizon_is_idempotent_and_rolls_forward(api, look, make_group, m
     assert enrol(api, group["id"], pid).get_json()["status"] == "enrolled"
     later = NOW + timedelta(weeks=4)
     with look() as s:
-        assert groups.extend_horizon(s, NOW) == 0
+        assert groups.extend_horizon(s, NOW, settings=current()) == 0
         s.commit()
-        assert groups.extend_horizon(s, later) == 4
+        assert groups.extend_horizon(s, later, settings=current()) == 4
         s.commit()
-        assert groups.extend_horizon(s, later) == 0
-        assert groups.extend_horizon(s, later + timedelta(hours=1)) == 0
+        assert groups.extend_horizon(s, later, settings=current()) == 0
+        assert groups.extend_horizon(s, later + timedelta(hours=1), settings=current()) == 0
         s.commit()
     with look() as s:
         occs = occurrences(s, group["id"])
@@ -208,7 +209,7 @@ def test_extend_horizon_stops_at_the_rule_end_and_flags_clashes(look, make_group
         # Booked beyond today's horizon, on what becomes a Wednesday meeting.
         s.add(appointment(facilitator, pid, datetime(2026, 9, 9, 10, 30, tzinfo=ZoneInfo(NY))))
         s.commit()
-        assert groups.extend_horizon(s, NOW + timedelta(weeks=2)) == 2
+        assert groups.extend_horizon(s, NOW + timedelta(weeks=2), settings=current()) == 2
         s.commit()
         assert len(occurrences(s, counted["id"])) == 12
         assert len(occurrences(s, weekly["id"])) == 28

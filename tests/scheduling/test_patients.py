@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from scheduler.core.settings import current
 from scheduler.extensions import db
 from scheduler.models import (
     Appointment,
@@ -260,7 +261,7 @@ def test_new_timezone_replans_pending_reminders(ctx, make_patient, start_utc_hou
                     offset_minutes=120, session_start_dt=start,
                     due_at=start - timedelta(hours=2), created_at=NOW, history=[]))
     ctx.commit()
-    patients.update_patient(ctx, pid, {"timezone": "America/Los_Angeles"}, NOW, "test")
+    patients.update_patient(ctx, pid, {"timezone": "America/Los_Angeles"}, NOW, "test", settings=current())
     ctx.commit()
     msg = ctx.scalar(select(Message))
     assert msg.status == status

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert, select
 
+from scheduler.core.settings import current
 from scheduler.extensions import db
 from scheduler.models import Appointment, Patient, Therapist
 from scheduler.scheduling import appointments, therapists
@@ -414,7 +415,7 @@ def test_domain_create_and_outside_hours(app, make_patient):
         therapists.set_availability(s, therapist.id, [(1, datetime(2026, 1, 1, 9).time(),
                                                        datetime(2026, 1, 1, 17).time())], None, NOW)
         s.commit()
-        appt = appointments.book(s, therapist.id, p, datetime(2026, 3, 3, 16), 60, NOW)
+        appt = appointments.book(s, therapist.id, p, datetime(2026, 3, 3, 16), 60, NOW, settings=current())
         s.commit()
         _, outside = therapists.set_availability(s, therapist.id, [(1, datetime(2026, 1, 1, 9).time(),
                                                                     datetime(2026, 1, 1, 12).time())],
