@@ -122,6 +122,16 @@ def app(make_app):
 
 
 @pytest.fixture
+def frozen_clock(time_machine):
+    """Pin the clock at NOW for everything that reads it (scheduler.core.clock.now, datetime.now).
+
+    The one way tests fix time: `frozen_clock.move_to(later)` jumps; time does not tick.
+    """
+    time_machine.move_to(NOW, tick=False)
+    return time_machine
+
+
+@pytest.fixture
 def ctx(app):
     """An app context for calling domain functions directly."""
     with app.app_context():

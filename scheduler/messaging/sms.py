@@ -150,7 +150,7 @@ class ConsoleBackend:
         sid = new_sid()
         with self._lock:
             self.outbox.append(OutboxEntry(to, body, sid))
-            self._sent_at[sid] = datetime.now(UTC)
+            self._sent_at[sid] = datetime.now(UTC)  # Twilio's clock, not ours (see find_sent)
             if len(self.outbox) > OUTBOX_LIMIT:
                 # A long-running worker on the default backend must not grow without bound.
                 half = OUTBOX_LIMIT // 2
