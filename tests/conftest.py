@@ -14,6 +14,7 @@ from scheduler.core import auth
 from scheduler.extensions import db
 from scheduler.models import AvailabilityRule, Patient, Therapist
 from tests.support import NOW, Api
+from tests.support.twilio_standin import TwilioStandin
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -129,6 +130,13 @@ def frozen_clock(time_machine):
     """
     time_machine.move_to(NOW, tick=False)
     return time_machine
+
+
+@pytest.fixture
+def standin():
+    """A local HTTP stand-in for Twilio's API (tests/support/twilio_standin.py)."""
+    with TwilioStandin() as server:
+        yield server
 
 
 @pytest.fixture

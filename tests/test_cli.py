@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
 from scheduler.core import timeutil
@@ -26,12 +26,9 @@ from scheduler.models import (
     User,
 )
 from scheduler.scheduling import availability, therapists
+from tests.support import count
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def count(model, *where) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def printed_logins(output: str) -> dict[str, str]:
@@ -59,7 +56,7 @@ def test_demo_fills_an_empty_database(app, runner, client):
             assert check_password_hash(users[email].password_hash, password)
         assert sorted(u.role for u in users.values()) == ["admin", "coordinator"] + ["therapist"] * 3
         assert all(u.therapist_id for u in users.values() if u.role == "therapist")
-        assert count(Therapist) == 3 and count(Patient) == 20
+        assert count(db.session, Therapist) == 3 and count(db.session, Patient) == 20
         for t in db.session.scalars(select(Therapist)):
             assert t.timezone == "America/New_York" and t.rules
         patients = db.session.scalars(select(Patient)).all()
@@ -71,9 +68,9 @@ def test_demo_fills_an_empty_database(app, runner, client):
         group = db.session.scalar(select(GroupSeries))
         assert (group.capacity, group.rrule, group.local_start.hour, group.local_start.weekday()) == (
             8, "FREQ=WEEKLY", 18, 1)
-        assert count(Enrollment, Enrollment.status == "enrolled") == 8
-        assert count(Enrollment, Enrollment.status == "waitlisted") == 3
-        assert count(Occurrence) >= 12
+        assert count(db.session, Enrollment, Enrollment.status == "enrolled") == 8
+        assert count(db.session, Enrollment, Enrollment.status == "waitlisted") == 3
+        assert count(db.session, Occurrence) >= 12
         upcoming = db.session.scalars(select(Appointment).where(Appointment.status == "scheduled")).all()
         assert len(upcoming) >= 10
         created = users["admin@demo.clinic"].created_at
@@ -92,7 +89,7 @@ def test_demo_refuses_a_database_with_data(app, runner):
     assert again.exit_code != 0
     assert "already has data" in again.output
     with app.app_context():
-        assert count(Patient) == 20 and count(User) == 5
+        assert count(db.session, Patient) == 20 and count(db.session, User) == 5
 
 
 def test_demo_refuses_when_only_a_user_exists(app, runner):
@@ -100,7 +97,7 @@ def test_demo_refuses_when_only_a_user_exists(app, runner):
     result = runner.invoke(args=["demo"])
     assert result.exit_code != 0
     with app.app_context():
-        assert count(Patient) == 0
+        assert count(db.session, Patient) == 0
 
 
 # --- users create ------------------------------------------------------------------------------
@@ -129,7 +126,7 @@ def test_users_create_therapist_without_record_fails(app, runner):
     assert result.exit_code != 0
     assert "no therapist record" in result.output
     with app.app_context():
-        assert count(User) == 0
+        assert count(db.session, User) == 0
 
 
 @pytest.mark.parametrize("args", [
@@ -141,7 +138,7 @@ def test_users_create_refuses_bad_input(app, runner, args):
     result = runner.invoke(args=["users", "create", *args])
     assert result.exit_code != 0
     with app.app_context():
-        assert count(User) == 0
+        assert count(db.session, User) == 0
 
 
 def test_users_create_duplicate_email_fails(runner):

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from scheduler.core.settings import current
 from scheduler.extensions import db
@@ -24,7 +24,7 @@ from scheduler.models import (
     Task,
 )
 from scheduler.scheduling import appointments
-from tests.support import NOW
+from tests.support import NOW, count
 from tests.support.webhooks import sign, signed_post
 
 TOKEN = "test-twilio-auth-token"
@@ -69,9 +69,9 @@ def text_in(client, body, phone=PHONE, sid=None) -> list[str]:
     return answers(post(client, "/sms/inbound", inbound_params(body, phone, sid)))
 
 
-def count(app, model, *where) -> int:
+def count_in(app, model, *where) -> int:
     with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model).where(*where))
+        return count(db.session, model, *where)
 
 
 def rows(app, model, *where, order=None) -> list:
@@ -95,7 +95,7 @@ def patient(make_patient):
 
 
 @pytest.fixture
-def book(app, make_therapist):
+def book_appointment(app, make_therapist):
     """Book an appointment at 10:00 New York time on a weekday `days_ahead` from now."""
     therapist = make_therapist()
 
@@ -138,13 +138,13 @@ def render(kind, language="en", **kw) -> str:
 # --- signatures -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", ["/sms/inbound", "/sms/status"])
-def test_unsigned_webhook_is_refused_and_changes_nothing(app, client, patient, book, path):
-    book(patient)
-    before = count(app, Message)
+def test_unsigned_webhook_is_refused_and_changes_nothing(app, client, patient, book_appointment, path):
+    book_appointment(patient)
+    before = count_in(app, Message)
     resp = client.post(path, data=inbound_params("STOP"), base_url="http://localhost")
     assert resp.status_code == 403
-    assert count(app, Message) == before
-    assert count(app, Task) == 0
+    assert count_in(app, Message) == before
+    assert count_in(app, Task) == 0
     assert rows(app, Patient)[0].opted_out_at is None
 
 
@@ -161,7 +161,7 @@ def test_wrongly_signed_webhook_is_refused_and_changes_nothing(app, client, pati
     }[how]
     resp = post(client, "/sms/inbound", params, **kwargs)
     assert resp.status_code == 403
-    assert count(app, Message) == 0
+    assert count_in(app, Message) == 0
     assert rows(app, Patient)[0].opted_out_at is None
 
 
@@ -196,7 +196,7 @@ def test_without_an_auth_token_every_webhook_is_refused(make_app, make_patient):
     client = app.test_client()
     assert post(client, "/sms/inbound", inbound_params("STOP"), token="").status_code == 403
     assert client.post("/sms/inbound", data=inbound_params("STOP")).status_code == 403
-    assert count(app, Message) == 0
+    assert count_in(app, Message) == 0
 
 
 # --- replies ----------------------------------------------------------------------------------
@@ -205,18 +205,18 @@ OPT_OUT_TEXTS = ["STOP", " stop ", "StopAll", "UNSUBSCRIBE", "Cancel", " CANCEL 
                  "rEvOkE", "OPTOUT", "stop texting me", "Please stop texting me."]
 
 
-def test_every_opt_out_word_opts_out_at_once(app, client, make_patient, book):
+def test_every_opt_out_word_opts_out_at_once(app, client, make_patient, book_appointment):
     # One patient per word, in one test: a fresh app per word would make the file slow.
     for i, word in enumerate(OPT_OUT_TEXTS):
         phone = f"+1201555{2000 + i:04d}"
         patient = make_patient(phone=phone, tz=LA)
-        appt = book(patient, days_ahead=3 + 7 * (i // 7), hour=9 + i % 7)
+        appt = book_appointment(patient, days_ahead=3 + 7 * (i // 7), hour=9 + i % 7)
         pending = [m.id for m in rows(app, Message, Message.patient_id == patient, Message.status == "pending")]
         assert len(pending) >= 2, word  # the booking text and a reminder
         assert text_in(client, word, phone=phone) == [render("opt_out_ack")], word
         p = rows(app, Patient, Patient.id == patient)[0]
         assert p.opted_out_at is not None and p.sms_consent, word  # consent stays as recorded
-        assert count(app, Message, Message.patient_id == patient, Message.status == "pending") == 0, word
+        assert count_in(app, Message, Message.patient_id == patient, Message.status == "pending") == 0, word
         withdrawn = rows(app, Message, Message.id.in_(pending))
         assert {(m.status, m.history[-1]["status"]) for m in withdrawn} == {("withdrawn", "withdrawn")}, word
         [task] = rows(app, Task, Task.patient_id == patient)
@@ -227,18 +227,18 @@ def test_every_opt_out_word_opts_out_at_once(app, client, make_patient, book):
         assert task.message_id == inbound.id, word
 
 
-def test_opted_out_number_gets_only_help_and_opt_in_answers(app, client, patient, book):
-    appt = book(patient)
+def test_opted_out_number_gets_only_help_and_opt_in_answers(app, client, patient, book_appointment):
+    appt = book_appointment(patient)
     assert text_in(client, "STOP") == [render("opt_out_ack")]
     assert text_in(client, "STOP") == []  # the one confirmation was already sent
     assert text_in(client, "R") == []
     assert text_in(client, "what time is it") == []
     assert text_in(client, "C") == []
     assert text_in(client, "HELP") == [render("help")]
-    assert count(app, Task, Task.kind == "opt_out") == 1
-    assert count(app, Task, Task.kind == "reschedule_request") == 1
-    assert count(app, Task, Task.kind == "unrecognized_reply") == 1
-    assert count(app, Message, Message.direction == "in") == 6  # every text is in the log
+    assert count_in(app, Task, Task.kind == "opt_out") == 1
+    assert count_in(app, Task, Task.kind == "reschedule_request") == 1
+    assert count_in(app, Task, Task.kind == "unrecognized_reply") == 1
+    assert count_in(app, Message, Message.direction == "in") == 6  # every text is in the log
     assert status(app, appt) == "confirmed"  # C still confirms, silently
     assert text_in(client, " unstop ") == [render("opt_in_ack")]
     assert rows(app, Patient)[0].opted_out_at is None
@@ -251,13 +251,13 @@ def test_start_opts_back_in(app, client, patient, word):
     assert text_in(client, word) == [render("opt_in_ack")]
     p = rows(app, Patient)[0]
     assert p.opted_out_at is None and p.can_text
-    assert count(app, Task, Task.kind == "consent_needed") == 0
+    assert count_in(app, Task, Task.kind == "consent_needed") == 0
 
 
 def test_start_without_recorded_consent_asks_staff_to_take_it(app, client, make_patient):
     make_patient(phone=PHONE, consent=False)
     assert text_in(client, "START") == [render("opt_in_ack")]
-    assert count(app, Task, Task.kind == "consent_needed") == 1
+    assert count_in(app, Task, Task.kind == "consent_needed") == 1
     assert not rows(app, Patient)[0].sms_consent
     assert text_in(client, "hello?") == []  # no consent: only help and opt-in/out are answered
 
@@ -276,9 +276,9 @@ def test_spanish_patient_is_answered_in_spanish(app, client, make_patient):
     assert text_in(client, "STOP") == [render("opt_out_ack", "es")]
 
 
-def test_c_confirms_the_next_appointment(app, client, patient, book):
-    later = book(patient, days_ahead=8)
-    first = book(patient, days_ahead=3)
+def test_c_confirms_the_next_appointment(app, client, patient, book_appointment):
+    later = book_appointment(patient, days_ahead=8)
+    first = book_appointment(patient, days_ahead=3)
     start = rows(app, Appointment, Appointment.id == first)[0].start_dt
     # The time is named in the patient's zone (Los Angeles), not the therapist's.
     assert text_in(client, " c ") == [render("confirm_ack", start_dt=start, tz=LA)]
@@ -291,8 +291,8 @@ def test_c_confirms_the_next_appointment(app, client, patient, book):
     assert status(app, later) == "scheduled"
 
 
-def test_c_confirms_a_group_meeting_when_it_comes_first(app, client, patient, book, make_therapist):
-    appt = book(patient, days_ahead=8)
+def test_c_confirms_a_group_meeting_when_it_comes_first(app, client, patient, book_appointment, make_therapist):
+    appt = book_appointment(patient, days_ahead=8)
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
     occ = add_group_meeting(app, make_therapist(name="Lee Park"), patient, start)
     assert text_in(client, "C") == [render("confirm_ack", start_dt=start, tz=LA)]
@@ -302,24 +302,24 @@ def test_c_confirms_a_group_meeting_when_it_comes_first(app, client, patient, bo
     assert status(app, appt) == "scheduled"
 
 
-def test_c_with_nothing_upcoming(app, client, patient, book, make_therapist):
-    appt = book(patient)
+def test_c_with_nothing_upcoming(app, client, patient, book_appointment, make_therapist):
+    appt = book_appointment(patient)
     with app.app_context():
         appointments.cancel(db.session, appt, datetime.now(UTC), settings=current())
         db.session.commit()
     past = datetime.now(UTC) - timedelta(hours=1)
     add_group_meeting(app, make_therapist(name="Lee Park"), patient, past)
     assert text_in(client, "C") == [render("nothing_to_confirm")]
-    assert count(app, Attendance) == 0
+    assert count_in(app, Attendance) == 0
 
 
-def test_r_asks_staff_and_keeps_the_appointment(app, client, patient, book):
-    appt = book(patient)
+def test_r_asks_staff_and_keeps_the_appointment(app, client, patient, book_appointment):
+    appt = book_appointment(patient)
     assert text_in(client, "r") == [render("reschedule_ack")]
     [task] = rows(app, Task)
     assert (task.kind, task.patient_id, task.appointment_id) == ("reschedule_request", patient, appt)
     assert status(app, appt) == "scheduled"
-    assert count(app, Message, Message.appointment_id == appt, Message.status == "pending") >= 1
+    assert count_in(app, Message, Message.appointment_id == appt, Message.status == "pending") >= 1
 
 
 def test_anything_else_gets_a_neutral_answer_and_a_task(app, client, patient):
@@ -331,39 +331,39 @@ def test_anything_else_gets_a_neutral_answer_and_a_task(app, client, patient):
     assert (reply.direction, reply.kind, reply.status) == ("out", "reply_unrecognized", "sent")
 
 
-def test_unknown_number_changes_nothing(app, client, patient, book):
-    book(patient)
-    before = count(app, Message)
+def test_unknown_number_changes_nothing(app, client, patient, book_appointment):
+    book_appointment(patient)
+    before = count_in(app, Message)
     for body in ("STOP", "C", "HELP", "hello"):
         assert text_in(client, body, phone="+12015559999") == []
     assert text_in(client, "STOP", phone="not a number") == []
-    assert count(app, Message) == before
-    assert count(app, Task) == 0
+    assert count_in(app, Message) == before
+    assert count_in(app, Task) == 0
     assert rows(app, Patient)[0].opted_out_at is None
 
 
-def test_a_repeated_message_sid_acts_once(app, client, patient, book):
-    appt = book(patient)
+def test_a_repeated_message_sid_acts_once(app, client, patient, book_appointment):
+    appt = book_appointment(patient)
     sid = new_sid()
     first = text_in(client, "R", sid=sid)
     assert text_in(client, "R", sid=sid) == first == [render("reschedule_ack")]
-    assert count(app, Task) == 1
-    assert count(app, Message, Message.direction == "in") == 1
-    assert count(app, Message, Message.kind == "reply_reschedule_ack") == 1
+    assert count_in(app, Task) == 1
+    assert count_in(app, Message, Message.direction == "in") == 1
+    assert count_in(app, Message, Message.kind == "reply_reschedule_ack") == 1
     stop = new_sid()
     assert text_in(client, "STOP", sid=stop) == text_in(client, "STOP", sid=stop) == [render("opt_out_ack")]
-    assert count(app, Task, Task.kind == "opt_out") == 1
+    assert count_in(app, Task, Task.kind == "opt_out") == 1
     assert status(app, appt) == "scheduled"
 
 
-def test_the_same_message_sid_arriving_at_once_acts_once(app, patient, book):
-    book(patient)
+def test_the_same_message_sid_arriving_at_once_acts_once(app, patient, book_appointment):
+    book_appointment(patient)
     params = inbound_params("R")
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: post(app.test_client(), "/sms/inbound", params), range(4)))
     assert [answers(r) for r in results] == [[render("reschedule_ack")]] * 4
-    assert count(app, Task) == 1
-    assert count(app, Message, Message.direction == "in") == 1
+    assert count_in(app, Task) == 1
+    assert count_in(app, Message, Message.direction == "in") == 1
 
 
 # --- status callbacks -------------------------------------------------------------------------
@@ -395,7 +395,7 @@ def test_status_only_moves_forward(app, client, patient):
     [msg] = rows(app, Message)
     assert msg.status == "delivered" and msg.error_code is None
     assert [h["status"] for h in msg.history] == ["sent", "delivered"]
-    assert count(app, Task) == 0
+    assert count_in(app, Task) == 0
 
 
 def test_status_steps_through_sent_to_delivered(app, client, patient):
@@ -420,13 +420,13 @@ def test_undelivered_records_the_error_and_asks_staff(app, client, patient):
     assert rows(app, Patient)[0].opted_out_at is None
 
 
-def test_failed_with_21610_opts_the_patient_out(app, client, patient, book):
-    book(patient)
+def test_failed_with_21610_opts_the_patient_out(app, client, patient, book_appointment):
+    book_appointment(patient)
     sid = add_outbound(app, patient, "sent")
     callback(client, sid, "failed", 21610)
     assert rows(app, Patient)[0].opted_out_at is not None
-    assert count(app, Message, Message.status == "pending") == 0
-    assert count(app, Task, Task.kind == "sms_failed") == 1
+    assert count_in(app, Message, Message.status == "pending") == 0
+    assert count_in(app, Task, Task.kind == "sms_failed") == 1
 
 
 def test_unknown_sid_or_status_changes_nothing(app, client, patient):

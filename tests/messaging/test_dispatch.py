@@ -17,23 +17,12 @@ from scheduler.extensions import db
 from scheduler.messaging import dispatch, sending, sms
 from scheduler.models import Appointment, Message, Occurrence, Patient, Task
 from scheduler.scheduling import appointments, groups
-from tests.support.twilio_standin import TwilioStandin
+from tests.support import ny
 
 UTC = UTC
 NY = "America/New_York"
 BOOKED_AT = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # Monday 10:00 in New York
 ALL_HOURS = ((0, 1, 2, 3, 4, 5, 6), "06:00", "23:30")
-
-
-def ny(day: int, hh: int, mm: int = 0, month: int = 3) -> datetime:
-    """A New York wall time in 2026 as an aware UTC instant."""
-    return timeutil.localize(datetime(2026, month, day, hh, mm), NY).astimezone(UTC)
-
-
-@pytest.fixture
-def standin():
-    with TwilioStandin() as server:
-        yield server
 
 
 @pytest.fixture
@@ -58,7 +47,7 @@ def run(app, now: datetime) -> dict:
         return dispatch.run_once(db.session, lambda: now, sms.make_backend(app.config), settings=current())
 
 
-def book(app, therapist_id: int, patient_id: int, start: datetime, now: datetime = BOOKED_AT,
+def book_direct(app, therapist_id: int, patient_id: int, start: datetime, now: datetime = BOOKED_AT,
          minutes: int = 50) -> int:
     with app.app_context():
         appt = appointments.book(db.session, therapist_id, patient_id, start, minutes, now, settings=current())
@@ -81,7 +70,7 @@ def bodies(standin) -> list[str]:
 # -- the whole life of an appointment ------------------------------------------------------
 def test_appointment_life_sends_each_text_once_at_its_time(tapp, standin, make_therapist, make_patient):
     therapist, patient = make_therapist(), make_patient(phone="+12015550123")
-    appt_id = book(tapp, therapist, patient, ny(5, 10))  # Thursday 10:00
+    appt_id = book_direct(tapp, therapist, patient, ny(5, 10))  # Thursday 10:00
     run(tapp, BOOKED_AT)
     run(tapp, BOOKED_AT)
     assert [(m["to"], m["body"]) for m in standin.accepted] == [
@@ -196,7 +185,7 @@ def test_horizon_job_adds_meetings_and_their_reminders(tapp, make_therapist, mak
 def test_quiet_hours_edges(twilio_app, standin, make_therapist, make_patient, session_at, expected_due):
     app = twilio_app(REMINDER_OFFSETS=[timedelta(hours=2)])
     therapist, patient = make_therapist(hours=ALL_HOURS), make_patient()
-    appt_id = book(app, therapist, patient, ny(4, *session_at))
+    appt_id = book_direct(app, therapist, patient, ny(4, *session_at))
     run(app, BOOKED_AT)
     assert len(standin.accepted) == 1  # the booking text
     reminder = messages(app, appointment_id=appt_id, kind="reminder")[0]
@@ -216,7 +205,7 @@ def test_quiet_hours_edges(twilio_app, standin, make_therapist, make_patient, se
 
 def test_row_found_due_in_quiet_hours_is_deferred_not_sent(tapp, standin, make_therapist, make_patient):
     therapist, patient = make_therapist(), make_patient()
-    appt_id = book(tapp, therapist, patient, ny(6, 10))  # Friday 10:00; 48h reminder due Wed 10:00
+    appt_id = book_direct(tapp, therapist, patient, ny(6, 10))  # Friday 10:00; 48h reminder due Wed 10:00
     run(tapp, BOOKED_AT)
     run(tapp, ny(4, 21))  # the dispatcher was down all day and comes back at 21:00
     assert len(standin.accepted) == 1
@@ -230,7 +219,7 @@ def test_row_found_due_in_quiet_hours_is_deferred_not_sent(tapp, standin, make_t
 
 def test_notice_after_hours_waits_for_morning(tapp, standin, make_therapist, make_patient):
     therapist, patient = make_therapist(), make_patient()
-    book(tapp, therapist, patient, ny(6, 10), now=ny(2, 21, 30))
+    book_direct(tapp, therapist, patient, ny(6, 10), now=ny(2, 21, 30))
     run(tapp, ny(2, 21, 30))
     run(tapp, ny(3, 7, 59))
     assert standin.accepted == []
@@ -245,7 +234,7 @@ def test_notice_after_hours_waits_for_morning(tapp, standin, make_therapist, mak
 ])
 def test_consent_is_checked_at_send_time(tapp, standin, make_therapist, make_patient, change, reason):
     therapist, patient = make_therapist(), make_patient()
-    appt_id = book(tapp, therapist, patient, ny(5, 10))
+    appt_id = book_direct(tapp, therapist, patient, ny(5, 10))
     with tapp.app_context():
         for key, value in change.items():
             setattr(db.session.get(Patient, patient), key, value)
@@ -259,7 +248,7 @@ def test_consent_is_checked_at_send_time(tapp, standin, make_therapist, make_pat
 
 def test_stale_reminder_is_skipped(tapp, standin, make_therapist, make_patient):
     therapist, patient = make_therapist(), make_patient()
-    appt_id = book(tapp, therapist, patient, ny(5, 10))
+    appt_id = book_direct(tapp, therapist, patient, ny(5, 10))
     run(tapp, ny(5, 7))  # first pass ever, three hours before the session
     reminder = messages(tapp, appointment_id=appt_id, offset_minutes=2880)[0]
     assert (reminder.status, reminder.skip_reason) == ("skipped", "stale")
@@ -268,7 +257,7 @@ def test_stale_reminder_is_skipped(tapp, standin, make_therapist, make_patient):
 
 def test_cancelled_or_moved_session_skips_its_reminder(tapp, standin, make_therapist, make_patient):
     therapist, patient = make_therapist(), make_patient()
-    appt_id = book(tapp, therapist, patient, ny(5, 10))
+    appt_id = book_direct(tapp, therapist, patient, ny(5, 10))
     run(tapp, BOOKED_AT)
     with tapp.app_context():  # moved behind reminders' back: the row still names the old time
         appt = db.session.get(Appointment, appt_id)
@@ -284,7 +273,7 @@ def test_cancelled_or_moved_session_skips_its_reminder(tapp, standin, make_thera
 def test_21610_opts_the_patient_out_and_is_never_retried(tapp, standin, make_therapist, make_patient):
     therapist, patient = make_therapist(), make_patient(phone="+12015550777")
     standin.opted_out.add("+12015550777")
-    appt_id = book(tapp, therapist, patient, ny(5, 10))
+    appt_id = book_direct(tapp, therapist, patient, ny(5, 10))
     assert run(tapp, BOOKED_AT)["failed"] == 1
     booked = messages(tapp, appointment_id=appt_id, kind="booked")[0]
     assert (booked.status, booked.error_code) == ("failed", 21610)
@@ -303,7 +292,7 @@ def test_21610_opts_the_patient_out_and_is_never_retried(tapp, standin, make_the
 def test_transient_failure_then_exactly_one_text(tapp, standin, make_therapist, make_patient, failure):
     therapist, patient = make_therapist(), make_patient()
     standin.script(failure)
-    appt_id = book(tapp, therapist, patient, ny(5, 10))
+    appt_id = book_direct(tapp, therapist, patient, ny(5, 10))
     assert run(tapp, BOOKED_AT)["retry"] == 1
     booked = messages(tapp, appointment_id=appt_id, kind="booked")[0]
     assert booked.status == "pending" and BOOKED_AT < booked.due_at <= BOOKED_AT + timedelta(seconds=30)
@@ -324,7 +313,7 @@ def test_connection_refused_is_retried(twilio_app, standin, make_therapist, make
         closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
     down, up = twilio_app(TWILIO_API_BASE_URL=closed), twilio_app()
     therapist, patient = make_therapist(), make_patient()
-    appt_id = book(up, therapist, patient, ny(5, 10))
+    appt_id = book_direct(up, therapist, patient, ny(5, 10))
     assert run(down, BOOKED_AT)["retry"] == 1
     booked = messages(up, appointment_id=appt_id, kind="booked")[0]
     assert booked.uncertain is False and booked.due_at == BOOKED_AT + timedelta(seconds=30)
@@ -335,7 +324,7 @@ def test_connection_refused_is_retried(twilio_app, standin, make_therapist, make
 def test_eight_transient_failures_give_up_visibly(tapp, standin, make_therapist, make_patient):
     therapist, patient = make_therapist(), make_patient()
     standin.script(*[("error", 503, 503)] * 8)
-    appt_id = book(tapp, therapist, patient, ny(9, 10))
+    appt_id = book_direct(tapp, therapist, patient, ny(9, 10))
     waits, moment = [], BOOKED_AT
     for _ in range(8):
         run(tapp, moment)
@@ -355,7 +344,7 @@ def test_eight_transient_failures_give_up_visibly(tapp, standin, make_therapist,
 def test_permanent_error_fails_with_a_task(tapp, standin, make_therapist, make_patient):
     therapist, patient = make_therapist(), make_patient()
     standin.script(("error", 400, 21614))
-    appt_id = book(tapp, therapist, patient, ny(5, 10))
+    appt_id = book_direct(tapp, therapist, patient, ny(5, 10))
     run(tapp, BOOKED_AT)
     booked = messages(tapp, appointment_id=appt_id, kind="booked")[0]
     assert (booked.status, booked.error_code, booked.error) == ("failed", 21614, "HTTP 400: Not a mobile number")
@@ -371,7 +360,7 @@ def test_timeout_after_twilio_accepted_sends_exactly_once(twilio_app, standin, m
     app = twilio_app(SMS_TIMEOUT_SECONDS=0.5)
     therapist, patient = make_therapist(), make_patient()
     standin.script(("accept_then_hang", 2))
-    appt_id = book(app, therapist, patient, ny(5, 10))
+    appt_id = book_direct(app, therapist, patient, ny(5, 10))
     assert run(app, BOOKED_AT)["retry"] == 1
     booked = messages(app, appointment_id=appt_id, kind="booked")[0]
     assert booked.status == "pending" and booked.uncertain is True
@@ -385,7 +374,7 @@ def test_timeout_after_twilio_accepted_sends_exactly_once(twilio_app, standin, m
 def test_status_callback_url_is_passed_when_configured(twilio_app, standin, make_therapist, make_patient):
     app = twilio_app(PUBLIC_BASE_URL="https://clinic.example")
     therapist, patient = make_therapist(), make_patient()
-    book(app, therapist, patient, ny(5, 10))
+    book_direct(app, therapist, patient, ny(5, 10))
     run(app, BOOKED_AT)
     assert standin.accepted[0]["status_callback"] == "https://clinic.example/sms/status"
 
@@ -393,7 +382,7 @@ def test_status_callback_url_is_passed_when_configured(twilio_app, standin, make
 # -- claims and leases ---------------------------------------------------------------------
 def test_claim_takes_each_due_row_once_and_recovers_expired_leases(tapp, make_therapist, make_patient):
     therapist, patient = make_therapist(), make_patient()
-    book(tapp, therapist, patient, ny(5, 10))
+    book_direct(tapp, therapist, patient, ny(5, 10))
     lease = timedelta(seconds=60)
     with tapp.app_context():
         session = db.session
@@ -416,7 +405,7 @@ def test_claim_takes_each_due_row_once_and_recovers_expired_leases(tapp, make_th
 
 def test_worker_died_after_sending_is_not_sent_again(tapp, standin, make_therapist, make_patient):
     therapist, patient = make_therapist(), make_patient()
-    book(tapp, therapist, patient, ny(5, 10))
+    book_direct(tapp, therapist, patient, ny(5, 10))
     lease = timedelta(seconds=tapp.config["DISPATCH_LEASE_SECONDS"])
     with tapp.app_context():  # a worker claims, prepares, sends ... and dies before recording
         backend = sms.make_backend(tapp.config)
@@ -433,7 +422,7 @@ def test_worker_died_after_sending_is_not_sent_again(tapp, standin, make_therapi
 
 def test_worker_died_before_sending_sends_after_lease(tapp, standin, make_therapist, make_patient):
     therapist, patient = make_therapist(), make_patient()
-    book(tapp, therapist, patient, ny(5, 10))
+    book_direct(tapp, therapist, patient, ny(5, 10))
     lease = timedelta(seconds=tapp.config["DISPATCH_LEASE_SECONDS"])
     with tapp.app_context():
         [msg_id] = dispatch.claim(db.session, BOOKED_AT, 10, lease)
@@ -446,7 +435,7 @@ def test_worker_died_before_sending_sends_after_lease(tapp, standin, make_therap
 def test_group_record_falls_back_row_by_row(tapp, standin, make_therapist, make_patient, caplog):
     therapist = make_therapist()
     for n in range(3):
-        book(tapp, therapist, make_patient(), ny(5, 10 + n))
+        book_direct(tapp, therapist, make_patient(), ny(5, 10 + n))
     lease = timedelta(seconds=tapp.config["DISPATCH_LEASE_SECONDS"])
     with tapp.app_context():
         session = db.session
@@ -469,7 +458,7 @@ def test_stopping_mid_group_hands_unsent_rows_back(tapp, standin, make_therapist
 
     therapist = make_therapist()
     for n in range(6):
-        book(tapp, therapist, make_patient(), ny(5, 10 + n))
+        book_direct(tapp, therapist, make_patient(), ny(5, 10 + n))
     stop = threading.Event()
     with tapp.app_context():
         backend = sms.make_backend(tapp.config)
@@ -515,7 +504,7 @@ def test_reminders_dispatch_command(make_app, make_therapist, make_patient):
     app = make_app(QUIET_HOURS=None)
     therapist, patient = make_therapist(hours=ALL_HOURS), make_patient()
     real_now = datetime.now(UTC).replace(microsecond=0)
-    book(app, therapist, patient, timeutil.localize(datetime.combine(
+    book_direct(app, therapist, patient, timeutil.localize(datetime.combine(
         (real_now + timedelta(days=3)).astimezone(timeutil.zone(NY)).date(), time(12)), NY),
         now=real_now - timedelta(minutes=1))
     result = app.test_cli_runner().invoke(args=["reminders", "dispatch"])
@@ -528,8 +517,8 @@ def test_reminders_dispatch_command(make_app, make_therapist, make_patient):
 
 def test_no_show_followups_once_per_appointment(app, make_therapist, make_patient):
     therapist, patient, other = make_therapist(), make_patient(), make_patient()
-    no_show, forgotten = book(app, therapist, patient, ny(3, 10)), book(app, therapist, other, ny(3, 11))
-    upcoming = book(app, therapist, patient, ny(5, 10))
+    no_show, forgotten = book_direct(app, therapist, patient, ny(3, 10)), book_direct(app, therapist, other, ny(3, 11))
+    upcoming = book_direct(app, therapist, patient, ny(5, 10))
     with app.app_context():
         appointments.record_attendance(db.session, no_show, "no_show", ny(3, 11))
         db.session.commit()
@@ -545,7 +534,7 @@ def test_no_show_followups_once_per_appointment(app, make_therapist, make_patien
 def test_housekeeping_counts_problems(tapp, standin, make_therapist, make_patient):
     therapist, patient = make_therapist(), make_patient()
     standin.script(("error", 400, 21211))
-    book(tapp, therapist, patient, ny(5, 10))
+    book_direct(tapp, therapist, patient, ny(5, 10))
     run(tapp, BOOKED_AT)
     with tapp.app_context():
         counts = jobs.housekeeping(db.session, BOOKED_AT + timedelta(hours=1))
@@ -568,7 +557,7 @@ def test_dispatch_job_stops_early_and_hands_rows_back(tapp, standin, make_therap
 
     therapist = make_therapist()
     for n in range(3):
-        book(tapp, therapist, make_patient(), ny(5, 10 + n))
+        book_direct(tapp, therapist, make_patient(), ny(5, 10 + n))
     stop = threading.Event()
     stop.set()
     with tapp.app_context():

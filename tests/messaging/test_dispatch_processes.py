@@ -26,12 +26,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ALL_HOURS = ((0, 1, 2, 3, 4, 5, 6), "00:00", "23:59")
 
 
-@pytest.fixture
-def standin():
-    with TwilioStandin() as server:
-        yield server
-
-
 def _env(database_url: str, standin: TwilioStandin, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "FLASK_"))}
     env.update(DATABASE_URL=database_url, SECRET_KEY="test", SMS_BACKEND="twilio",

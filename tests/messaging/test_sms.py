@@ -18,12 +18,6 @@ SERVICE = "MG" + "1" * 32
 SENDER = "+15550001111"
 
 
-@pytest.fixture
-def standin():
-    with TwilioStandin() as server:
-        yield server
-
-
 def twilio_config(standin: TwilioStandin, **overrides) -> dict:
     config = {
         "SMS_BACKEND": "twilio",

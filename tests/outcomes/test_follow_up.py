@@ -58,7 +58,7 @@ def clinic(ctx, make_therapist, make_patient):
     return Clinic()
 
 
-def at(day_offset: int, hour_utc: int = 15) -> datetime:
+def after_discharge(day_offset: int, hour_utc: int = 15) -> datetime:
     """An instant `day_offset` days after DISCHARGE at `hour_utc` UTC (10:00 or 11:00 in New York)."""
     return datetime.combine(DISCHARGE + timedelta(days=day_offset), datetime.min.time(),
                             tzinfo=UTC).replace(hour=hour_utc)
@@ -75,7 +75,7 @@ def at(day_offset: int, hour_utc: int = 15) -> datetime:
 ])
 def test_window_edges(ctx, clinic, day, in_7, in_30):
     pid = clinic.patient(DISCHARGE)
-    clinic.appointment(pid, at(day))
+    clinic.appointment(pid, after_discharge(day))
     assert reports.follow_up(ctx, DISCHARGE, DISCHARGE) == {
         "discharges": 1, "followed_up_7d": in_7, "followed_up_30d": in_30,
         "rate_7d": float(in_7), "rate_30d": float(in_30)}
@@ -84,14 +84,14 @@ def test_window_edges(ctx, clinic, day, in_7, in_30):
 @pytest.mark.parametrize("status", ["scheduled", "confirmed", "cancelled", "no_show", "late_cancelled"])
 def test_only_attended_appointments_count(ctx, clinic, status):
     pid = clinic.patient(DISCHARGE)
-    clinic.appointment(pid, at(2), status=status)
+    clinic.appointment(pid, after_discharge(2), status=status)
     assert reports.follow_up(ctx, DISCHARGE, DISCHARGE)["followed_up_30d"] == 0
 
 
 @pytest.mark.parametrize("status, counted", [("attended", 1), ("no_show", 0), (None, 0)])
 def test_group_attendance_counts_when_attended(ctx, clinic, status, counted):
     pid = clinic.patient(DISCHARGE)
-    clinic.group_session(pid, at(3, hour_utc=23), status=status)
+    clinic.group_session(pid, after_discharge(3, hour_utc=23), status=status)
     result = reports.follow_up(ctx, DISCHARGE, DISCHARGE)
     assert (result["followed_up_7d"], result["followed_up_30d"]) == (counted, counted)
 
@@ -100,8 +100,8 @@ def test_local_date_in_the_patients_zone(ctx, clinic):
     # 03:00 UTC on day 8 is still day 7 in the evening in New York, but day 8 in Berlin.
     ny = clinic.patient(DISCHARGE, tz="America/New_York")
     berlin = clinic.patient(DISCHARGE, tz="Europe/Berlin")
-    clinic.appointment(ny, at(8, hour_utc=3))
-    clinic.appointment(berlin, at(8, hour_utc=4))
+    clinic.appointment(ny, after_discharge(8, hour_utc=3))
+    clinic.appointment(berlin, after_discharge(8, hour_utc=4))
     result = reports.follow_up(ctx, DISCHARGE, DISCHARGE)
     assert (result["discharges"], result["followed_up_7d"], result["followed_up_30d"]) == (2, 1, 2)
 
@@ -109,14 +109,14 @@ def test_local_date_in_the_patients_zone(ctx, clinic):
 def test_discharge_day_late_evening_in_local_time_does_not_count(ctx, clinic):
     # 02:00 UTC on day 1 is 21:00 on the discharge day in New York.
     pid = clinic.patient(DISCHARGE)
-    clinic.appointment(pid, at(1, hour_utc=2))
+    clinic.appointment(pid, after_discharge(1, hour_utc=2))
     assert reports.follow_up(ctx, DISCHARGE, DISCHARGE)["followed_up_30d"] == 0
 
 
 def test_counts_discharges_not_people(ctx, clinic):
     second = DISCHARGE + timedelta(days=20)
     pid = clinic.patient(DISCHARGE, second)
-    clinic.appointment(pid, at(22))  # 2 days after the second discharge, 22 after the first
+    clinic.appointment(pid, after_discharge(22))  # 2 days after the second discharge, 22 after the first
     result = reports.follow_up(ctx, DISCHARGE, second)
     assert result == {"discharges": 2, "followed_up_7d": 1, "followed_up_30d": 2,
                       "rate_7d": 0.5, "rate_30d": 1.0}
@@ -128,7 +128,7 @@ def test_range_is_inclusive_and_rates_round(ctx, clinic):
     clinic.patient(DISCHARGE + timedelta(days=2))
     clinic.patient(DISCHARGE + timedelta(days=3))  # outside the range
     clinic.patient(DISCHARGE - timedelta(days=1))  # outside the range
-    clinic.appointment(a, at(1))
+    clinic.appointment(a, after_discharge(1))
     result = reports.follow_up(ctx, DISCHARGE, DISCHARGE + timedelta(days=2))
     assert result == {"discharges": 3, "followed_up_7d": 1, "followed_up_30d": 1,
                       "rate_7d": 0.333, "rate_30d": 0.333}
@@ -142,7 +142,7 @@ def test_no_discharges_gives_null_rates(ctx, clinic):
 def test_another_patients_session_does_not_count(ctx, clinic):
     clinic.patient(DISCHARGE)
     other = clinic.patient()
-    clinic.appointment(other, at(2))
+    clinic.appointment(other, after_discharge(2))
     assert reports.follow_up(ctx, DISCHARGE, DISCHARGE)["followed_up_7d"] == 0
 
 
@@ -150,7 +150,7 @@ def test_another_patients_session_does_not_count(ctx, clinic):
 
 def test_report_over_http_is_audited(app, ctx, clinic, make_api):
     pid = clinic.patient(DISCHARGE)
-    clinic.group_session(pid, at(5))
+    clinic.group_session(pid, after_discharge(5))
     coordinator = make_api("coordinator")
     r = coordinator.get("/reports/follow-up?from=2026-03-01&to=2026-03-31")
     assert r.status_code == 200

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from scheduler.api import groups as groups_api
 from scheduler.core.settings import current
@@ -23,7 +23,7 @@ from scheduler.models import (
     Task,
 )
 from scheduler.scheduling import groups
-from tests.support import NOW
+from tests.support import NOW, count
 
 NY = "America/New_York"
 UTC = ZoneInfo("UTC")
@@ -81,10 +81,6 @@ def make_group(api, facilitator):
 def occurrences(s, group_id: int) -> list[Occurrence]:
     return list(s.scalars(select(Occurrence).where(Occurrence.group_id == group_id)
                           .order_by(Occurrence.start_dt)))
-
-
-def count(s, model, *where) -> int:
-    return s.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def local(occ: Occurrence, tz: str = NY) -> datetime:

@@ -5,6 +5,9 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
+
+from scheduler.core import timeutil
 from scheduler.models import Enrollment, GroupSeries, Occurrence
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday, before the US DST change
@@ -41,8 +44,16 @@ def at(day: date, hh: int, mm: int = 0) -> str:
     return f"{day.isoformat()}T{hh:02d}:{mm:02d}"
 
 
-def ny(day: date, hh: int, mm: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hh, mm, tzinfo=ZoneInfo(NY))
+def ny(day: date | int, hh: int, mm: int = 0, month: int = 3) -> datetime:
+    """A New York wall time as an aware UTC instant; an int `day` is that day of `month` 2026."""
+    if isinstance(day, int):
+        day = date(2026, month, day)
+    return timeutil.localize(datetime(day.year, day.month, day.day, hh, mm), NY).astimezone(UTC)
+
+
+def count(session, model, *where) -> int:
+    """How many rows of `model` match `where`."""
+    return session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def next_dst_changes(tz: str = NY) -> tuple[date, date]:
