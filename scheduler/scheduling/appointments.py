@@ -27,9 +27,10 @@ from scheduler.models import (
     Therapist,
 )
 from scheduler.scheduling import availability, busy
+from scheduler.scheduling.limits import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from scheduler.scheduling.therapists import weekly_rules
 
-MIN_MINUTES, MAX_MINUTES = 5, 480
+MIN_MINUTES, MAX_MINUTES = MIN_SESSION_MINUTES, MAX_SESSION_MINUTES
 ACTIVE = ACTIVE_APPOINTMENT_STATUSES
 
 

@@ -6,7 +6,7 @@ booking check and the interval lists cannot drift apart.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 
 from sqlalchemy import and_, bindparam, or_, select, union_all
@@ -21,12 +21,12 @@ from scheduler.models import (
     GroupSeries,
     Occurrence,
 )
+from scheduler.scheduling.limits import MAX_SESSION
 
 # An appointment holds its time until it is cancelled; a late cancellation frees it too.
 HOLDING = BUSY_APPOINTMENT_STATUSES
-# Appointments and groups both cap duration at 480 minutes, so "overlaps [start, end)" can be
-# asked as "starts in (start - MAX, end)": an index range scan, not someone's whole history.
-MAX_SESSION = timedelta(minutes=480)
+# Appointments and groups both cap duration at limits.MAX_SESSION, so "overlaps [start, end)" can
+# be asked as "starts in (start - MAX_SESSION, end)": an index range scan, not someone's whole history.
 Interval = tuple[datetime, datetime]
 
 
