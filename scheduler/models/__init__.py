@@ -17,7 +17,7 @@ from scheduler.models.enums import (
     ROLES,
 )
 from scheduler.models.groups import Attendance, Enrollment, GroupSeries, Occurrence
-from scheduler.models.messaging import Message, Task
+from scheduler.models.messaging import Message, Task, TextTemplate
 from scheduler.models.patients import Discharge, Patient
 from scheduler.models.staff import ApiToken, AuditEvent, User
 
@@ -25,5 +25,5 @@ __all__ = [
     "APPOINTMENT_STATUSES", "ATTENDANCE_STATUSES", "ENROLLMENT_STATUSES", "MESSAGE_STATUSES", "ROLES",
     "ApiToken", "Appointment", "AppointmentEvent", "Attendance", "AuditEvent", "AvailabilityException",
     "AvailabilityRule", "Discharge", "Enrollment", "GroupSeries", "Message", "Occurrence", "Patient",
-    "Task", "Therapist", "User",
+    "Task", "TextTemplate", "Therapist", "User",
 ]
