@@ -8,13 +8,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from scheduler.core import timeutil
 from scheduler.core.db import lock
 from scheduler.errors import Conflict, Invalid
 from scheduler.messaging import reminders
-from scheduler.models import Enrollment, GroupSeries, Occurrence, Therapist
+from scheduler.models import Attendance, Enrollment, GroupSeries, Occurrence, Patient, Therapist
 from scheduler.scheduling import busy, groups
 
 MAX_MEETINGS = 104  # two years of weekly meetings; a longer series is a new group
@@ -94,3 +94,28 @@ def update_group(session: Session, group_id: int, changes: dict, now: datetime) 
             setattr(group, field, changes[field])
     session.flush()
     return group, groups._fill_seats(session, group, now)
+
+
+# --- reading for the group page -----------------------------------------------------------
+
+
+def roster(session: Session, group_id: int) -> tuple[list[Enrollment], list[Enrollment]]:
+    """(enrolled by when they took their seat, waitlisted in line order), patients loaded."""
+    rows = session.scalars(select(Enrollment).options(selectinload(Enrollment.patient)).where(
+        Enrollment.group_id == group_id, Enrollment.status.in_(("enrolled", "waitlisted"))
+    ).order_by(Enrollment.enrolled_at, Enrollment.waitlisted_at, Enrollment.id)).all()
+    enrolled = [e for e in rows if e.status == "enrolled"]
+    waiting = sorted((e for e in rows if e.status == "waitlisted"), key=lambda e: (e.waitlisted_at, e.id))
+    return enrolled, waiting
+
+
+def attendance_sheet(session: Session, occurrence: Occurrence) -> list[tuple[Patient, str | None]]:
+    """Everyone who held a seat when the meeting began, by name, with what is recorded so far."""
+    held_seat = (Enrollment.group_id == occurrence.group_id, Enrollment.enrolled_at.is_not(None),
+                 Enrollment.enrolled_at <= occurrence.start_dt,
+                 Enrollment.dropped_at.is_(None) | (Enrollment.dropped_at > occurrence.start_dt))
+    patients = session.scalars(select(Patient).where(
+        Patient.id.in_(select(Enrollment.patient_id).where(*held_seat))).order_by(Patient.name, Patient.id)).all()
+    recorded = dict(session.execute(select(Attendance.patient_id, Attendance.status).where(
+        Attendance.occurrence_id == occurrence.id)).all())
+    return [(p, recorded.get(p.id)) for p in patients]

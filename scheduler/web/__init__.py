@@ -65,10 +65,14 @@ def nav_current(path: str) -> bool:
 def register_routes() -> None:
     """Import the page modules so they attach to bp (idempotent: modules load once)."""
     from scheduler.web import (  # noqa: F401
+        admin,
         appointments,
         auth,
         availability,
         calendar,
+        groups,
+        patients,
+        tasks,
         today,
     )
 
