@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
+from scheduler import schemas
 from scheduler.core import access, audit, timeutil
 from scheduler.core.clock import now
 from scheduler.errors import DomainError, Invalid, NotFound
@@ -69,43 +70,23 @@ def groups_list():
 
 
 def _series_input(state: FormState) -> dict:
-    """The new group's fields as the domain names them; every problem goes beside its field."""
-    clock = now()
-    title = state.get("title").strip()
-    if not title:
-        state.add("title", "is required")
-    elif len(title) > 200:
-        state.add("title", "must be at most 200 characters")
-    facilitator = parse_int(state, "facilitator", 1)
-    if facilitator is not None and db.session.get(Therapist, facilitator) is None:
-        state.add("facilitator", "must be one of the therapists listed")
-    capacity = parse_int(state, "capacity", 1, groups.MAX_CAPACITY)
-    minutes = parse_int(state, "duration", groups.MIN_MINUTES, groups.MAX_MINUTES)
+    """The new group's fields parsed with the API's schema, every problem beside its field."""
     meetings = parse_int(state, "meetings", 1, group_changes.MAX_MEETINGS)
-    tz = state.get("timezone").strip()
+    data = {"title": state.get("title"), "facilitator_id": state.get("facilitator"),
+            "capacity": state.get("capacity"), "start": state.get("first_meeting").strip(),
+            "duration_minutes": state.get("duration"), "timezone": state.get("timezone").strip(),
+            "location": state.get("location").strip(),
+            "rrule": group_changes.weekly_rule(meetings) if meetings else ""}
     try:
-        timeutil.zone(tz)
-    except ValueError:
-        state.add("timezone", "must be an IANA time zone such as America/New_York")
-        tz = None
-    location = state.get("location").strip() or None
-    if location and len(location) > 200:
-        state.add("location", "must be at most 200 characters")
-    local_start = None
-    raw = state.get("first_meeting").strip()
-    if not raw:
-        state.add("first_meeting", "is required")
-    else:
-        try:
-            local_start = groups.wall_time(timeutil.parse_datetime_input(raw), tz or "UTC")
-        except ValueError:
-            state.add("first_meeting", "must be a date and time such as 2026-03-10T18:00")
-    rule = group_changes.weekly_rule(meetings) if meetings else None
-    if local_start is not None and tz is not None:
-        for name, message in groups.series_errors(local_start, tz, rule, clock).items():
-            state.add(name, message)
-    return {"title": title, "facilitator_id": facilitator, "capacity": capacity, "local_start": local_start,
-            "duration_minutes": minutes, "timezone": tz, "rrule": rule, "location": location}
+        body = schemas.parse(schemas.GroupCreate, data, strings=True)
+    except Invalid as exc:
+        state.fail(exc)
+        return {}
+    if db.session.get(Therapist, body.facilitator_id) is None:
+        state.add("facilitator", "must be one of the therapists listed")
+    return {"title": body.title, "facilitator_id": body.facilitator_id, "capacity": body.capacity,
+            "local_start": groups.wall_time(body.start, body.timezone), "duration_minutes": body.duration_minutes,
+            "timezone": body.timezone, "rrule": body.rrule, "location": body.location}
 
 
 def _preview(state: FormState) -> tuple[list[str], str | None]:

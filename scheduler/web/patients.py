@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 
-from scheduler.core import access, audit, timeutil
+from scheduler import schemas
+from scheduler.core import access, audit
 from scheduler.core.clock import now
-from scheduler.errors import DomainError, NotFound
+from scheduler.errors import DomainError, Invalid, NotFound
 from scheduler.extensions import db
 from scheduler.models import Patient
 from scheduler.scheduling import patient_record, patients
@@ -64,44 +65,17 @@ def patient_pick():
 
 
 def _details(state: FormState, creating: bool) -> dict:
-    """The form's fields as the domain names them, every problem beside its field."""
-    clock = now()
-    values: dict = {}
-    name = state.get("name").strip()
-    if not name:
-        state.add("name", "is required")
-    elif len(name) > 200:
-        state.add("name", "must be at most 200 characters")
-    values["name"] = name
+    """The form parsed with the API's own schema (the same rules), every problem beside its field."""
+    data = {"name": state.get("name"), "phone": state.get("phone"), "timezone": state.get("timezone").strip(),
+            "language": state.get("language") or "en", "discharge_date": state.get("discharge_date").strip(),
+            "sms_consent": "true" if state.get("consent") in ("on", "true", "1") else "false"}
+    model = schemas.PatientCreate if creating else schemas.PatientUpdate
     try:
-        values["phone"] = patients.normalize_phone(state.get("phone"))
-    except ValueError as exc:
-        state.add("phone", "is required" if not state.get("phone").strip() else str(exc))
-    tz = state.get("timezone").strip()
-    try:
-        timeutil.zone(tz)
-        values["timezone"] = tz
-    except ValueError:
-        state.add("timezone", "must be an IANA time zone such as America/New_York")
-    language = state.get("language") or "en"
-    if language not in dict(LANGUAGES):
-        state.add("language", "must be English or Spanish")
-    values["language"] = language
-    values["sms_consent"] = state.get("consent") in ("on", "true", "1")
-    raw = state.get("discharge_date").strip()
-    if raw:
-        try:
-            values["discharge_date"] = timeutil.parse_date(raw)
-        except ValueError:
-            state.add("discharge_date", "must be a date such as 2026-03-10")
-    elif creating:
-        values["discharge_date"] = None
-    if "discharge_date" in values and values["discharge_date"] and "timezone" in values:
-        try:  # the domain's own rule, checked now so every field's message shows at once
-            patients._check_discharge(values["discharge_date"], values["timezone"], clock)
-        except DomainError as exc:
-            state.fail(exc)
-    return values
+        body = schemas.parse(model, data, strings=True)
+    except Invalid as exc:
+        state.fail(exc)
+        return {}
+    return dict(body) if creating else {name: getattr(body, name) for name in body.model_fields_set}
 
 
 def _form(state: FormState, patient: Patient | None = None, status: int = 200):
