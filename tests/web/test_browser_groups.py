@@ -129,6 +129,8 @@ def test_template_counter_refuses_a_text_too_long(signed_in, shot):
     assert_accessible(page, "admin")
     shot(page, "admin")
     page.get_by_role("link", name="Reminder (English)").click()
+    page.wait_for_url("**/admin/templates/reminder/en")
+    page.wait_for_load_state()  # htmx listens once the page has loaded
     box = page.get_by_label("Wording")
     box.fill("{clinic}: " + "a very long reminder " * 8 + "{when}")
     expect(page.locator("#counter")).to_contain_text("This text would be refused")
@@ -138,6 +140,7 @@ def test_template_counter_refuses_a_text_too_long(signed_in, shot):
     shot(page, "template-refused")
     page.get_by_role("button", name="Save template").click()
     expect(page.get_by_text("Not saved: the text breaks the rules below.")).to_be_visible()
+    page.wait_for_load_state()
     box = page.get_by_label("Wording")
     box.fill("{clinic}: See you {when}. Reply C to confirm. Call {phone}")
     expect(page.locator("#counter")).to_contain_text("This text can be sent.")
