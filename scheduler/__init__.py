@@ -43,23 +43,32 @@ def load_config(app: Flask, test_config: dict | None) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    """Database, migrations, proxy headers."""
+    """Database, migrations, sign-in sessions, CSRF, rate limits, proxy headers."""
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from scheduler.extensions import db, migrate
+    from scheduler.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
     if app.config.get("BEHIND_PROXY"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
 
 def register_blueprints(app: Flask) -> None:
-    """The JSON API, the Twilio webhooks and the health check."""
-    from scheduler import api, webhooks
+    """The JSON API, the Twilio webhooks, the staff pages and the health check."""
+    from scheduler import api, web, webhooks
+    from scheduler.extensions import csrf
 
+    # Bearer tokens and Twilio's signature authenticate these; there is no cookie to forge.
+    csrf.exempt(api.bp)
+    csrf.exempt(webhooks.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
+    web.init_app(app)
+    app.register_blueprint(web.bp)
 
     @app.get("/healthz")
     def healthz():
@@ -67,9 +76,11 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    """API clients get JSON even for routes that do not exist."""
+    """API clients get JSON even for routes that do not exist; people get a page."""
     from flask import jsonify, request
     from werkzeug.exceptions import HTTPException
+
+    from scheduler.web import error_page
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -77,7 +88,7 @@ def register_errorhandlers(app: Flask) -> None:
             # A 405 keeps its Allow header (RFC 9110): only the body becomes JSON.
             allow = {k: v for k, v in exc.get_headers() if k == "Allow"}
             return jsonify(error=exc.name), exc.code, allow
-        return exc
+        return error_page(exc)
 
 
 def register_commands(app: Flask) -> None:

@@ -75,6 +75,8 @@ def load(instance_path: str, env=os.environ) -> dict:
     cfg = {
         "SQLALCHEMY_DATABASE_URI": url,
         "SECRET_KEY": env.get("SECRET_KEY") or _secret_key(instance),
+        # Sign-in throttling counts: memory:// is per process; redis://... shares them.
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "SMS_BACKEND": env.get("SMS_BACKEND", "console"),
         "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID", ""),
         "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN", ""),

@@ -13,19 +13,11 @@ from scheduler import create_app
 from scheduler.core import auth
 from scheduler.extensions import db
 from scheduler.models import AvailabilityRule, Patient, Therapist
-from tests.support import NOW, Api
+from tests.support import BASE_CONFIG, NOW, Api
 from tests.support.twilio_standin import TwilioStandin
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
-BASE_CONFIG = {
-    "TESTING": True,
-    "SECRET_KEY": "test",
-    "SMS_BACKEND": "console",
-    "CLINIC_SMS_NAME": "Northside Health",
-    "CLINIC_PHONE": "555-0100",
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-}
 
 
 def _postgres_available() -> str | None:

@@ -5,11 +5,11 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from scheduler.errors import Conflict, Invalid
+from scheduler.errors import Conflict, Invalid, NotFound
 from scheduler.models import ROLES, ApiToken, Therapist, User
 
 
@@ -60,3 +60,77 @@ _BY_TOKEN = select(User).join(ApiToken, ApiToken.user_id == User.id).where(
 def user_for_token(session: Session, token: str) -> User | None:
     """The active user holding this unrevoked token, or None."""
     return session.scalar(_BY_TOKEN, {"token_hash": hash_token(token)})
+
+
+# --- what an admin changes (the staff pages' admin area) ----------------------------------
+
+MIN_PASSWORD = 10
+
+
+def get_user(session: Session, user_id: int) -> User:
+    """The user, or 404."""
+    user = session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound("user not found")
+    return user
+
+
+def _keep_an_admin(session: Session, user: User) -> None:
+    """The clinic must never be left without an active admin to undo a mistake."""
+    others = session.scalar(select(func.count()).select_from(User).where(
+        User.role == "admin", User.active.is_(True), User.id != user.id))
+    if user.role == "admin" and user.active and not others:
+        raise Conflict("this is the only active admin: make another admin first", field="role")
+
+
+def set_role(session: Session, user: User, role: str, therapist_id: int | None = None) -> None:
+    """Change a user's role; a therapist user is linked to a therapist record."""
+    if role not in ROLES:
+        raise Invalid({"role": f"must be one of: {', '.join(ROLES)}"})
+    if role == user.role and (role != "therapist" or therapist_id in (None, user.therapist_id)):
+        return
+    if role != "admin":
+        _keep_an_admin(session, user)
+    if role == "therapist":
+        if therapist_id is None or session.get(Therapist, therapist_id) is None:
+            raise Invalid({"therapist": "choose the therapist this user is"})
+        holder = session.scalar(select(User.id).where(User.therapist_id == therapist_id, User.id != user.id))
+        if holder is not None:
+            raise Conflict("that therapist already has a user", field="therapist")
+    user.role, user.therapist_id = role, therapist_id if role == "therapist" else None
+    session.flush()
+
+
+def set_active(session: Session, user: User, active: bool, now: datetime) -> int:
+    """Deactivate (sessions and API tokens stop at once) or reactivate; returns tokens revoked."""
+    if not active:
+        _keep_an_admin(session, user)
+    user.active = active
+    revoked = 0
+    if not active:
+        for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                            ApiToken.revoked_at.is_(None))):
+            token.revoked_at, revoked = now, revoked + 1
+    session.flush()
+    return revoked
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """A new password (the admin tells the user; they are not shown it again)."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise Invalid({"password": f"must be at least {MIN_PASSWORD} characters"})
+    if len(password) > 200:
+        raise Invalid({"password": "must be at most 200 characters"})
+    user.password_hash = generate_password_hash(password)
+    session.flush()
+
+
+def revoke_token(session: Session, token_id: int, now: datetime) -> ApiToken:
+    """Revoke one API token (again is harmless); 404 when there is none."""
+    token = session.get(ApiToken, token_id, with_for_update=True)
+    if token is None:
+        raise NotFound("token not found")
+    if token.revoked_at is None:
+        token.revoked_at = now
+        session.flush()
+    return token

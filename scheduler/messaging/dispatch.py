@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.core.db import is_postgres
 from scheduler.core.settings import Settings
-from scheduler.messaging import reminders, sending, texts
+from scheduler.messaging import reminders, sending, templates, texts
 from scheduler.messaging.sending import Outgoing, Pacer, Sent
 from scheduler.models import (
     Appointment,
@@ -145,10 +145,10 @@ def check(session: Session, msg: Message, patient: Patient | None, now: datetime
     return Verdict()
 
 
-def _render(msg: Message, patient: Patient, settings: Settings) -> str:
+def _render(msg: Message, patient: Patient, settings: Settings, wording: dict) -> str:
     return texts.render(msg.kind, patient.language, clinic_name=settings.clinic_sms_name,
                         clinic_phone=settings.clinic_phone, start_dt=msg.session_start_dt,
-                        tz=patient.timezone)
+                        tz=patient.timezone, overrides=wording)
 
 
 def _load_for_checks(session: Session, msgs: list[Message]) -> list:
@@ -178,13 +178,14 @@ def prepare(session: Session, ids: list[int], token: datetime, now: datetime, se
     counts["lost"] = len(ids) - len(ours)
     related = _load_for_checks(session, ours)  # noqa: F841 (held so the identity map keeps them)
     ready = []
+    wording = templates.overrides(session) if ours else {}
     for msg in ours:
         patient = session.get(Patient, msg.patient_id) if msg.patient_id is not None else None
         verdict = check(session, msg, patient, now, settings.quiet_hours)
         body = None
         if verdict.skip is None and verdict.defer_to is None:
             try:
-                body = _render(msg, patient, settings)
+                body = _render(msg, patient, settings, wording)
             except ValueError:
                 verdict = Verdict(skip=SkipReason.UNRENDERABLE)
         if verdict.skip:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.core.settings import Settings
 from scheduler.errors import DomainError
-from scheduler.messaging import reminders, replies, sms, texts
+from scheduler.messaging import reminders, replies, sms, templates, texts
 from scheduler.models import (
     Appointment,
     Direction,
@@ -168,7 +168,8 @@ def handle_inbound(session: Session, from_phone: str | None, body: str | None, m
     if answer is None or (kind not in ALWAYS_ANSWERED and not patient.can_text):
         return None
     text = texts.render(answer, patient.language, clinic_name=settings.clinic_sms_name,
-                        clinic_phone=settings.clinic_phone, start_dt=start_dt, tz=patient.timezone)
+                        clinic_phone=settings.clinic_phone, start_dt=start_dt, tz=patient.timezone,
+                        overrides=templates.overrides(session))
     # The answer travels in the webhook's TwiML, not through dispatch: it is already sent.
     session.add(Message(patient_id=patient.id, direction=Direction.OUT, kind=f"reply_{answer}",
                         dedupe_key=f"reply:{message_sid}" if message_sid else None,

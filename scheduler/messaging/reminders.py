@@ -175,6 +175,23 @@ def dropped(session: Session, enrollment: Enrollment, now: datetime) -> None:
     withdraw(session, now, Message.enrollment_id == enrollment.id)
 
 
+def occurrence_cancelled(session: Session, occurrence: Occurrence, now: datetime, *,
+                         settings: Settings) -> int:
+    """One meeting was called off: its reminders are withdrawn and each enrolled patient is told.
+
+    The notice carries the enrollment, so dispatch skips it for someone who dropped meanwhile.
+    Returns how many notices were written.
+    """
+    withdraw(session, now, Message.occurrence_id == occurrence.id, Message.kind == "reminder",
+             why="meeting cancelled")
+    enrollments = session.scalars(select(Enrollment).options(selectinload(Enrollment.patient)).where(
+        Enrollment.group_id == occurrence.group_id, Enrollment.status == "enrolled")).all()
+    for enrollment in enrollments:
+        _notice(session, enrollment.patient, "cancelled", f"enr{enrollment.id}:occ{occurrence.id}:cancelled",
+                now, occurrence.start_dt, settings, enrollment_id=enrollment.id, occurrence_id=occurrence.id)
+    return len(enrollments)
+
+
 def occurrences_added(session: Session, group: GroupSeries, occurrences: list[Occurrence],
                       now: datetime, *, settings: Settings) -> None:
     """The horizon rolled forward: reminders for every enrolled patient."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -175,11 +176,24 @@ def _language(language: str | None) -> str:
 
 
 def render(kind: str, language: str, *, clinic_name: str, clinic_phone: str,
-           start_dt: datetime | None = None, tz: str | None = None) -> str:
-    """The checked text of `kind` in `language` (fallback en); ValueError if it cannot be sent."""
+           start_dt: datetime | None = None, tz: str | None = None,
+           overrides: Mapping[tuple[str, str], str] | None = None) -> str:
+    """The checked text of `kind` in `language` (fallback en); ValueError if it cannot be sent.
+
+    `overrides` maps (kind, language) to an admin's stored wording (messaging.templates), with
+    the blanks {clinic}, {when} and {phone}; it is used when it passes the checks with these
+    settings, and the built-in wording otherwise, so a stored text never stops a send.
+    """
     if kind not in KINDS:
         raise ValueError(f"unknown text kind {kind!r}")
     lang = _language(language)
+    custom = (overrides or {}).get((kind, lang))
+    if custom is not None and (start_dt is not None or "{when}" not in custom):
+        when = format_when(start_dt, lang, tz) if start_dt is not None else ""
+        try:
+            return check(custom.format(clinic=clinic_name.strip(), when=when, phone=clinic_phone.strip()))
+        except (ValueError, KeyError, IndexError):
+            pass  # e.g. CLINIC_SMS_NAME grew since it was saved: the built-in wording goes out
     if start_dt is not None and kind in _TIMED[lang]:
         template, when = _TIMED[lang][kind], format_when(start_dt, lang, tz)
     elif kind in _PLAIN[lang]:
@@ -206,3 +220,15 @@ def validate_settings(clinic_name: str, clinic_phone: str) -> None:
         for template in [*_TIMED[lang].values(), *_PLAIN[lang].values()]:
             when = longest_when(lang)
             check(template.format(n=clinic_name.strip(), w=when, p=clinic_phone.strip()))
+
+
+# Admins may store their own wording (messaging.templates); these say which blanks each kind has.
+DATED_KINDS = frozenset(_TIMED["en"])  # may name the date and time
+UNDATED_KINDS = frozenset(_PLAIN["en"])  # can be sent without a date
+
+
+def builtin(kind: str, language: str) -> str:
+    """The built-in wording of `kind`, dated when it can be, with blanks {clinic}, {when}, {phone}."""
+    lang = _language(language)
+    template = _TIMED[lang].get(kind) or _PLAIN[lang][kind]
+    return template.replace("{n}", "{clinic}").replace("{w}", "{when}").replace("{p}", "{phone}")

@@ -27,7 +27,7 @@ from scheduler.models.enums import (
     TaskKind,
 )
 from scheduler.models.groups import Attendance, Enrollment, GroupSeries, Occurrence
-from scheduler.models.messaging import Message, Task
+from scheduler.models.messaging import Message, Task, TextTemplate
 from scheduler.models.patients import Discharge, Patient
 from scheduler.models.staff import ApiToken, AuditEvent, User
 
@@ -38,5 +38,5 @@ __all__ = [
     "TaskKind",
     "ApiToken", "Appointment", "AppointmentEvent", "Attendance", "AuditEvent", "AvailabilityException",
     "AvailabilityRule", "Discharge", "Enrollment", "GroupSeries", "Message", "Occurrence", "Patient",
-    "Task", "Therapist", "User",
+    "Task", "TextTemplate", "Therapist", "User",
 ]

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -85,3 +86,20 @@ class Task(db.Model):
     detail: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TextTemplate(db.Model):
+    """An admin's wording for one kind of text in one language, used instead of the built-in one.
+
+    The body names its blanks {clinic}, {when} and {phone}; messaging.templates checks it
+    against the texting rules before it is stored, and again each time it is used.
+    """
+
+    __tablename__ = "text_templates"
+    __table_args__ = (UniqueConstraint("kind", "language"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    language: Mapped[str] = mapped_column(String(2))
+    body: Mapped[str] = mapped_column(String(500))
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -2,9 +2,144 @@
 
 Pages are thin like the API views: parse with the shared schemas, decide access with
 core.access, call one domain function, end with audit.commit. They never import the API.
+
+The glue every page uses lives here: `bp`, the sign-in requirement (every page but sign-in),
+`roles(...)` (the shared policy's `require_role`), `user()`, `is_htmx()`, and the answers to
+domain errors: Forbidden -> the 403 page, NotFound -> the 404 page.
 """
 from __future__ import annotations
 
-from flask import Blueprint
+from functools import wraps
+
+from flask import Blueprint, Flask, g, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from scheduler.core import access
+from scheduler.errors import DomainError, Forbidden, NotFound
+from scheduler.extensions import db
+from scheduler.models import User
 
 bp = Blueprint("web", __name__)
+PUBLIC_ENDPOINTS = {"web.login", "static"}
+
+
+def init_app(app: Flask) -> None:
+    """Cookie flags, the sign-in session loader, and the page routes."""
+    # HttpOnly: no script reads the session; Lax: other sites' posts carry no cookie; Secure when
+    # served over https (PREFERRED_URL_SCHEME=https, or SESSION_COOKIE_SECURE set explicitly).
+    secure = app.config.get("SESSION_COOKIE_SECURE") or app.config.get("PREFERRED_URL_SCHEME") == "https"
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_SECURE=bool(secure), REMEMBER_COOKIE_HTTPONLY=True,
+                      REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=bool(secure))
+    from scheduler.web import auth
+
+    auth.init_login(app)
+    app.context_processor(lambda: {"nav_links": nav_links, "nav_current": nav_current})
+    register_routes()
+
+
+# (label, path, roles): the main navigation; a page that refuses a role is not offered to it.
+NAV = (
+    ("Today", "/", access.EVERYONE),
+    ("Calendar", "/calendar", access.EVERYONE),
+    ("Availability", "/availability", access.EVERYONE),
+    ("Groups", "/groups", access.EVERYONE),
+    ("Patients", "/patients", access.EVERYONE),
+    ("Tasks", "/tasks", access.EVERYONE),
+    ("Admin", "/admin", ("admin",)),
+)
+
+
+def nav_links() -> list[tuple[str, str]]:
+    """The main navigation for the signed-in user's role."""
+    role = g.user.role if g.get("user") else None
+    return [(label, path) for label, path, allowed in NAV if role in allowed]
+
+
+def nav_current(path: str) -> bool:
+    """True for the nav entry of the page being shown."""
+    return request.path == path if path == "/" else request.path.startswith(path)
+
+
+def register_routes() -> None:
+    """Import the page modules so they attach to bp (idempotent: modules load once)."""
+    from scheduler.web import (  # noqa: F401
+        admin,
+        appointments,
+        auth,
+        availability,
+        calendar,
+        groups,
+        patients,
+        tasks,
+        today,
+    )
+
+
+def user() -> User:
+    """The signed-in staff user (a real User row, for the policy and the audit trail)."""
+    return g.user
+
+
+def is_htmx() -> bool:
+    """True for a request htmx made (it wants a fragment, not a whole page)."""
+    return request.headers.get("HX-Request") == "true"
+
+
+@bp.before_request
+def require_login():
+    """Every page but sign-in needs a signed-in user; a stranger goes to sign-in and comes back."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        target = request.full_path.rstrip("?") if request.method == "GET" else None
+        login = url_for("web.login", next=target) if target and target != "/" else url_for("web.login")
+        if is_htmx():  # a fragment request cannot show the sign-in page in place
+            return "", 401, {"HX-Redirect": login}
+        return redirect(login)
+    g.user = current_user.user
+    return None
+
+
+def roles(*allowed: str):
+    """Refuse with the 403 page unless the user's role is one of `allowed` (the shared policy)."""
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            access.require_role(user(), *allowed)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+def error_page(exc: HTTPException):
+    """A page for any HTTP error a person meets (403, 404, 400 for a bad CSRF token, 500...)."""
+    db.session.rollback()
+    code = exc.code or 500
+    if isinstance(exc, InternalServerError):
+        detail = "Something went wrong on our side. Nothing you typed was saved; please try again."
+    else:
+        detail = exc.description
+    template = f"errors/{code}.html" if code in (403, 404, 500) else "errors/error.html"
+    return render_template(template, code=code, name=exc.name, detail=detail), code
+
+
+@bp.errorhandler(Forbidden)
+def forbidden(exc: Forbidden):
+    db.session.rollback()
+    return render_template("errors/403.html", code=403, detail=exc.message), 403
+
+
+@bp.errorhandler(NotFound)
+def not_found(exc: NotFound):
+    db.session.rollback()
+    return render_template("errors/404.html", code=404, detail=exc.message), 404
+
+
+@bp.errorhandler(DomainError)
+def domain_error(exc: DomainError):
+    """A refusal a page did not answer beside a field (e.g. a state change no longer allowed)."""
+    db.session.rollback()
+    return render_template("errors/error.html", code=exc.status, name="Not done",
+                           detail=exc.message), exc.status

@@ -13,6 +13,15 @@ from scheduler.models import Enrollment, GroupSeries, Occurrence
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday, before the US DST change
 PREFIX = "/api/v1"
 
+BASE_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test",
+    "SMS_BACKEND": "console",
+    "CLINIC_SMS_NAME": "Northside Health",
+    "CLINIC_PHONE": "555-0100",
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+}
+
 
 class Api:
     """The test client with a bearer token for one staff user."""

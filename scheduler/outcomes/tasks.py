@@ -1,0 +1,78 @@
+"""The staff inbox of follow-up tasks: what needs a person (an R reply, an opt-out, a failed text).
+
+Tasks are written where their cause happens (inbound replies, sending, the no-show job, the
+waitlist); this module only lists them and marks them done or not done.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from scheduler.errors import Conflict, NotFound
+from scheduler.models import Patient, Task
+
+# What each kind asks of staff, in the clinic's words (tasks.kind; unknown kinds show as is).
+WHY = {
+    "reschedule_request": "Asked to reschedule (replied R)",
+    "opt_out": "Opted out of texts",
+    "consent_needed": "Asked for texts, but no consent is on record",
+    "unrecognized_reply": "Sent a reply nobody understood",
+    "sms_failed": "A text could not be delivered",
+    "no_show": "Missed a session",
+    "attendance_missing": "No attendance recorded",
+    "group_clash": "A group meeting clashes with the facilitator's calendar",
+    "waitlist_clash": "A group seat is free, but a session clashes",
+}
+
+
+def why(task: Task) -> str:
+    """The reason a task is in the inbox, for a person."""
+    return WHY.get(task.kind, task.kind.replace("_", " ").capitalize())
+
+
+def open_tasks(session: Session, visible: ColumnElement[bool], with_unassigned: bool,
+               limit: int = 200) -> list[tuple[Task, Patient | None]]:
+    """Open tasks, oldest first, each with its patient; only patients `visible` allows.
+
+    Tasks about no patient (a facilitator's clash) are listed only `with_unassigned`.
+    """
+    about_patient = Task.patient_id.is_not(None) & visible
+    keep = (about_patient | Task.patient_id.is_(None)) if with_unassigned else about_patient
+    stmt = (select(Task, Patient).outerjoin(Patient, Patient.id == Task.patient_id)
+            .where(Task.done_at.is_(None), keep).order_by(Task.created_at, Task.id).limit(limit))
+    return [(task, patient) for task, patient in session.execute(stmt)]
+
+
+def recently_done(session: Session, visible: ColumnElement[bool], with_unassigned: bool,
+                  limit: int = 20) -> list[tuple[Task, Patient | None]]:
+    """The tasks done most recently, newest first, so a slip of the finger can be undone."""
+    about_patient = Task.patient_id.is_not(None) & visible
+    keep = (about_patient | Task.patient_id.is_(None)) if with_unassigned else about_patient
+    stmt = (select(Task, Patient).outerjoin(Patient, Patient.id == Task.patient_id)
+            .where(Task.done_at.is_not(None), keep).order_by(Task.done_at.desc(), Task.id.desc()).limit(limit))
+    return [(task, patient) for task, patient in session.execute(stmt)]
+
+
+def get_task(session: Session, task_id: int) -> Task:
+    """The task, or 404."""
+    task = session.get(Task, task_id, with_for_update=True)
+    if task is None:
+        raise NotFound("task not found")
+    return task
+
+
+def mark_done(session: Session, task: Task, now: datetime) -> None:
+    """Done; a second click (or a double submit) changes nothing."""
+    if task.done_at is None:
+        task.done_at = now
+        session.flush()
+
+
+def undo(session: Session, task: Task) -> None:
+    """Back in the inbox; 409 when it was not done."""
+    if task.done_at is None:
+        raise Conflict("this task is still open", field="task")
+    task.done_at = None
+    session.flush()

@@ -1,0 +1,161 @@
+"""`/patients`: the list with search, a patient's page, and new/edit for coordinators and admins.
+
+A therapist sees only the patients in their care (core.access.visible_patients / require_patient),
+and on a patient's page only their own appointments. Reading a patient's page is audited.
+"""
+from __future__ import annotations
+
+from flask import redirect, render_template, request, url_for
+
+from scheduler import schemas
+from scheduler.core import access, audit, settings
+from scheduler.core.clock import now
+from scheduler.errors import DomainError, Invalid, NotFound
+from scheduler.extensions import db
+from scheduler.models import Patient
+from scheduler.scheduling import patient_record, patients
+from scheduler.web import bp, is_htmx, roles, user
+from scheduler.web.forms import FormState
+from scheduler.web.helpers import day, done_before, new_form_id, remember, when, zone_names
+
+STAFF = ("admin", "coordinator")
+LANGUAGES = (("en", "English"), ("es", "Spanish"))
+ALIASES = {"sms_consent": "consent"}
+STATUS_LABELS = {
+    "pending": "Waiting to send", "sending": "Sending", "sent": "Sent", "delivered": "Delivered",
+    "undelivered": "Not delivered", "failed": "Failed", "skipped": "Not sent", "withdrawn": "Withdrawn",
+    "received": "Received",
+}
+
+
+def _source() -> str:
+    return f"web:user {user().id}"
+
+
+def _readable(patient_id: int) -> Patient:
+    """The patient, if this user may see them (the same 404 whether or not they exist)."""
+    if not access.may_see_patient(db.session, user(), patient_id):
+        raise NotFound("patient not found")
+    return patients.get_patient(db.session, patient_id)
+
+
+# --- list and search ------------------------------------------------------------------------
+
+
+@bp.get("/patients")
+@roles("admin", "coordinator", "therapist")
+def patients_list():
+    """Patients by name; Search finds a name or a phone number (live with htmx)."""
+    query = request.args.get("q", "").strip()[:100]
+    found = patients.search(db.session, query, access.visible_patients(user()), limit=50)
+    template = "patients/_results.html" if is_htmx() else "patients/list.html"
+    return render_template(template, found=found, query=query, may_create=access.sees_everyone(user()))
+
+
+@bp.get("/patients/pick")
+@roles("admin", "coordinator", "therapist")
+def patient_pick():
+    """The live Patient field of a form: matching patients as radio buttons (htmx fragment)."""
+    query = (request.args.get("patient") or request.args.get("q") or "").strip()[:100]
+    matches = patients.search(db.session, query, access.visible_patients(user()), limit=10) if query else []
+    return render_template("patients/_pick.html", matches=matches, query=query)
+
+
+# --- new and edit ---------------------------------------------------------------------------
+
+
+def _details(state: FormState, creating: bool) -> dict:
+    """The form parsed with the API's own schema (the same rules), every problem beside its field."""
+    data = {"name": state.get("name"), "phone": state.get("phone"), "timezone": state.get("timezone").strip(),
+            "language": state.get("language") or "en", "discharge_date": state.get("discharge_date").strip(),
+            "sms_consent": "true" if state.get("consent") in ("on", "true", "1") else "false"}
+    model = schemas.PatientCreate if creating else schemas.PatientUpdate
+    try:
+        body = schemas.parse(model, data, strings=True)
+    except Invalid as exc:
+        state.fail(exc)
+        return {}
+    return dict(body) if creating else {name: getattr(body, name) for name in body.model_fields_set}
+
+
+def _form(state: FormState, patient: Patient | None = None, status: int = 200):
+    return render_template("patients/form.html", form=state, patient=patient, zones=zone_names(),
+                           languages=LANGUAGES, day=day), status
+
+
+@bp.get("/patients/new")
+@roles(*STAFF)
+def patient_new():
+    return _form(FormState({"timezone": "America/New_York", "language": "en", "form_id": new_form_id()}))[0]
+
+
+@bp.post("/patients/new")
+@roles(*STAFF)
+def patient_create():
+    """Register a patient, or show the form again with what was typed and a message per field."""
+    state = FormState(request.form, ALIASES)
+    earlier = done_before(state.get("form_id"))
+    if earlier:
+        return redirect(earlier)
+    values = _details(state, creating=True)
+    if not state.ok:
+        return _form(state, status=422)
+    clock = now()
+    try:
+        patient = patients.create_patient(db.session, now=clock, source=_source(), **values)
+    except DomainError as exc:
+        db.session.rollback()
+        return _form(state.fail(exc), status=exc.status)
+    location = url_for("web.patient_page", patient_id=patient.id)
+    audit.commit(db.session, "create", "patient", patient.id, clock)
+    remember(state.get("form_id"), location)
+    return redirect(location)
+
+
+@bp.get("/patients/<int:patient_id>/edit")
+@roles(*STAFF)
+def patient_edit(patient_id: int):
+    patient = patients.get_patient(db.session, patient_id)
+    state = FormState({"name": patient.name, "phone": patient.phone, "timezone": patient.timezone,
+                       "language": patient.language, "consent": "on" if patient.sms_consent else ""})
+    html = _form(state, patient)[0]
+    audit.commit(db.session, "read", "patient", patient.id, now())
+    return html
+
+
+@bp.post("/patients/<int:patient_id>/edit")
+@roles(*STAFF)
+def patient_update(patient_id: int):
+    """Change the details; a date in Discharge date adds a discharge (earlier ones are kept)."""
+    patient = patients.get_patient(db.session, patient_id)
+    state = FormState(request.form, ALIASES)
+    changes = _details(state, creating=False)
+    if not state.ok:
+        return _form(state, patient, 422)
+    clock = now()
+    try:
+        patients.update_patient(db.session, patient_id, changes, clock, _source(), settings=settings.current())
+    except DomainError as exc:
+        db.session.rollback()
+        return _form(state.fail(exc), patients.get_patient(db.session, patient_id), exc.status)
+    audit.commit(db.session, "update", "patient", patient_id, clock)
+    return redirect(url_for("web.patient_page", patient_id=patient_id))
+
+
+# --- a patient's page -----------------------------------------------------------------------
+
+
+@bp.get("/patients/<int:patient_id>")
+@roles("admin", "coordinator", "therapist")
+def patient_page(patient_id: int):
+    """Discharges, consent and opt-out, upcoming sessions, attendance and the Messages log."""
+    patient = _readable(patient_id)
+    clock = now()
+    own = None if access.sees_everyone(user()) else user().therapist_id
+    html = render_template(
+        "patients/patient.html", patient=patient, when=when, day=day, manage=access.sees_everyone(user()),
+        upcoming=patient_record.upcoming(db.session, patient.id, clock, own),
+        history=patient_record.history(db.session, patient.id, clock, own),
+        messages=patients.messages(db.session, patient.id)[:100], status_labels=STATUS_LABELS)
+    audit.commit(db.session, "read", "patient", patient.id, clock)
+    return html

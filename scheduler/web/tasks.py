@@ -1,0 +1,66 @@
+"""`/tasks`: the follow-up inbox. Each task names its patient and why; Done, and undo.
+
+A therapist sees the tasks about patients in their care; staff see all, also those about no
+patient (a facilitator's clash).
+"""
+from __future__ import annotations
+
+from flask import redirect, render_template, url_for
+
+from scheduler.core import access, audit
+from scheduler.core.clock import now
+from scheduler.errors import Conflict, NotFound
+from scheduler.extensions import db
+from scheduler.models import Task
+from scheduler.outcomes import tasks
+from scheduler.web import bp, roles, user
+from scheduler.web.helpers import when
+
+ROLES = ("admin", "coordinator", "therapist")
+
+
+def _visible_task(task_id: int) -> Task:
+    """The task, if this user may see it (the same 404 whether or not it exists)."""
+    task = tasks.get_task(db.session, task_id)
+    if task.patient_id is None and not access.sees_everyone(user()):
+        raise NotFound("task not found")
+    if task.patient_id is not None and not access.may_see_patient(db.session, user(), task.patient_id):
+        raise NotFound("task not found")
+    return task
+
+
+@bp.get("/tasks")
+@roles(*ROLES)
+def tasks_list():
+    """Open tasks, oldest first, and the ones done lately (to undo a slip)."""
+    visible, staff = access.visible_patients(user()), access.sees_everyone(user())
+    open_rows = tasks.open_tasks(db.session, visible, staff)
+    done_rows = tasks.recently_done(db.session, visible, staff)
+    html = render_template("tasks/list.html", open_rows=open_rows, done_rows=done_rows, why=tasks.why,
+                           when=when)
+    audit.commit(db.session, "read", "tasks", None, now())
+    return html
+
+
+@bp.post("/tasks/<int:task_id>/done")
+@roles(*ROLES)
+def task_done(task_id: int):
+    """Mark done; a second submit changes nothing."""
+    clock = now()
+    tasks.mark_done(db.session, _visible_task(task_id), clock)
+    audit.commit(db.session, "update", "task", task_id, clock)
+    return redirect(url_for("web.tasks_list"))
+
+
+@bp.post("/tasks/<int:task_id>/undo")
+@roles(*ROLES)
+def task_undo(task_id: int):
+    """Put a done task back in the inbox (already open: nothing to do)."""
+    clock = now()
+    try:
+        tasks.undo(db.session, _visible_task(task_id))
+    except Conflict:
+        db.session.rollback()
+        return redirect(url_for("web.tasks_list"))
+    audit.commit(db.session, "update", "task", task_id, clock)
+    return redirect(url_for("web.tasks_list"))

@@ -1,0 +1,31 @@
+"""Browser helpers: where Chromium and axe-core are, the accessibility check, screenshots."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/lib/chromium/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "tests" / "web" / "vendor" / "axe-4.14.1.min.js"  # npm axe-core 4.14.1, unmodified
+# Key screenshots are kept in docs/; refresh them with UPDATE_SCREENSHOTS=1.
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+def assert_accessible(page, context: str = "") -> None:
+    """axe-core on the page as it is now: no serious or critical WCAG 2.1 A/AA violation."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""() => axe.run(document, {runOnly: {type: 'tag',
+        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})""")
+    bad = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    assert not bad, f"{context or page.url}: " + "; ".join(
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}" for v in bad)
+
+
+def screenshot(page, name: str, tmp_path: Path | None = None) -> Path:
+    """Save a full-page screenshot: into docs/screenshots with UPDATE_SCREENSHOTS=1, else tmp."""
+    folder = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") else (tmp_path or Path("/tmp")) / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,123 @@
+"""`/patients`: list and search by role, new and edit with the API's validation, a patient's page."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from scheduler.extensions import db
+from scheduler.models import AuditEvent, Message, Patient
+from tests.support import NOW, NY, add_group, next_monday, ny
+
+ROLES = ("admin", "coordinator", "therapist")
+
+
+def form(**overrides) -> dict:
+    return {"name": "Rosa Diaz", "phone": "(201) 555-0199", "timezone": NY, "language": "es",
+            "discharge_date": "", "consent": "on", "form_id": overrides.pop("form_id", "p1"), **overrides}
+
+
+@pytest.fixture
+def in_care(app, staff, make_patient):
+    """A patient in the therapist's care (enrolled in a group they facilitate) and one who is not."""
+    mine, other = make_patient(name="Ana Mine", phone="+12015550111"), make_patient(name="Bo Other")
+    with app.app_context():
+        add_group(db.session, staff.therapist_id, ny(next_monday(2), 18), enrolled=(mine,))
+    return mine, other
+
+
+@pytest.mark.parametrize(("path", "allowed"), [
+    ("/patients", ROLES), ("/patients/new", ("admin", "coordinator")), ("/patients/pick?patient=ana", ROLES)])
+def test_pages_by_role(staff, pages, path, allowed):
+    for role in ROLES:
+        assert getattr(staff, role).get(path).status_code == (200 if role in allowed else 403), role
+    assert "/login" in pages.get(path).location
+
+
+def test_a_therapist_sees_only_patients_in_their_care(staff, pages, in_care):
+    mine, other = in_care
+    listing = staff.therapist.get("/patients").get_data(as_text=True)
+    assert "Ana Mine" in listing and "Bo Other" not in listing
+    assert staff.therapist.get(f"/patients/{mine}").status_code == 200
+    assert staff.therapist.get(f"/patients/{other}").status_code == 404  # the same as no patient
+    assert staff.therapist.get("/patients/999999").status_code == 404
+    assert staff.therapist.get(f"/patients/{mine}/edit").status_code == 403
+    for role in ("admin", "coordinator"):
+        assert getattr(staff, role).get(f"/patients/{other}").status_code == 200
+    assert "/login" in pages.get(f"/patients/{mine}").location
+
+
+def test_search_by_name_or_phone_with_htmx_fragment(staff, in_care):
+    html = staff.coordinator.get("/patients?q=555-0111").get_data(as_text=True)
+    assert "Ana Mine" in html and "Bo Other" not in html
+    fragment = staff.coordinator.get("/patients?q=bo", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Bo Other" in fragment and "<html" not in fragment
+    assert '<label for="f-q">Search</label>' in staff.coordinator.get("/patients").get_data(as_text=True)
+
+
+def test_new_patient_form_names_its_fields(staff):
+    html = staff.coordinator.get("/patients/new").get_data(as_text=True)
+    for label in ("Name", "Phone", "Time zone", "Discharge date", "Language"):
+        assert f">{label}</label>" in html, label
+    assert "Consent to texts" in html and ">Save</button>" in html
+
+
+def test_create_then_edit(staff, app):
+    response = staff.coordinator.post("/patients/new", data=form())
+    assert response.status_code == 302
+    pid = int(response.location.rsplit("/", 1)[1])
+    with app.app_context():
+        p = db.session.get(Patient, pid)
+        assert (p.phone, p.language, p.sms_consent) == ("+12015550199", "es", True)
+    edited = staff.coordinator.post(f"/patients/{pid}/edit", data=form(name="Rosa M. Diaz", consent="",
+                                                                      discharge_date=NOW.date().isoformat()))
+    assert edited.status_code == 302, edited.get_data(as_text=True)[-3000:]
+    with app.app_context():
+        p = db.session.get(Patient, pid)
+        assert (p.name, p.sms_consent, len(p.discharges)) == ("Rosa M. Diaz", False, 1)
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("name", "", "Name is required"),
+    ("phone", "12", "Phone "),
+    ("timezone", "Moon/Base", "Time zone must be an IANA time zone"),
+    ("discharge_date", "2026-02-30", "Discharge date is not a real calendar date"),
+    ("discharge_date", "1999-01-01", "Discharge date is too far in the past"),
+    ("language", "fr", "Language must be one of"),
+])
+def test_bad_input_is_answered_beside_the_field(staff, app, field, value, message):
+    response = staff.coordinator.post("/patients/new", data=form(**{field: value}))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and message in html, html[-2500:]
+    assert f'id="e-{field}"' in html
+    assert 'value="Rosa Diaz"' in html or field == "name"  # what was typed is kept
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Patient)) == 0
+
+
+def test_a_taken_phone_is_refused_beside_it(staff, make_patient):
+    make_patient(phone="+12015550199")
+    response = staff.coordinator.post("/patients/new", data=form())
+    assert response.status_code == 409 and "another patient already has this phone number" in response.get_data(
+        as_text=True)
+
+
+def test_a_double_submit_creates_one_patient(staff, app):
+    first = staff.coordinator.post("/patients/new", data=form(form_id="twice"))
+    second = staff.coordinator.post("/patients/new", data=form(form_id="twice"))
+    assert second.status_code == 302 and second.location == first.location
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Patient)) == 1
+
+
+def test_patient_page_shows_state_sessions_and_messages_and_is_audited(staff, app, in_care):
+    mine, _ = in_care
+    with app.app_context():
+        db.session.add(Message(patient_id=mine, direction="in", kind="reschedule", status="received",
+                               body="R", created_at=NOW, history=[]))
+        db.session.commit()
+    html = staff.therapist.get(f"/patients/{mine}").get_data(as_text=True)
+    assert ">Messages</h2>" in html and "Received" in html and "Consented" in html
+    assert "Evening circle" in html  # the upcoming group meeting
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "read", AuditEvent.entity == "patient", AuditEvent.entity_id == mine)) == 1
