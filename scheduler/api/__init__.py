@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from scheduler.core import access, audit
 from scheduler.core.auth import user_for_token
 from scheduler.core.clock import now
-from scheduler.errors import DomainError, Invalid
+from scheduler.errors import DomainError, Forbidden, Invalid
 from scheduler.extensions import db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -60,9 +60,22 @@ def own_therapist(therapist_id: int) -> None:
     access.require_therapist(g.user, therapist_id)
 
 
+def _refused(exc: DomainError) -> None:
+    """Audit a refused attempt: a record hidden from the caller, or a route their role may not use."""
+    if isinstance(exc, access.Refused):
+        entity, entity_id = exc.entity, exc.entity_id
+    else:  # role refused: the route says what was tried, the first id in the URL which record
+        parts = request.url_rule.rule.split("/") if request.url_rule else []
+        entity = parts[3] if len(parts) > 3 else "api"  # /api/v1/<entity>/...
+        entity_id = next(iter((request.view_args or {}).values()), None)
+    audit.record_refusal(db.session, entity[:40], entity_id, now(), getattr(g.get("user"), "id", None))
+
+
 @bp.errorhandler(DomainError)
 def domain_error(exc: DomainError):
     db.session.rollback()
+    if isinstance(exc, (access.Refused, Forbidden)):
+        _refused(exc)
     if isinstance(exc, Invalid):
         return jsonify(errors=exc.errors), 422
     body = {"error": exc.message}

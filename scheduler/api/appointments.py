@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import g, request
 
-from scheduler.api import audited, bp, now, own_therapist, roles
+from scheduler.api import audited, bp, now, roles
 from scheduler.api.validate import Form, datetime_input, integer, json_body, one_of, text
-from scheduler.core import timeutil
+from scheduler.core import access, timeutil
 from scheduler.extensions import db
 from scheduler.models import ATTENDANCE_STATUSES, Appointment
 from scheduler.scheduling import appointments
@@ -31,9 +31,9 @@ def appointment_json(a: Appointment, history: bool = False) -> dict:
 
 
 def _mine(appointment_id: int) -> Appointment:
-    """The appointment (404), if the caller may act on it (a therapist: only their own, 403)."""
+    """The appointment, if the caller may act on it (a therapist: only their own; else 404 as if missing)."""
     appt = appointments.get(db.session, appointment_id)
-    own_therapist(appt.therapist_id)
+    access.require_appointment(g.user, appt)
     return appt
 
 
@@ -47,7 +47,7 @@ def book_appointment():
     start = form.get("start", datetime_input)
     minutes = form.get("duration_minutes", DURATION)
     form.check()
-    own_therapist(therapist_id)
+    access.require_booking(db.session, g.user, therapist_id, patient_id)
     appt = appointments.book(db.session, therapist_id, patient_id, start, minutes, now(), g.user.id)
     return audited("create", "appointment", appt.id, appointment_json(appt), 201)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import g
 
-from scheduler.api import bp, now, own_therapist, roles
+from scheduler.api import bp, now, roles
 from scheduler.api.validate import (
     Form,
     datetime_input,
@@ -13,7 +13,7 @@ from scheduler.api.validate import (
     text,
     timezone_name,
 )
-from scheduler.core import audit, timeutil
+from scheduler.core import access, audit, timeutil
 from scheduler.extensions import db
 from scheduler.models import (
     ATTENDANCE_STATUSES,
@@ -99,7 +99,7 @@ def get_group(group_id: int):
     """A group with roster counts (audited: it describes patients) and its next meetings."""
     clock = now()
     group = groups.get_group(db.session, group_id)
-    own_therapist(group.facilitator_id)
+    access.require_group(g.user, group)
     body = group_json(group, groups.roster_counts(db.session, group.id),
                       groups.next_occurrences(db.session, group, clock))
     audit.record(db.session, "read", "group", group.id, clock)
@@ -149,7 +149,8 @@ def record_occurrence_attendance(group_id: int, occurrence_id: int):
     patient_id = form.get("patient_id", integer(1))
     status = form.get("status", one_of(*ATTENDANCE_STATUSES))
     form.check()
-    own_therapist(groups.get_group(db.session, group_id).facilitator_id)
+    access.require_group(g.user, groups.get_group(db.session, group_id))
+    access.require_patient(db.session, g.user, patient_id, "patient_id not found", "patient_id")
     row = groups.record_attendance(db.session, group_id, occurrence_id, patient_id, status, clock,
                                    g.user.id)
     body = attendance_json(row)

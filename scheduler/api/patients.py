@@ -8,9 +8,9 @@ from scheduler.api.validate import Form, a_date, boolean, json_body, one_of, tex
 from scheduler.core import access, audit, timeutil
 from scheduler.extensions import db
 from scheduler.models import Message, Patient
-from scheduler.scheduling import patients
+from scheduler.scheduling import care_teams, patients
 
-FIELDS = ("name", "phone", "timezone", "language", "sms_consent", "discharge_date")
+FIELDS = ("name", "phone", "timezone", "language", "sms_consent", "discharge_date", "therapist_ids")
 PARSERS = {
     "name": text(200),
     "phone": patients.normalize_phone,
@@ -18,6 +18,7 @@ PARSERS = {
     "language": one_of("en", "es"),
     "sms_consent": boolean,
     "discharge_date": a_date,
+    "therapist_ids": care_teams.parse_ids,
 }
 
 
@@ -28,6 +29,7 @@ def patient_json(p: Patient) -> dict:
         "language": p.language, "sms_consent": p.sms_consent, "consent_at": timeutil.iso(p.consent_at),
         "opted_out": p.opted_out_at is not None, "opted_out_at": timeutil.iso(p.opted_out_at),
         "discharges": [d.discharge_date.isoformat() for d in p.discharges],
+        "therapist_ids": p.therapist_ids,
     }
 
 
@@ -48,7 +50,7 @@ def _source() -> str:
 
 
 def _readable(patient_id: int) -> Patient:
-    """The patient, if the caller may see them: staff always, a therapist only with a relationship."""
+    """The patient, if the caller may see them: staff always, a therapist only in their care (else 404)."""
     patient = patients.get_patient(db.session, patient_id)
     access.require_patient(db.session, g.user, patient_id)
     return patient
@@ -67,7 +69,8 @@ def create_patient():
     patient = patients.create_patient(
         db.session, name=values["name"], phone=values["phone"], timezone=values["timezone"],
         sms_consent=values["sms_consent"], language=values["language"] or "en",
-        discharge_date=values["discharge_date"], now=t, source=_source())
+        discharge_date=values["discharge_date"], now=t, source=_source(),
+        therapist_ids=values["therapist_ids"], user_id=g.user.id)
     audit.record(db.session, "create", "patient", patient.id, t)
     body = patient_json(patient), 201
     db.session.commit()
@@ -99,7 +102,7 @@ def update_patient(patient_id: int):
             changes[name] = value
     form.check()
     t = now()
-    patient = patients.update_patient(db.session, patient_id, changes, t, _source())
+    patient = patients.update_patient(db.session, patient_id, changes, t, _source(), user_id=g.user.id)
     audit.record(db.session, "update", "patient", patient.id, t)
     body = patient_json(patient)
     db.session.commit()

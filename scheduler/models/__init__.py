@@ -18,12 +18,12 @@ from scheduler.models.enums import (
 )
 from scheduler.models.groups import Attendance, Enrollment, GroupSeries, Occurrence
 from scheduler.models.messaging import Message, Task
-from scheduler.models.patients import Discharge, Patient
+from scheduler.models.patients import CareTeamMember, Discharge, Patient
 from scheduler.models.staff import ApiToken, AuditEvent, User
 
 __all__ = [
     "APPOINTMENT_STATUSES", "ATTENDANCE_STATUSES", "ENROLLMENT_STATUSES", "MESSAGE_STATUSES", "ROLES",
     "ApiToken", "Appointment", "AppointmentEvent", "Attendance", "AuditEvent", "AvailabilityException",
-    "AvailabilityRule", "Discharge", "Enrollment", "GroupSeries", "Message", "Occurrence", "Patient",
+    "AvailabilityRule", "CareTeamMember", "Discharge", "Enrollment", "GroupSeries", "Message", "Occurrence", "Patient",
     "Task", "Therapist", "User",
 ]

@@ -17,7 +17,7 @@ from scheduler.core.db import lock
 from scheduler.errors import Conflict, Invalid, NotFound
 from scheduler.messaging import reminders
 from scheduler.models import ATTENDANCE_STATUSES, Appointment, AppointmentEvent, Patient, Therapist
-from scheduler.scheduling import availability, busy
+from scheduler.scheduling import availability, busy, care_teams
 from scheduler.scheduling.therapists import weekly_rules
 
 MIN_MINUTES, MAX_MINUTES = 5, 480
@@ -96,6 +96,7 @@ def book(session: Session, therapist_id: int, patient_id: int, start: datetime, 
     _event(appt, now, user_id, "booked")
     session.flush()  # the id keys its texts; PostgreSQL's exclusion constraint fires here
     reminders.appointment_changed(session, appt, now, "booked")
+    care_teams.booked_by(session, user_id, patient.id, therapist.id, now)
     return appt
 
 
