@@ -39,6 +39,13 @@ def upgrade():
     with op.batch_alter_table('care_team', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_care_team_therapist_id'), ['therapist_id'], unique=False)
     _care_teams_from_staff_bookings()
+    op.create_table('seen_signatures',
+    sa.Column('signature_hash', sa.String(length=64), nullable=False),
+    sa.Column('seen_at', scheduler.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('signature_hash', name=op.f('pk_seen_signatures'))
+    )
+    with op.batch_alter_table('seen_signatures', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_seen_signatures_seen_at'), ['seen_at'], unique=False)
 
 
 def _care_teams_from_staff_bookings():
@@ -79,6 +86,9 @@ def _care_teams_from_staff_bookings():
 
 
 def downgrade():
+    with op.batch_alter_table('seen_signatures', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_seen_signatures_seen_at'))
+    op.drop_table('seen_signatures')
     with op.batch_alter_table('care_team', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_care_team_therapist_id'))
     op.drop_table('care_team')

@@ -20,10 +20,11 @@ from scheduler.models.groups import Attendance, Enrollment, GroupSeries, Occurre
 from scheduler.models.messaging import Message, Task
 from scheduler.models.patients import CareTeamMember, Discharge, Patient
 from scheduler.models.staff import ApiToken, AuditEvent, User
+from scheduler.models.webhooks import SeenSignature
 
 __all__ = [
     "APPOINTMENT_STATUSES", "ATTENDANCE_STATUSES", "ENROLLMENT_STATUSES", "MESSAGE_STATUSES", "ROLES",
     "ApiToken", "Appointment", "AppointmentEvent", "Attendance", "AuditEvent", "AvailabilityException",
     "AvailabilityRule", "CareTeamMember", "Discharge", "Enrollment", "GroupSeries", "Message", "Occurrence", "Patient",
-    "Task", "Therapist", "User",
+    "SeenSignature", "Task", "Therapist", "User",
 ]
