@@ -40,13 +40,16 @@ def load_config(app: Flask, test_config: dict | None) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    """Database, migrations, proxy headers."""
+    """Database, migrations, rate limits, proxy headers."""
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from scheduler.extensions import db, migrate
+    from scheduler.extensions import db, limiter, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    # In-process counts unless RATELIMIT_STORAGE_URI names a shared store (see extensions.py).
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    limiter.init_app(app)
     if app.config.get("BEHIND_PROXY"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 

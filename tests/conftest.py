@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from scheduler import create_app
-from scheduler.core import auth
+from scheduler.core import auth, clock
 from scheduler.extensions import db
 from scheduler.models import AvailabilityRule, Patient, Therapist
 from tests.support import NOW, Api
@@ -181,7 +181,7 @@ def make_api(app, client):
         with app.app_context():
             user = auth.create_user(db.session, f"{role}{next(counter)}@clinic.test", role, NOW,
                                     therapist_id=therapist_id)
-            token = auth.issue_token(db.session, user, NOW)
+            token = auth.issue_token(db.session, user, clock.now())  # valid by the real clock the API reads
             db.session.commit()
             return Api(client, token, user.id)
     return make

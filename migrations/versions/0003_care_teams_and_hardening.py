@@ -46,6 +46,9 @@ def upgrade():
     )
     with op.batch_alter_table('seen_signatures', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_seen_signatures_seen_at'), ['seen_at'], unique=False)
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('session_version', sa.Integer(), server_default='0', nullable=False))
+    _token_expiry()
 
 
 def _care_teams_from_staff_bookings():
@@ -85,7 +88,23 @@ def _care_teams_from_staff_bookings():
           f"granted nothing; {in_groups} patients are seen by their groups' facilitators")
 
 
+def _token_expiry():
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('expires_at', scheduler.core.timeutil.UTCDateTime(timezone=True),
+                                      nullable=True))
+    tokens = sa.table('api_tokens', sa.column('expires_at', scheduler.core.timeutil.UTCDateTime()))
+    expires = datetime.now(UTC) + timedelta(days=TOKEN_DAYS)
+    updated = op.get_bind().execute(tokens.update().values(expires_at=expires)).rowcount
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.alter_column('expires_at', nullable=False)
+    print(f"0003 tokens: {max(updated, 0)} existing API tokens now expire on {expires:%Y-%m-%d}")
+
+
 def downgrade():
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.drop_column('expires_at')
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('session_version')
     with op.batch_alter_table('seen_signatures', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_seen_signatures_seen_at'))
     op.drop_table('seen_signatures')

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from functools import wraps
 from pathlib import Path
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
+from limits import parse as parse_limit
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -13,22 +15,41 @@ from scheduler.core import access, audit
 from scheduler.core.auth import user_for_token
 from scheduler.core.clock import now
 from scheduler.errors import DomainError, Forbidden, Invalid
-from scheduler.extensions import db
+from scheduler.extensions import db, limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 OPENAPI = Path(__file__).with_name("openapi.json")
 PUBLIC_ENDPOINTS = {"api.openapi"}
+AUTH_FAILURE_LIMIT = "20 per minute"  # failed token checks per client address
+log = logging.getLogger(__name__)
+
+
+def _failure_limit():
+    return parse_limit(current_app.config.get("API_AUTH_FAILURE_LIMIT", AUTH_FAILURE_LIMIT))
 
 
 @bp.before_request
 def authenticate():
-    """Every API call but the OpenAPI document needs `Authorization: Bearer <token>`."""
+    """Every API call but the OpenAPI document needs `Authorization: Bearer <token>`.
+
+    Failed checks are counted per client address (the shared limiter's storage): past the
+    limit, that address gets 429 until the window passes, so tokens cannot be guessed.
+    """
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
+    address = request.remote_addr or "unknown"
+    if not limiter.limiter.test(_failure_limit(), "api-auth-failures", address):
+        log.warning("API: too many failed token checks from %s; refused", address)
+        return jsonify(error="too many failed attempts; try again later"), 429
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     user = user_for_token(db.session, token.strip()) if scheme.lower() == "bearer" and token else None
     if user is None:
+        limiter.limiter.hit(_failure_limit(), "api-auth-failures", address)
+        # Never the token itself: a typo'd token is one character away from a real one.
+        log.warning("API: refused a %s bearer token from %s (%s %s)",
+                    "missing" if not token else "bad, expired or revoked", address, request.method,
+                    request.url_rule.rule if request.url_rule else "?")
         return jsonify(error="missing or invalid bearer token"), 401, {"WWW-Authenticate": "Bearer"}
     g.user = user
     return None

@@ -11,9 +11,11 @@ from scheduler.models import AuditEvent
 
 
 def record(session: Session, action: str, entity: str, entity_id: int | None,
-           now: datetime, user_id: int | None = None) -> None:
-    """Add one audit row in the caller's transaction; ids only, never patient data."""
-    route = None
+           now: datetime, user_id: int | None = None, route: str | None = None) -> None:
+    """Add one audit row in the caller's transaction; ids only, never patient data.
+
+    In a request the route is the URL rule; elsewhere the caller names it (e.g. "cli users token").
+    """
     if has_request_context():
         user_id = user_id if user_id is not None else getattr(g.get("user"), "id", None)
         route = f"{request.method} {request.url_rule.rule}" if request.url_rule else request.method
