@@ -49,6 +49,10 @@ def upgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('session_version', sa.Integer(), server_default='0', nullable=False))
     _token_expiry()
+    if op.get_bind().dialect.name == "postgresql":
+        # The row trigger of 0001 cannot see TRUNCATE; a statement trigger refuses it too.
+        op.execute("CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()")
 
 
 def _care_teams_from_staff_bookings():
@@ -101,6 +105,8 @@ def _token_expiry():
 
 
 def downgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS audit_events_no_truncate ON audit_events")
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.drop_column('expires_at')
     with op.batch_alter_table('users', schema=None) as batch_op:
