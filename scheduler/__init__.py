@@ -6,6 +6,8 @@ import sys
 
 from flask import Flask
 
+from scheduler import headers
+
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, error handlers, commands."""
@@ -13,6 +15,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                 template_folder="../templates", static_folder="../static")
     load_config(app, test_config)
     register_extensions(app)
+    headers.init_app(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -37,7 +40,11 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     settings.init_app(app)  # after the last change to app.config: domain code sees only this
     # A restarted PostgreSQL must not cost a failed request; a SQLite file has no such failure.
     server = not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": server})
+    # hide_parameters: a failed statement's error (and so the log) never quotes its values,
+    # which are names, phone numbers and texts.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": server,
+                                               **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+                                               "hide_parameters": True}
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
@@ -52,6 +59,8 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
+    # In-process counts unless RATELIMIT_STORAGE_URI names a shared store (see extensions.py).
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     limiter.init_app(app)
     if app.config.get("BEHIND_PROXY"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)

@@ -5,13 +5,20 @@ import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from scheduler.core import auth, settings
+from scheduler.core import audit, auth, settings
 from scheduler.core.clock import now as _now
 from scheduler.errors import DomainError
 from scheduler.extensions import db
 from scheduler.models import User
 
 users = AppGroup("users", help="Staff users and API tokens.")
+
+
+def _user(email: str) -> User:
+    user = auth.find_user(db.session, email)
+    if user is None:
+        raise click.ClickException("no user with that email")
+    return user
 
 
 @users.command("create")
@@ -22,6 +29,7 @@ def create_user(email: str, role: str, password: str | None) -> None:
     """Create a staff user (a therapist user is linked to the therapist with that email)."""
     try:
         user = auth.create_user(db.session, email, role, _now(), password=password)
+        audit.record(db.session, "create", "user", user.id, _now(), route="cli users create")
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -31,14 +39,39 @@ def create_user(email: str, role: str, password: str | None) -> None:
 
 @users.command("token")
 @click.option("--email", required=True)
-def create_token(email: str) -> None:
-    """Print one new API bearer token for that user (only its hash is stored)."""
-    user = db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
-    if user is None:
-        raise click.ClickException("no user with that email")
-    token = auth.issue_token(db.session, user, _now())
+@click.option("--days", default=auth.TOKEN_DAYS, show_default=True, type=click.IntRange(1, auth.MAX_TOKEN_DAYS),
+              help="how long the token works")
+def create_token(email: str, days: int) -> None:
+    """Print one new API bearer token for that user, valid DAYS days (only its hash is stored)."""
+    user = _user(email)
+    if not user.active:
+        raise click.ClickException("that user is deactivated")
+    token = auth.issue_token(db.session, user, _now(), days)
+    audit.record(db.session, "create", "api_token", user.id, _now(), route="cli users token")
     db.session.commit()
     click.echo(token)
+
+
+@users.command("revoke")
+@click.option("--email", required=True)
+def revoke_tokens(email: str) -> None:
+    """End every API token of that user at once."""
+    user = _user(email)
+    revoked = auth.revoke_tokens(db.session, user, _now())
+    audit.record(db.session, "revoke", "api_token", user.id, _now(), route="cli users revoke")
+    db.session.commit()
+    click.echo(f"revoked {len(revoked)} API tokens of {user.email}")
+
+
+@users.command("deactivate")
+@click.option("--email", required=True)
+def deactivate_user(email: str) -> None:
+    """The user can no longer sign in or use the API: every token and session ends now."""
+    user = _user(email)
+    revoked = auth.deactivate(db.session, user, _now())
+    audit.record(db.session, "deactivate", "user", user.id, _now(), route="cli users deactivate")
+    db.session.commit()
+    click.echo(f"deactivated {user.email}: {len(revoked)} API tokens revoked, sessions ended")
 
 
 @click.command("demo")

@@ -105,6 +105,9 @@ def load(instance_path: str, env=os.environ) -> dict:
             raise ConfigError(
                 "TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER: one is required with twilio"
             )
+        if not cfg["PUBLIC_BASE_URL"]:
+            # Webhook signatures are checked against it alone, never against the Host header.
+            raise ConfigError("PUBLIC_BASE_URL: required when SMS_BACKEND=twilio (webhooks are verified against it)")
     try:
         texts.validate_settings(cfg["CLINIC_SMS_NAME"], cfg["CLINIC_PHONE"])
     except ValueError as exc:

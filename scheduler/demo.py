@@ -12,7 +12,7 @@ from scheduler.core import auth, timeutil
 from scheduler.core.settings import Settings
 from scheduler.errors import DomainError
 from scheduler.models import Appointment, AppointmentEvent, GroupSeries, Patient, Therapist, User
-from scheduler.scheduling import appointments, groups, patients, therapists
+from scheduler.scheduling import appointments, care_teams, groups, patients, therapists
 
 TZ = "America/New_York"
 SESSION_MINUTES = 50
@@ -112,7 +112,7 @@ def _local(day: date, hhmm: str) -> datetime:
 
 
 def _week_of_appointments(session: Session, staff: list[Therapist], people: list[Patient],
-                          now: datetime, settings: Settings) -> int:
+                          now: datetime, booked_by: int, settings: Settings) -> int:
     """Everyone's weekly session over the next seven days, inside their therapist's hours."""
     today = timeutil.local_date_of(now, TZ)
     slots = []
@@ -128,7 +128,7 @@ def _week_of_appointments(session: Session, staff: list[Therapist], people: list
             therapist, start = slots.pop(0)
             try:
                 appointments.book(session, therapist.id, patient.id, start, SESSION_MINUTES, now,
-                                  settings=settings)
+                                  booked_by, settings=settings)
             except DomainError:
                 continue  # that person is busy then (their group): try the next free slot
             booked += 1
@@ -162,6 +162,7 @@ def _attended_history(session: Session, staff: list[Therapist], people: list[Pat
                            version=1, created_at=now, updated_at=now)
         appt.events.append(AppointmentEvent(at=now, status="attended", note="demo history"))
         session.add(appt)
+        care_teams.add(session, patient.id, [therapist.id], now, None)
         added += 1
     session.flush()
     return added
@@ -173,12 +174,13 @@ def seed(session: Session, now: datetime, settings: Settings) -> DemoResult:
         raise NotEmpty("the database already has data; the demo only fills an empty database")
     result = DemoResult()
     admin = _staff(session, result, "admin@demo.clinic", "admin", now)
-    _staff(session, result, "coordinator@demo.clinic", "coordinator", now)
+    coordinator = _staff(session, result, "coordinator@demo.clinic", "coordinator", now)
     staff = _therapists(session, result, now)
     people = _patients(session, now)
     history = _attended_history(session, staff, people, now)
     group = _group(session, staff[1], people[:ENROLLED + WAITLISTED], now, settings)
-    booked = _week_of_appointments(session, staff, people, now, settings)
+    # Booked by the coordinator, which puts each therapist on their patients' care teams.
+    booked = _week_of_appointments(session, staff, people, now, coordinator.id, settings)
     result.admin_token = auth.issue_token(session, admin, now)
     result.counts = {"therapists": len(staff), "patients": len(people), "group": group.id,
                      "appointments": booked, "past_sessions": history}

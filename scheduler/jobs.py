@@ -99,7 +99,11 @@ def no_show_followups(session: Session, now: datetime) -> int:
 
 
 def housekeeping(session: Session, now: datetime) -> dict[str, int]:
-    """Log (counts only) what went wrong in the last day and anything overdue or stuck."""
+    """Forget old webhook signatures; log (counts only) what went wrong in the last day and anything stuck."""
+    from scheduler.webhooks import prune_signatures
+
+    pruned = prune_signatures(session, now)
+    session.commit()
     day_ago = now - timedelta(days=1)
     out = dict(session.execute(
         select(Message.status, func.count()).where(Message.direction == Direction.OUT, Message.created_at > day_ago,
@@ -115,6 +119,7 @@ def housekeeping(session: Session, now: datetime) -> dict[str, int]:
         Message.direction == Direction.OUT, Message.status == MessageStatus.PENDING,
         Message.due_at < now - timedelta(minutes=10))) or 0
     session.rollback()
+    out["signatures_pruned"] = pruned
     level = logging.WARNING if out["overdue"] or out.get("failed") else logging.INFO
     log.log(level, "texts, last day: %s", " ".join(f"{k}={v}" for k, v in sorted(out.items())))
     return out

@@ -176,6 +176,8 @@ def test_users_token_for_unknown_email_fails(runner):
     ({"SMS_BACKEND": "twilio"}, "TWILIO_ACCOUNT_SID"),
     ({"SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"},
      "TWILIO_MESSAGING_SERVICE_SID"),
+    ({"SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t",
+      "TWILIO_FROM_NUMBER": "+15005550006"}, "PUBLIC_BASE_URL"),
     ({"SMS_BACKEND": "carrier-pigeon"}, "SMS_BACKEND"),
     ({"REMINDER_OFFSETS": "abc"}, "REMINDER_OFFSETS"),
     ({"QUIET_HOURS": "late"}, "QUIET_HOURS"),
@@ -183,7 +185,7 @@ def test_users_token_for_unknown_email_fails(runner):
 ])
 def test_bad_setting_stops_the_app_with_one_line(tmp_path, env, name):
     clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("TWILIO_", "SMS_", "REMINDER_", "QUIET_", "DATABASE_URL"))}
+             if not k.startswith(("TWILIO_", "SMS_", "REMINDER_", "QUIET_", "DATABASE_URL", "PUBLIC_"))}
     clean.update({"SECRET_KEY": "test", "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3", **env})
     proc = subprocess.run([sys.executable, "-c", "from scheduler import create_app; create_app()"],
                           cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60, check=False)

@@ -6,11 +6,13 @@ from the same declarations and the routes. Every view ends with `audited(...)`.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
+from limits import parse as parse_limit
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound
@@ -19,25 +21,44 @@ from scheduler import schemas
 from scheduler.core import access, audit
 from scheduler.core.auth import user_for_token
 from scheduler.core.clock import now
-from scheduler.errors import DomainError, Invalid
-from scheduler.extensions import db
+from scheduler.errors import DomainError, Forbidden, Invalid
+from scheduler.extensions import db, limiter
 from scheduler.schemas.common import MAX_ID
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC_ENDPOINTS = {"api.openapi"}
 MAX_BODY = 1024 * 1024  # the contract: a body over 1 MB is a 413
+AUTH_FAILURE_LIMIT = "20 per minute"  # failed token checks per client address
+log = logging.getLogger(__name__)
+
+
+def _failure_limit():
+    return parse_limit(current_app.config.get("API_AUTH_FAILURE_LIMIT", AUTH_FAILURE_LIMIT))
 
 
 @bp.before_request
 def authenticate():
-    """Every API call but the OpenAPI document needs `Authorization: Bearer <token>`."""
+    """Every API call but the OpenAPI document needs `Authorization: Bearer <token>`.
+
+    Failed checks are counted per client address (the shared limiter's storage): past the
+    limit, that address gets 429 until the window passes, so tokens cannot be guessed.
+    """
     request.max_content_length = MAX_BODY
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
+    address = request.remote_addr or "unknown"
+    if not limiter.limiter.test(_failure_limit(), "api-auth-failures", address):
+        log.warning("API: too many failed token checks from %s; refused", address)
+        return jsonify(error="too many failed attempts; try again later"), 429
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     user = user_for_token(db.session, token.strip()) if scheme.lower() == "bearer" and token else None
     if user is None:
+        limiter.limiter.hit(_failure_limit(), "api-auth-failures", address)
+        # Never the token itself: a typo'd token is one character away from a real one.
+        log.warning("API: refused a %s bearer token from %s (%s %s)",
+                    "missing" if not token else "bad, expired or revoked", address, request.method,
+                    request.url_rule.rule if request.url_rule else "?")
         return jsonify(error="missing or invalid bearer token"), 401, {"WWW-Authenticate": "Bearer"}
     g.user = user
     # An id in a path beyond the id columns' range names no record: 404, not an overflow.
@@ -140,9 +161,22 @@ def own_therapist(therapist_id: int) -> None:
     access.require_therapist(g.user, therapist_id)
 
 
+def _refused(exc: DomainError) -> None:
+    """Audit a refused attempt: a record hidden from the caller, or a route their role may not use."""
+    if isinstance(exc, access.Refused):
+        entity, entity_id = exc.entity, exc.entity_id
+    else:  # role refused: the route says what was tried, the first id in the URL which record
+        parts = request.url_rule.rule.split("/") if request.url_rule else []
+        entity = parts[3] if len(parts) > 3 else "api"  # /api/v1/<entity>/...
+        entity_id = next(iter((request.view_args or {}).values()), None)
+    audit.record_refusal(db.session, entity[:40], entity_id, now(), getattr(g.get("user"), "id", None))
+
+
 @bp.errorhandler(DomainError)
 def domain_error(exc: DomainError):
     db.session.rollback()
+    if isinstance(exc, (access.Refused, Forbidden)):
+        _refused(exc)
     if isinstance(exc, Invalid):
         return jsonify(errors=exc.errors), 422
     body = {"error": exc.message}

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import g
 
 from scheduler import schemas
-from scheduler.api import audited, bp, endpoint, now, own_therapist, roles
-from scheduler.core import settings, timeutil
+from scheduler.api import audited, bp, endpoint, now, roles
+from scheduler.core import access, settings, timeutil
 from scheduler.extensions import db
 from scheduler.models import Appointment
 from scheduler.scheduling import appointments
@@ -29,9 +29,9 @@ def appointment_json(a: Appointment, history: bool = False) -> dict:
 
 
 def _mine(appointment_id: int) -> Appointment:
-    """The appointment (404), if the caller may act on it (a therapist: only their own, 403)."""
+    """The appointment, if the caller may act on it (a therapist: only their own; else 404 as if missing)."""
     appt = appointments.get(db.session, appointment_id)
-    own_therapist(appt.therapist_id)
+    access.require_appointment(g.user, appt)
     return appt
 
 
@@ -40,7 +40,7 @@ def _mine(appointment_id: int) -> Appointment:
 @endpoint(schemas.Appointment, body=schemas.AppointmentCreate, status=201, conflict=True)
 def book_appointment(body: schemas.AppointmentCreate):
     """Book an individual session; the patient gets one booking text and reminders."""
-    own_therapist(body.therapist_id)
+    access.require_booking(db.session, g.user, body.therapist_id, body.patient_id)
     appt = appointments.book(db.session, body.therapist_id, body.patient_id, body.start,
                              body.duration_minutes, now(), g.user.id, settings=settings.current())
     return audited("create", "appointment", appt.id, appointment_json(appt), 201)

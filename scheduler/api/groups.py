@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import g
 
 from scheduler import schemas
-from scheduler.api import audited, bp, endpoint, now, own_therapist, roles
-from scheduler.core import settings, timeutil
+from scheduler.api import audited, bp, endpoint, now, roles
+from scheduler.core import access, settings, timeutil
 from scheduler.extensions import db
 from scheduler.models import Attendance, Enrollment, GroupSeries, Occurrence
 from scheduler.scheduling import groups
@@ -80,7 +80,7 @@ def create_group(body: schemas.GroupCreate):
 def get_group(group_id: int):
     """A group with roster counts (audited: it describes patients) and its next meetings."""
     group = groups.get_group(db.session, group_id)
-    own_therapist(group.facilitator_id)
+    access.require_group(g.user, group)
     return audited("read", "group", group.id, _group_body(group, now()))
 
 
@@ -110,7 +110,8 @@ def drop_enrollment(group_id: int, patient_id: int):
 @endpoint(schemas.Attendance, body=schemas.OccurrenceAttendance, conflict=True)
 def record_occurrence_attendance(group_id: int, occurrence_id: int, body: schemas.OccurrenceAttendance):
     """Record a patient's attended / no_show / late_cancelled for a meeting that has started."""
-    own_therapist(groups.get_group(db.session, group_id).facilitator_id)
+    access.require_group(g.user, groups.get_group(db.session, group_id))
+    access.require_patient(db.session, g.user, body.patient_id, "patient_id not found", "patient_id")
     row = groups.record_attendance(db.session, group_id, occurrence_id, body.patient_id, body.status,
                                    now(), g.user.id)
     return audited("update", "attendance", row.id, attendance_json(row))

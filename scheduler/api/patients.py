@@ -18,6 +18,7 @@ def patient_json(p: Patient) -> dict:
         "language": p.language, "sms_consent": p.sms_consent, "consent_at": timeutil.iso(p.consent_at),
         "opted_out": p.opted_out_at is not None, "opted_out_at": timeutil.iso(p.opted_out_at),
         "discharges": [d.discharge_date.isoformat() for d in p.discharges],
+        "therapist_ids": p.therapist_ids,
     }
 
 
@@ -38,7 +39,7 @@ def _source() -> str:
 
 
 def _readable(patient_id: int) -> Patient:
-    """The patient, if the caller may see them: staff always, a therapist only with a relationship."""
+    """The patient, if the caller may see them: staff always, a therapist only in their care (else 404)."""
     patient = patients.get_patient(db.session, patient_id)
     access.require_patient(db.session, g.user, patient_id)
     return patient
@@ -49,7 +50,8 @@ def _readable(patient_id: int) -> Patient:
 @endpoint(schemas.Patient, body=schemas.PatientCreate, status=201, conflict=True)
 def create_patient(body: schemas.PatientCreate):
     """Register a patient."""
-    patient = patients.create_patient(db.session, **dict(body), now=now(), source=_source())
+    patient = patients.create_patient(db.session, **dict(body), now=now(), source=_source(),
+                                      user_id=g.user.id)
     return audited("create", "patient", patient.id, patient_json(patient), 201)
 
 
@@ -68,7 +70,8 @@ def get_patient(patient_id: int):
 def update_patient(patient_id: int, body: schemas.PatientUpdate):
     """Change a patient's details or consent, or add a discharge; only the fields given change."""
     changes = {name: getattr(body, name) for name in body.model_fields_set}
-    patient = patients.update_patient(db.session, patient_id, changes, now(), _source(), settings=settings.current())
+    patient = patients.update_patient(db.session, patient_id, changes, now(), _source(), user_id=g.user.id,
+                                      settings=settings.current())
     return audited("update", "patient", patient.id, patient_json(patient))
 
 

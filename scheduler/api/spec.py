@@ -56,6 +56,7 @@ ERROR_TEXT = {
     "409": "A conflict: double booking, a full group, a state that does not allow the change.",
     "413": "The body is over 1 MB.",
     "422": "Invalid fields or query parameters, each named.",
+    "429": "Too many failed token checks from this address; try again later.",
 }
 
 
@@ -112,7 +113,7 @@ def _operation(name: str, view, spec: Endpoint, rule, refs: dict, inline: dict) 
         params += _query_parameters(spec.query, inline[spec.query])
     if params:
         op["parameters"] = params
-    codes = {"401", "403", "422"}
+    codes = {"401", "403", "422", "429"}
     if spec.body is not None:
         op["requestBody"] = {"required": not spec.body_optional,
                              "content": {"application/json": {"schema": refs[(spec.body, "validation")]}}}

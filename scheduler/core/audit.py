@@ -4,15 +4,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import g, has_request_context, request
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from scheduler.models import AuditEvent
 
 
 def record(session: Session, action: str, entity: str, entity_id: int | None,
-           now: datetime, user_id: int | None = None) -> None:
-    """Add one audit row in the caller's transaction; ids only, never patient data."""
-    route = None
+           now: datetime, user_id: int | None = None, route: str | None = None) -> None:
+    """Add one audit row in the caller's transaction; ids only, never patient data.
+
+    In a request the route is the URL rule; elsewhere the caller names it (e.g. "cli users token").
+    """
     if has_request_context():
         user_id = user_id if user_id is not None else getattr(g.get("user"), "id", None)
         route = f"{request.method} {request.url_rule.rule}" if request.url_rule else request.method
@@ -29,3 +32,24 @@ def commit(session: Session, action: str, entity: str, entity_id: int | None,
     """
     record(session, action, entity, entity_id, now, user_id)
     session.commit()
+
+
+def record_refusal(session: Session, entity: str, entity_id: int | None, now: datetime,
+                   user_id: int | None = None) -> None:
+    """Record a refused attempt to read or change a record, in a transaction of its own.
+
+    Call it after the refused work was rolled back: the refusal is kept even though nothing
+    else was. Who, which route (read or change) and which id; never patient data.
+    """
+    session.rollback()
+    record(session, "refused", entity, entity_id, now, user_id)
+    session.commit()
+
+
+def record_many(session: Session, action: str, entity: str, entity_ids: list[int], now: datetime,
+                user_id: int | None = None) -> None:
+    """One audit row per id in one statement, for work done outside a request (e.g. texts sent)."""
+    if entity_ids:
+        session.execute(insert(AuditEvent), [
+            {"at": now, "user_id": user_id, "action": action, "entity": entity, "entity_id": i}
+            for i in entity_ids])

@@ -20,6 +20,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from scheduler.core import audit
 from scheduler.core.settings import Settings
 from scheduler.messaging import sms
 from scheduler.models import Message, MessageStatus, Patient, Task, TaskKind
@@ -176,6 +177,7 @@ def record_sent_many(session: Session, sent: list[Sent]) -> dict[str, int]:
     done = session.execute(_MARK_SENT, [
         dict(m_id=s.out.id, token=s.out.token, t_sid=s.sid, at=s.at,
              hist=[*s.out.history, {"status": MessageStatus.SENT, "at": s.at.isoformat()}]) for s in sent]).rowcount
+    audit.record_many(session, "send", "message", [s.out.id for s in sent], sent[-1].at)  # ids only
     session.commit()
     if done == len(sent):  # both dialects report executemany's row count
         return {"sent": done}

@@ -28,8 +28,9 @@ from scheduler.models.enums import (
 )
 from scheduler.models.groups import Attendance, Enrollment, GroupSeries, Occurrence
 from scheduler.models.messaging import Message, Task, TextTemplate
-from scheduler.models.patients import Discharge, Patient
+from scheduler.models.patients import CareTeamMember, Discharge, Patient
 from scheduler.models.staff import ApiToken, AuditEvent, User
+from scheduler.models.webhooks import SeenSignature
 
 __all__ = [
     "ACTIVE_APPOINTMENT_STATUSES", "APPOINTMENT_STATUSES", "ATTENDANCE_STATUSES", "BUSY_APPOINTMENT_STATUSES",
@@ -37,6 +38,6 @@ __all__ = [
     "AppointmentStatus", "Direction", "EnrollmentStatus", "Language", "MessageStatus", "Role", "SkipReason",
     "TaskKind",
     "ApiToken", "Appointment", "AppointmentEvent", "Attendance", "AuditEvent", "AvailabilityException",
-    "AvailabilityRule", "Discharge", "Enrollment", "GroupSeries", "Message", "Occurrence", "Patient",
-    "Task", "TextTemplate", "Therapist", "User",
+    "AvailabilityRule", "CareTeamMember", "Discharge", "Enrollment", "GroupSeries", "Message", "Occurrence",
+    "Patient", "SeenSignature", "Task", "TextTemplate", "Therapist", "User",
 ]

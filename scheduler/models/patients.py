@@ -1,7 +1,8 @@
-"""Discharged patients and their discharges."""
+"""Discharged patients, their discharges, and their care teams."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
@@ -16,6 +17,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from scheduler.core.timeutil import UTCDateTime
 from scheduler.extensions import db
 from scheduler.models.enums import LANGUAGES, Language, sql_in
+
+if TYPE_CHECKING:  # resolved by name through the registry at run time
+    from scheduler.models.calendar import Therapist
 
 
 class Patient(db.Model):
@@ -37,6 +41,14 @@ class Patient(db.Model):
     discharges: Mapped[list[Discharge]] = relationship(
         cascade="all, delete-orphan", order_by="Discharge.discharge_date"
     )
+    care_team: Mapped[list[Therapist]] = relationship(
+        secondary="care_team", order_by="Therapist.id", viewonly=True
+    )
+
+    @property
+    def therapist_ids(self) -> list[int]:
+        """The therapists a coordinator or admin put in charge of this patient (see core.access)."""
+        return [t.id for t in self.care_team]
 
     @property
     def can_text(self) -> bool:
@@ -51,3 +63,17 @@ class Discharge(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     discharge_date: Mapped[date] = mapped_column(Date, index=True)
+
+
+class CareTeamMember(db.Model):
+    """A therapist on a patient's care team: they may see and book this patient.
+
+    Only coordinators and admins add members (directly, or by booking the patient with the
+    therapist); nothing a therapist does alone puts them here.
+    """
+
+    __tablename__ = "care_team"
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapists.id"), primary_key=True, index=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the 0003 migration

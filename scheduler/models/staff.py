@@ -37,6 +37,8 @@ class User(db.Model):
     therapist_id: Mapped[int | None] = mapped_column(ForeignKey("therapists.id"), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Part of every staff-page session (core.auth.session_id): bumping it ends them all at once.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     therapist: Mapped[Therapist | None] = relationship()
 
@@ -49,6 +51,7 @@ class ApiToken(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()

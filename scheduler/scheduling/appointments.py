@@ -26,7 +26,7 @@ from scheduler.models import (
     Patient,
     Therapist,
 )
-from scheduler.scheduling import availability, busy
+from scheduler.scheduling import availability, busy, care_teams
 from scheduler.scheduling.limits import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from scheduler.scheduling.therapists import weekly_rules
 
@@ -106,6 +106,7 @@ def book(session: Session, therapist_id: int, patient_id: int, start: datetime, 
     _event(appt, now, user_id, "booked")
     session.flush()  # the id keys its texts; PostgreSQL's exclusion constraint fires here
     reminders.appointment_changed(session, appt, now, "booked", settings=settings)
+    care_teams.booked_by(session, user_id, patient.id, therapist.id, now)
     return appt
 
 

@@ -13,6 +13,7 @@ from scheduler.core.settings import Settings
 from scheduler.errors import Conflict, Invalid, NotFound
 from scheduler.messaging import reminders
 from scheduler.models import Discharge, Message, MessageStatus, Patient
+from scheduler.scheduling import care_teams
 
 # A discharge may be entered a little ahead (aftercare is planned before someone leaves),
 # but not so far that it is surely a typo.
@@ -79,8 +80,9 @@ def _set_consent(patient: Patient, consent: bool, now: datetime, source: str) ->
 
 def create_patient(session: Session, *, name: str, phone: str, timezone: str, sms_consent: bool,
                    now: datetime, source: str, language: str = "en",
-                   discharge_date: date | None = None) -> Patient:
-    """Register a patient (phone already E.164), with consent and an optional discharge."""
+                   discharge_date: date | None = None, therapist_ids: list[int] | None = None,
+                   user_id: int | None = None) -> Patient:
+    """Register a patient (phone already E.164), with consent, an optional discharge and care team."""
     _phone_free(session, phone)
     patient = Patient(name=name, phone=phone, timezone=timezone, language=language,
                       sms_consent=False, created_at=now)
@@ -89,12 +91,14 @@ def create_patient(session: Session, *, name: str, phone: str, timezone: str, sm
         add_discharge(session, patient, discharge_date, now)
     session.add(patient)
     session.flush()
+    if therapist_ids:
+        care_teams.set_team(session, patient, therapist_ids, now, user_id)
     return patient
 
 
 def update_patient(session: Session, patient_id: int, changes: dict, now: datetime,
-                   source: str, *, settings: Settings) -> Patient:
-    """Apply the given changes: name, phone, timezone, language, sms_consent, discharge_date."""
+                   source: str, *, settings: Settings, user_id: int | None = None) -> Patient:
+    """Apply the given changes: name, phone, timezone, language, sms_consent, discharge_date, therapist_ids."""
     patient = lock(session, Patient, patient_id, "patient")
     if "phone" in changes and changes["phone"] != patient.phone:
         _phone_free(session, changes["phone"], patient.id)
@@ -111,6 +115,8 @@ def update_patient(session: Session, patient_id: int, changes: dict, now: dateti
     if "timezone" in changes and changes["timezone"] != patient.timezone:
         patient.timezone = changes["timezone"]
         _replan_reminders(session, patient, now, settings.quiet_hours)
+    if "therapist_ids" in changes:
+        care_teams.set_team(session, patient, changes["therapist_ids"], now, user_id)
     session.flush()
     return patient
 

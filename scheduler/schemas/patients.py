@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from scheduler.models.enums import MessageStatus
-from scheduler.scheduling import patients
-from scheduler.schemas.common import Date, Language, Request, Response, TimeZone, text
+from scheduler.scheduling import care_teams, patients
+from scheduler.schemas.common import MAX_ID, Date, Language, Request, Response, TimeZone, text
 from scheduler.schemas.therapists import Instant
 
 
@@ -29,6 +29,23 @@ DischargeDate = Annotated[Date, Field(
     description="Records a discharge (a person may have several; the same date twice is one). From "
                 "2000-01-01 to at most 30 days ahead (checked in code).")]
 
+def _team(value):
+    """One error for the whole list, named `therapist_ids`, as the domain words it."""
+    try:
+        ids = care_teams.parse_ids(value)
+    except ValueError as exc:
+        raise PydanticCustomError("therapist_ids", str(exc)) from None
+    if any(i > MAX_ID for i in ids):
+        raise PydanticCustomError("therapist_ids", "no therapist has such an id")
+    return ids
+
+
+TherapistIds = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Field(
+    max_length=care_teams.MAX_TEAM, json_schema_extra={"x-rules-in-code": ["every id names a therapist"]},
+    description="The patient's care team: the therapists who may see and book them (set by coordinators "
+                "and admins). Given, it replaces the team; each id must name a therapist (422 otherwise)."),
+    BeforeValidator(_team)]
+
 
 class PatientCreate(Request):
     name: text(200)
@@ -37,6 +54,7 @@ class PatientCreate(Request):
     sms_consent: bool
     discharge_date: DischargeDate | None = None
     language: Language = "en"
+    therapist_ids: TherapistIds | None = None
 
 
 class PatientUpdate(Request):
@@ -48,6 +66,7 @@ class PatientUpdate(Request):
     sms_consent: bool = None
     discharge_date: DischargeDate = None
     language: Language = None
+    therapist_ids: TherapistIds = None
 
 
 # --- answers --------------------------------------------------------------------------------
@@ -64,6 +83,7 @@ class Patient(Response):
     opted_out: bool
     opted_out_at: Instant | None
     discharges: list[str]
+    therapist_ids: list[int]
 
 
 class Message(Response):

@@ -1,4 +1,7 @@
-"""Every API route x every caller: no token, bad token, admin, coordinator, own and other therapist."""
+"""Every API route x every caller: no token, bad token, admin, coordinator, own and other therapist.
+
+A role refused is a 403; another therapist's record is a 404, exactly as a missing one.
+"""
 from __future__ import annotations
 
 import re
@@ -208,7 +211,10 @@ ROUTES = [
 def expected(route: Route, caller: str) -> int:
     if caller in route.allowed:
         return route.ok
-    return 401 if caller in ("none", "bad") else 403
+    if caller in ("none", "bad"):
+        return 401
+    # A therapist's route refused for another therapist's record: answered as if missing.
+    return 404 if caller == "other" and "own" in route.allowed else 403
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=str)

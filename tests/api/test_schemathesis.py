@@ -26,6 +26,13 @@ EXAMPLES = 15  # per operation and phase: the whole run stays around half a minu
 
 
 @pytest.fixture
+def app(make_app):
+    """Schemathesis sends thousands of requests without a token on purpose: the guessing limit
+    (tests/security) would answer them 429, so here it is set out of the way."""
+    return make_app(API_AUTH_FAILURE_LIMIT="100000 per minute")
+
+
+@pytest.fixture
 def live(app):
     """The app served on a free port, filled with the demo clinic; yields (base URL, admin token)."""
     with app.app_context():

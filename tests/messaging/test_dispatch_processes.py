@@ -31,7 +31,8 @@ def _env(database_url: str, standin: TwilioStandin, **extra) -> dict:
     env.update(DATABASE_URL=database_url, SECRET_KEY="test", SMS_BACKEND="twilio",
                TWILIO_ACCOUNT_SID=standin.account_sid, TWILIO_AUTH_TOKEN="x" * 32,
                TWILIO_MESSAGING_SERVICE_SID="MG" + "0" * 32, TWILIO_API_BASE_URL=standin.base_url,
-               QUIET_HOURS="off", SMS_MAX_PER_SECOND="10000", SMS_TIMEOUT_SECONDS="2")
+               QUIET_HOURS="off", SMS_MAX_PER_SECOND="10000", SMS_TIMEOUT_SECONDS="2",
+               PUBLIC_BASE_URL="https://clinic.example")
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

@@ -376,15 +376,21 @@ def test_therapist_acts_only_on_own_appointments(api, make_api, make_therapist, 
     appt_id = book(api, theirs, p, at(next_monday(), 10)).json["id"]
     therapist = make_api("therapist", therapist_id=mine)
     kwargs = {"json": body} if body is not None else {}
-    assert getattr(therapist, method)(path.format(id=appt_id), **kwargs).status_code == 403
-    assert getattr(api, method)(path.format(id=999999), **kwargs).status_code == 404
+    refused = getattr(therapist, method)(path.format(id=appt_id), **kwargs)
+    missing = getattr(therapist, method)(path.format(id=999999), **kwargs)
+    # Another therapist's appointment answers exactly as a missing one.
+    assert (refused.status_code, refused.json) == (missing.status_code, missing.json) == (
+        404, {"error": "appointment not found"})
 
 
-def test_therapist_books_for_self_only(make_api, make_therapist, make_patient):
+def test_therapist_books_for_self_only(api, make_api, make_therapist, make_patient):
     mine, theirs, p = make_therapist(), make_therapist(name="Lee Park"), make_patient()
     therapist = make_api("therapist", therapist_id=mine)
     day = next_monday()
-    assert book(therapist, theirs, p, at(day, 10)).status_code == 403
+    assert book(therapist, theirs, p, at(day, 10)).status_code == 404
+    # Not in their care yet: answered as a patient that does not exist.
+    assert book(therapist, mine, p, at(day, 10)).json == book(therapist, mine, 999999, at(day, 10)).json
+    assert api.patch(f"/patients/{p}", json={"therapist_ids": [mine]}).status_code == 200
     r = book(therapist, mine, p, at(day, 10))
     assert r.status_code == 201
     assert therapist.get(f"/appointments/{r.json['id']}").status_code == 200

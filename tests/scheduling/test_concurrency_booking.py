@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from scheduler.core import auth
+from scheduler.core import auth, clock
 from scheduler.core.settings import current
 from scheduler.errors import Conflict
 from scheduler.extensions import db
@@ -65,7 +65,7 @@ def test_through_the_api(app, make_therapist, make_patient):
     patients = [make_patient() for _ in range(THREADS)]
     with app.app_context():
         user = auth.create_user(db.session, "coord@clinic.test", "coordinator", NOW)
-        token = auth.issue_token(db.session, user, NOW)
+        token = auth.issue_token(db.session, user, clock.now())  # valid by the real clock the API reads
         db.session.commit()
     start = at(next_monday(), 10)
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from scheduler.api import groups as groups_api
-from scheduler.core import auth
+from scheduler.core import auth, clock
 from scheduler.core.settings import current
 from scheduler.extensions import db
 from scheduler.models import Enrollment, Message
@@ -68,7 +68,7 @@ def test_enrol_and_drop_through_the_api(app, make_patient, group_id, monkeypatch
     pids = [make_patient() for _ in range(THREADS)]
     with app.app_context():
         user = auth.create_user(db.session, "coordinator@clinic.test", "coordinator", NOW)
-        token = auth.issue_token(db.session, user, NOW)
+        token = auth.issue_token(db.session, user, clock.now())  # valid by the real clock the API reads
         db.session.commit()
     headers = {"Authorization": f"Bearer {token}"}
 

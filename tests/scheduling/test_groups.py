@@ -362,12 +362,12 @@ def test_roles(make_api, make_therapist, make_group, facilitator):
     assert own.post("/groups", json=body(facilitator)).status_code == 403
     assert coordinator.post("/groups", json=body(facilitator, start="2026-03-04T18:00")).status_code == 201
     assert own.get(f"/groups/{group['id']}").status_code == 200
-    assert other.get(f"/groups/{group['id']}").status_code == 403
+    assert other.get(f"/groups/{group['id']}").status_code == 404
     assert coordinator.get(f"/groups/{group['id']}").status_code == 200
     assert own.post(f"/groups/{group['id']}/enrollments", json={"patient_id": 1}).status_code == 403
     assert own.delete(f"/groups/{group['id']}/enrollments/1").status_code == 403
     occurrence = group["next_occurrences"][0]["id"]
-    assert attend(other, group, occurrence, 1).status_code == 403
+    assert attend(other, group, occurrence, 1).status_code == 404
     assert own.get("/groups/999").status_code == 404
 
 

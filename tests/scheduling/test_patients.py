@@ -11,6 +11,7 @@ from scheduler.extensions import db
 from scheduler.models import (
     Appointment,
     AuditEvent,
+    CareTeamMember,
     Enrollment,
     GroupSeries,
     Message,
@@ -168,7 +169,7 @@ def test_get_is_audited(app, api, make_patient):
     r = api.get(f"/patients/{pid}")
     assert r.status_code == 200
     assert set(r.get_json()) == {"id", "name", "phone", "timezone", "language", "sms_consent",
-                                 "consent_at", "opted_out", "opted_out_at", "discharges"}
+                                 "consent_at", "opted_out", "opted_out_at", "discharges", "therapist_ids"}
     assert audit_rows(app) == [("read", "patient", pid, api.user_id, "GET /api/v1/patients/<int:patient_id>")]
 
 
@@ -275,12 +276,14 @@ def test_new_timezone_replans_pending_reminders(ctx, make_patient, start_utc_hou
 
 @pytest.fixture
 def related(app, make_therapist, make_patient, make_api):
-    """Therapist A with an appointment with patient 1, therapist B facilitating patient 2's group."""
+    """Therapist A with patient 1 on their care team, B facilitating patient 2's group; A's
+    cancelled appointment with patient 4 grants nothing."""
     a, b = make_therapist("A"), make_therapist("B")
-    p1, p2, p3 = make_patient(), make_patient(), make_patient()
+    p1, p2, p3, p4 = make_patient(), make_patient(), make_patient(), make_patient()
     with app.app_context():
         start = NOW + timedelta(days=1)
-        db.session.add(Appointment(therapist_id=a, patient_id=p1, start_dt=start,
+        db.session.add(CareTeamMember(patient_id=p1, therapist_id=a, added_at=NOW))
+        db.session.add(Appointment(therapist_id=a, patient_id=p4, start_dt=start,
                                    end_dt=start + timedelta(minutes=50), status="cancelled",
                                    created_at=NOW, updated_at=NOW))
         group = GroupSeries(title="Evening", facilitator_id=b, capacity=8, duration_minutes=60,
@@ -293,13 +296,15 @@ def related(app, make_therapist, make_patient, make_api):
         db.session.add(Enrollment(group_id=group.id, patient_id=p3, status="dropped",
                                   created_at=NOW, dropped_at=NOW))
         db.session.commit()
-    return {"a": make_api("therapist", a), "b": make_api("therapist", b), "p1": p1, "p2": p2, "p3": p3}
+    return {"a": make_api("therapist", a), "b": make_api("therapist", b), "p1": p1, "p2": p2, "p3": p3,
+            "p4": p4}
 
 
 @pytest.mark.parametrize("who, patient, status", [
-    ("a", "p1", 200), ("b", "p1", 403),
-    ("a", "p2", 403), ("b", "p2", 200),
-    ("a", "p3", 403), ("b", "p3", 403),  # left the group: no longer theirs to see
+    ("a", "p1", 200), ("b", "p1", 404),
+    ("a", "p2", 404), ("b", "p2", 200),
+    ("a", "p3", 404), ("b", "p3", 404),  # left the group: no longer theirs to see
+    ("a", "p4", 404), ("b", "p4", 404),  # a cancelled appointment A made grants nothing
 ])
 def test_therapist_sees_only_related_patients(related, who, patient, status):
     therapist, pid = related[who], related[patient]
@@ -316,9 +321,10 @@ def test_therapist_gets_404_for_unknown_patient(related):
     assert related["a"].get("/patients/999").status_code == 404
 
 
-def test_denied_read_leaves_no_read_audit(app, related):
+def test_denied_read_leaves_only_a_refusal_in_the_audit(app, related):
     related["b"].get(f"/patients/{related['p1']}")
-    assert audit_rows(app) == []
+    assert audit_rows(app) == [("refused", "patient", related["p1"], related["b"].user_id,
+                                "GET /api/v1/patients/<int:patient_id>")]
 
 
 # --- the SMS log ------------------------------------------------------------------------------

@@ -10,12 +10,13 @@ import shutil
 import threading
 
 import pytest
+from flask import send_file
 from werkzeug.serving import make_server
 
 from scheduler import create_app
 from scheduler.extensions import db
 from tests.support import BASE_CONFIG
-from tests.support.browser import CHROMIUM, screenshot
+from tests.support.browser import AXE, AXE_URL, CHROMIUM, screenshot
 from tests.support.web import PASSWORD, Pages, add_user
 
 
@@ -57,6 +58,8 @@ def live_app(sqlite_template, tmp_path):
     path = tmp_path / "live.sqlite3"
     shutil.copy(sqlite_template, path)
     app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    # axe-core is loaded from the app's own origin, so the pages' strict CSP stays on in tests.
+    app.add_url_rule(AXE_URL, "test_axe", lambda: send_file(AXE, mimetype="text/javascript"))
     yield app
     with app.app_context():
         db.session.remove()
