@@ -31,12 +31,12 @@ def test_the_only_admin_cannot_be_demoted_or_deactivated(ctx, admin):
 def test_deactivating_revokes_tokens(ctx, admin):
     coordinator = auth.create_user(ctx, "c@clinic.test", "coordinator", NOW)
     token = auth.issue_token(ctx, coordinator, NOW)
-    assert auth.user_for_token(ctx, token) is coordinator
+    assert auth.user_for_token(ctx, token, NOW) is coordinator
     assert auth.set_active(ctx, coordinator, False, NOW) == 1
     ctx.commit()
-    assert auth.user_for_token(ctx, token) is None
+    assert auth.user_for_token(ctx, token, NOW) is None
     auth.set_active(ctx, coordinator, True, NOW)
-    assert coordinator.active and auth.user_for_token(ctx, token) is None  # tokens stay revoked
+    assert coordinator.active and auth.user_for_token(ctx, token, NOW) is None  # tokens stay revoked
 
 
 @pytest.fixture
