@@ -36,6 +36,11 @@ def init_app(app: Flask) -> None:
 
     auth.init_login(app)
     app.context_processor(lambda: {"nav_links": nav_links, "nav_current": nav_current})
+    from scheduler.web.grid import clock, day_label
+
+    app.add_template_filter(clock, "clock")
+    app.add_template_filter(lambda moment: day_label(moment.date() if hasattr(moment, "date") else moment),
+                            "day_label")
     register_routes()
 
 
@@ -69,6 +74,7 @@ def register_routes() -> None:
         auth,
         availability,
         calendar,
+        grid,
         today,
     )
 
