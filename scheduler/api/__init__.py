@@ -1,28 +1,37 @@
-"""The JSON API under /api/v1: bearer tokens, roles, and errors as the contract says."""
+"""The JSON API under /api/v1: bearer tokens, roles, and errors as the contract says.
+
+Every view declares its payloads with `endpoint(...)`: the request body and query are parsed
+with those schemas before the view runs, and the OpenAPI document (api/spec.py) is generated
+from the same declarations and the routes. Every view ends with `audited(...)`.
+"""
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
-from pathlib import Path
 
 from flask import Blueprint, g, jsonify, request
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 
+from scheduler import schemas
 from scheduler.core import access, audit
 from scheduler.core.auth import user_for_token
 from scheduler.core.clock import now
 from scheduler.errors import DomainError, Invalid
 from scheduler.extensions import db
+from scheduler.schemas.common import MAX_ID
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-OPENAPI = Path(__file__).with_name("openapi.json")
 PUBLIC_ENDPOINTS = {"api.openapi"}
+MAX_BODY = 1024 * 1024  # the contract: a body over 1 MB is a 413
 
 
 @bp.before_request
 def authenticate():
     """Every API call but the OpenAPI document needs `Authorization: Bearer <token>`."""
+    request.max_content_length = MAX_BODY
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     header = request.headers.get("Authorization", "")
@@ -31,16 +40,86 @@ def authenticate():
     if user is None:
         return jsonify(error="missing or invalid bearer token"), 401, {"WWW-Authenticate": "Bearer"}
     g.user = user
+    # An id in a path beyond the id columns' range names no record: 404, not an overflow.
+    if any(isinstance(v, int) and not 1 <= v <= MAX_ID for v in (request.view_args or {}).values()):
+        raise NotFound()
     return None
 
 
-def audited(action: str, entity: str, entity_id: int | None, body, status: int = 200):
-    """Record who read or changed which record, commit, and answer with `body`.
+@dataclass(frozen=True)
+class Endpoint:
+    """What a view takes and answers, for parsing and for the document."""
+
+    response: type[BaseModel] | None
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    status: int = 200
+    conflict: bool = False  # may answer 409
+    body_optional: bool = False  # an empty body is the same as {}
+    # Rules across fields, run on the raw body when some field is wrong, so that one answer
+    # names every problem (when the body is valid the domain function checks them itself).
+    cross_check: Callable[[dict], dict[str, str]] | None = None
+
+
+def endpoint(response: type[BaseModel] | None, *, body: type[BaseModel] | None = None,
+             query: type[BaseModel] | None = None, status: int = 200, conflict: bool = False,
+             body_optional: bool = False, cross_check: Callable[[dict], dict[str, str]] | None = None):
+    """Declare a view's payloads; the view gets `body=` and `query=` as parsed models.
+
+    Unknown query parameters are refused on every route (422 naming them), declared or not.
+    """
+    spec = Endpoint(response, body, query, status, conflict, body_optional, cross_check)
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            errors = {}
+            if query is not None:
+                try:
+                    kwargs["query"] = schemas.parse(query, request.args.to_dict(), strings=True,
+                                                    unknown="unknown parameter")
+                except Invalid as exc:
+                    errors.update(exc.errors)
+            else:
+                errors.update({name: "unknown parameter" for name in request.args})
+            if body is not None:
+                data = json_body(optional=body_optional)
+                try:
+                    kwargs["body"] = schemas.parse(body, data)
+                except Invalid as exc:
+                    extra = cross_check(data) if cross_check else {}
+                    errors.update({**extra, **exc.errors})
+            if errors:
+                raise Invalid(errors)
+            return view(*args, **kwargs)
+        wrapper.endpoint_spec = spec
+        return wrapper
+    return decorate
+
+
+def json_body(optional: bool = False) -> dict:
+    """The request's JSON object; 400 when it is not one (an empty body is {} when `optional`)."""
+    if optional and not request.get_data():
+        return {}
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object")
+    return data
+
+
+def audited(action: str, entity: str, entity_id: int | None, body, status: int = 200,
+            also: tuple[tuple[str, str, int], ...] = ()):
+    """End the unit of work: record who read or changed which record (and `also` these), commit,
+    and answer with `body`.
 
     `body` is built by the caller before this commit, which would otherwise expire every
     object in it and cost a reload per row.
     """
-    audit.commit(db.session, action, entity, entity_id, now())
+    clock = now()
+    *first, last = ((action, entity, entity_id), *also)
+    for row in first:
+        audit.record(db.session, *row, clock)
+    audit.commit(db.session, *last, clock)
     return body, status
 
 
@@ -51,6 +130,7 @@ def roles(*allowed: str):
         def wrapper(*args, **kwargs):
             access.require_role(g.user, *allowed)
             return view(*args, **kwargs)
+        wrapper.allowed_roles = allowed
         return wrapper
     return decorate
 
@@ -94,15 +174,9 @@ def http_error(exc: HTTPException):
     return jsonify(error=exc.description if exc.code == 400 else exc.name), exc.code
 
 
-@bp.get("/openapi.json")
-def openapi():
-    """The OpenAPI 3 document of this API."""
-    return jsonify(json.loads(OPENAPI.read_text()))
-
-
 def register_routes() -> None:
     """Import the route modules so they attach to bp."""
-    from scheduler.api import appointments, groups, patients, reports, therapists  # noqa: F401
+    from scheduler.api import appointments, groups, patients, reports, spec, therapists  # noqa: F401
 
 
 register_routes()

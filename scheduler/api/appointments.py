@@ -1,16 +1,14 @@
 """Appointment routes: book, read, reschedule, cancel, record attendance."""
 from __future__ import annotations
 
-from flask import g, request
+from flask import g
 
-from scheduler.api import audited, bp, now, own_therapist, roles
-from scheduler.api.validate import Form, datetime_input, integer, json_body, one_of, text
+from scheduler import schemas
+from scheduler.api import audited, bp, endpoint, now, own_therapist, roles
 from scheduler.core import timeutil
 from scheduler.extensions import db
-from scheduler.models import ATTENDANCE_STATUSES, Appointment
+from scheduler.models import Appointment
 from scheduler.scheduling import appointments
-
-DURATION = integer(appointments.MIN_MINUTES, appointments.MAX_MINUTES)
 
 
 def appointment_json(a: Appointment, history: bool = False) -> dict:
@@ -39,21 +37,18 @@ def _mine(appointment_id: int) -> Appointment:
 
 @bp.post("/appointments")
 @roles("admin", "coordinator", "therapist")
-def book_appointment():
+@endpoint(schemas.Appointment, body=schemas.AppointmentCreate, status=201, conflict=True)
+def book_appointment(body: schemas.AppointmentCreate):
     """Book an individual session; the patient gets one booking text and reminders."""
-    form = Form(json_body(), ("therapist_id", "patient_id", "start", "duration_minutes"))
-    therapist_id = form.get("therapist_id", integer(1))
-    patient_id = form.get("patient_id", integer(1))
-    start = form.get("start", datetime_input)
-    minutes = form.get("duration_minutes", DURATION)
-    form.check()
-    own_therapist(therapist_id)
-    appt = appointments.book(db.session, therapist_id, patient_id, start, minutes, now(), g.user.id)
+    own_therapist(body.therapist_id)
+    appt = appointments.book(db.session, body.therapist_id, body.patient_id, body.start,
+                             body.duration_minutes, now(), g.user.id)
     return audited("create", "appointment", appt.id, appointment_json(appt), 201)
 
 
 @bp.get("/appointments/<int:appointment_id>")
 @roles("admin", "coordinator", "therapist")
+@endpoint(schemas.AppointmentWithHistory)
 def get_appointment(appointment_id: int):
     """One appointment with its status history."""
     appt = _mine(appointment_id)
@@ -62,37 +57,30 @@ def get_appointment(appointment_id: int):
 
 @bp.patch("/appointments/<int:appointment_id>")
 @roles("admin", "coordinator", "therapist")
-def reschedule_appointment(appointment_id: int):
+@endpoint(schemas.AppointmentWithHistory, body=schemas.AppointmentUpdate, conflict=True)
+def reschedule_appointment(appointment_id: int, body: schemas.AppointmentUpdate):
     """Move an upcoming appointment; pending reminders follow the new time."""
-    form = Form(json_body(), ("start", "duration_minutes"))
-    start = form.get("start", datetime_input, required=False)
-    minutes = form.get("duration_minutes", DURATION, required=False)
-    form.check()
     _mine(appointment_id)
-    appt = appointments.reschedule(db.session, appointment_id, now(), start, minutes, g.user.id)
+    appt = appointments.reschedule(db.session, appointment_id, now(), body.start, body.duration_minutes,
+                                   g.user.id)
     return audited("update", "appointment", appt.id, appointment_json(appt, history=True))
 
 
 @bp.post("/appointments/<int:appointment_id>/cancel")
 @roles("admin", "coordinator", "therapist")
-def cancel_appointment(appointment_id: int):
-    """Cancel: frees the time, withdraws reminders, sends one cancellation text."""
-    # The reason is optional, so an empty body is fine; malformed JSON is still a 400.
-    form = Form(json_body() if request.get_data() else {}, ("reason",))
-    reason = form.get("reason", text(500), required=False)
-    form.check()
+@endpoint(schemas.AppointmentWithHistory, body=schemas.CancelRequest, conflict=True, body_optional=True)
+def cancel_appointment(appointment_id: int, body: schemas.CancelRequest):
+    """Cancel: frees the time, withdraws reminders, sends one cancellation text. The body may be empty."""
     _mine(appointment_id)
-    appt = appointments.cancel(db.session, appointment_id, now(), reason, g.user.id)
+    appt = appointments.cancel(db.session, appointment_id, now(), body.reason, g.user.id)
     return audited("update", "appointment", appt.id, appointment_json(appt, history=True))
 
 
 @bp.post("/appointments/<int:appointment_id>/attendance")
 @roles("admin", "coordinator", "therapist")
-def record_attendance(appointment_id: int):
+@endpoint(schemas.AppointmentWithHistory, body=schemas.AttendanceRequest, conflict=True)
+def record_attendance(appointment_id: int, body: schemas.AttendanceRequest):
     """Record attended / no_show / late_cancelled once the session has begun."""
-    form = Form(json_body(), ("status",))
-    status = form.get("status", one_of(*ATTENDANCE_STATUSES))
-    form.check()
     _mine(appointment_id)
-    appt = appointments.record_attendance(db.session, appointment_id, status, now(), g.user.id)
+    appt = appointments.record_attendance(db.session, appointment_id, body.status, now(), g.user.id)
     return audited("update", "appointment", appt.id, appointment_json(appt, history=True))

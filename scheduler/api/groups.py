@@ -3,25 +3,11 @@ from __future__ import annotations
 
 from flask import g
 
-from scheduler.api import bp, now, own_therapist, roles
-from scheduler.api.validate import (
-    Form,
-    datetime_input,
-    integer,
-    json_body,
-    one_of,
-    text,
-    timezone_name,
-)
-from scheduler.core import audit, timeutil
+from scheduler import schemas
+from scheduler.api import audited, bp, endpoint, now, own_therapist, roles
+from scheduler.core import timeutil
 from scheduler.extensions import db
-from scheduler.models import (
-    ATTENDANCE_STATUSES,
-    Attendance,
-    Enrollment,
-    GroupSeries,
-    Occurrence,
-)
+from scheduler.models import Attendance, Enrollment, GroupSeries, Occurrence
 from scheduler.scheduling import groups
 
 LOCAL = "%Y-%m-%dT%H:%M"
@@ -61,99 +47,70 @@ def attendance_json(row: Attendance) -> dict:
             "recorded_at": timeutil.iso(row.recorded_at)}
 
 
+def _series_errors(data: dict) -> dict[str, str]:
+    """The start and rule checks, when start and timezone are valid on their own."""
+    fields = schemas.valid_fields(schemas.GroupCreate, data, ("start", "timezone", "rrule"))
+    if "start" not in fields or "timezone" not in fields:
+        return {}
+    local_start = groups.wall_time(fields["start"], fields["timezone"])
+    return groups.series_errors(local_start, fields["timezone"], fields.get("rrule"), now())
+
+
+def _group_body(group: GroupSeries, clock) -> dict:
+    return group_json(group, groups.roster_counts(db.session, group.id),
+                      groups.next_occurrences(db.session, group, clock))
+
+
 @bp.post("/groups")
 @roles("admin", "coordinator")
-def create_group():
+@endpoint(schemas.Group, body=schemas.GroupCreate, status=201, conflict=True, cross_check=_series_errors)
+def create_group(body: schemas.GroupCreate):
     """Create a recurring group; `start` is the first meeting's wall time in the group's zone."""
     clock = now()
-    form = Form(json_body(), ("title", "facilitator_id", "capacity", "start", "duration_minutes",
-                              "timezone", "rrule", "location"))
-    title = form.get("title", text(200))
-    facilitator_id = form.get("facilitator_id", integer(1))
-    capacity = form.get("capacity", integer(1, groups.MAX_CAPACITY))
-    start = form.get("start", datetime_input)
-    minutes = form.get("duration_minutes", integer(groups.MIN_MINUTES, groups.MAX_MINUTES))
-    tz = form.get("timezone", timezone_name)
-    rule = form.get("rrule", text(500), required=False)
-    location = form.get("location", text(200), required=False)
-    local_start = None
-    if start is not None and tz is not None:
-        local_start = groups.wall_time(start, tz)
-        errors = groups.series_errors(local_start, tz, rule, clock)
-        form.errors.update({k: v for k, v in errors.items() if k not in form.errors})
-    form.check()
-    group = groups.create_group(db.session, title=title, facilitator_id=facilitator_id,
-                                capacity=capacity, local_start=local_start, duration_minutes=minutes,
-                                timezone=tz, rrule=rule, location=location, now=clock)
-    body = group_json(group, groups.roster_counts(db.session, group.id),
-                      groups.next_occurrences(db.session, group, clock))
-    audit.record(db.session, "create", "group", group.id, clock)
-    body = body, 201
-    db.session.commit()
-    return body
+    group = groups.create_group(db.session, title=body.title, facilitator_id=body.facilitator_id,
+                                capacity=body.capacity, local_start=groups.wall_time(body.start, body.timezone),
+                                duration_minutes=body.duration_minutes, timezone=body.timezone,
+                                rrule=body.rrule, location=body.location, now=clock)
+    return audited("create", "group", group.id, _group_body(group, clock), 201)
 
 
 @bp.get("/groups/<int:group_id>")
 @roles("admin", "coordinator", "therapist")
+@endpoint(schemas.Group)
 def get_group(group_id: int):
     """A group with roster counts (audited: it describes patients) and its next meetings."""
-    clock = now()
     group = groups.get_group(db.session, group_id)
     own_therapist(group.facilitator_id)
-    body = group_json(group, groups.roster_counts(db.session, group.id),
-                      groups.next_occurrences(db.session, group, clock))
-    audit.record(db.session, "read", "group", group.id, clock)
-    body = body
-    db.session.commit()
-    return body
+    return audited("read", "group", group.id, _group_body(group, now()))
 
 
 @bp.post("/groups/<int:group_id>/enrollments")
 @roles("admin", "coordinator")
-def enroll_patient(group_id: int):
+@endpoint(schemas.Enrollment, body=schemas.EnrollmentCreate, status=201, conflict=True)
+def enroll_patient(group_id: int, body: schemas.EnrollmentCreate):
     """Enrol a patient, or waitlist them when the group is full."""
-    clock = now()
-    form = Form(json_body(), ("patient_id",))
-    patient_id = form.get("patient_id", integer(1))
-    form.check()
-    enrollment = groups.enroll(db.session, group_id, patient_id, clock)
-    body = enrollment_json(enrollment)
-    audit.record(db.session, "create", "enrollment", enrollment.id, clock)
-    body = body, 201
-    db.session.commit()
-    return body
+    enrollment = groups.enroll(db.session, group_id, body.patient_id, now())
+    return audited("create", "enrollment", enrollment.id, enrollment_json(enrollment), 201)
 
 
 @bp.delete("/groups/<int:group_id>/enrollments/<int:patient_id>")
 @roles("admin", "coordinator")
+@endpoint(schemas.Dropped, conflict=True)
 def drop_enrollment(group_id: int, patient_id: int):
     """Drop a patient; a freed seat goes to the first waitlisted patient, who is told by text."""
-    clock = now()
-    dropped, promoted = groups.drop(db.session, group_id, patient_id, clock)
+    dropped, promoted = groups.drop(db.session, group_id, patient_id, now())
     body = {"status": "dropped", "enrollment_id": dropped.id,
             "promoted_patient_ids": [e.patient_id for e in promoted]}
-    audit.record(db.session, "delete", "enrollment", dropped.id, clock)
-    for enrollment in promoted:
-        audit.record(db.session, "update", "enrollment", enrollment.id, clock)
-    body = body
-    db.session.commit()
-    return body
+    return audited("delete", "enrollment", dropped.id, body,
+                   also=tuple(("update", "enrollment", e.id) for e in promoted))
 
 
 @bp.post("/groups/<int:group_id>/occurrences/<int:occurrence_id>/attendance")
 @roles("admin", "coordinator", "therapist")
-def record_occurrence_attendance(group_id: int, occurrence_id: int):
+@endpoint(schemas.Attendance, body=schemas.OccurrenceAttendance, conflict=True)
+def record_occurrence_attendance(group_id: int, occurrence_id: int, body: schemas.OccurrenceAttendance):
     """Record a patient's attended / no_show / late_cancelled for a meeting that has started."""
-    clock = now()
-    form = Form(json_body(), ("patient_id", "status"))
-    patient_id = form.get("patient_id", integer(1))
-    status = form.get("status", one_of(*ATTENDANCE_STATUSES))
-    form.check()
     own_therapist(groups.get_group(db.session, group_id).facilitator_id)
-    row = groups.record_attendance(db.session, group_id, occurrence_id, patient_id, status, clock,
-                                   g.user.id)
-    body = attendance_json(row)
-    audit.record(db.session, "update", "attendance", row.id, clock)
-    body = body
-    db.session.commit()
-    return body
+    row = groups.record_attendance(db.session, group_id, occurrence_id, body.patient_id, body.status,
+                                   now(), g.user.id)
+    return audited("update", "attendance", row.id, attendance_json(row))

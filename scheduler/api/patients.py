@@ -3,22 +3,12 @@ from __future__ import annotations
 
 from flask import g
 
-from scheduler.api import audited, bp, now, roles
-from scheduler.api.validate import Form, a_date, boolean, json_body, one_of, text, timezone_name
-from scheduler.core import access, audit, timeutil
+from scheduler import schemas
+from scheduler.api import audited, bp, endpoint, now, roles
+from scheduler.core import access, timeutil
 from scheduler.extensions import db
 from scheduler.models import Message, Patient
 from scheduler.scheduling import patients
-
-FIELDS = ("name", "phone", "timezone", "language", "sms_consent", "discharge_date")
-PARSERS = {
-    "name": text(200),
-    "phone": patients.normalize_phone,
-    "timezone": timezone_name,
-    "language": one_of("en", "es"),
-    "sms_consent": boolean,
-    "discharge_date": a_date,
-}
 
 
 def patient_json(p: Patient) -> dict:
@@ -56,26 +46,16 @@ def _readable(patient_id: int) -> Patient:
 
 @bp.post("/patients")
 @roles("admin", "coordinator")
-def create_patient():
+@endpoint(schemas.Patient, body=schemas.PatientCreate, status=201, conflict=True)
+def create_patient(body: schemas.PatientCreate):
     """Register a patient."""
-    form = Form(json_body(), FIELDS)
-    values = {name: form.get(name, PARSERS[name], required=name in ("name", "phone", "timezone",
-                                                                        "sms_consent"))
-              for name in FIELDS}
-    form.check()
-    t = now()
-    patient = patients.create_patient(
-        db.session, name=values["name"], phone=values["phone"], timezone=values["timezone"],
-        sms_consent=values["sms_consent"], language=values["language"] or "en",
-        discharge_date=values["discharge_date"], now=t, source=_source())
-    audit.record(db.session, "create", "patient", patient.id, t)
-    body = patient_json(patient), 201
-    db.session.commit()
-    return body
+    patient = patients.create_patient(db.session, **dict(body), now=now(), source=_source())
+    return audited("create", "patient", patient.id, patient_json(patient), 201)
 
 
 @bp.get("/patients/<int:patient_id>")
 @roles("admin", "coordinator", "therapist")
+@endpoint(schemas.Patient)
 def get_patient(patient_id: int):
     """One patient's record."""
     patient = _readable(patient_id)
@@ -84,30 +64,17 @@ def get_patient(patient_id: int):
 
 @bp.patch("/patients/<int:patient_id>")
 @roles("admin", "coordinator")
-def update_patient(patient_id: int):
-    """Change a patient's details or consent, or add a discharge."""
-    form = Form(json_body(), FIELDS)
-    changes = {}
-    for name in FIELDS:
-        if not form.has(name):
-            continue
-        if form.data[name] is None:
-            form.errors[name] = "must not be null"
-            continue
-        value = form.get(name, PARSERS[name])
-        if name not in form.errors:
-            changes[name] = value
-    form.check()
-    t = now()
-    patient = patients.update_patient(db.session, patient_id, changes, t, _source())
-    audit.record(db.session, "update", "patient", patient.id, t)
-    body = patient_json(patient)
-    db.session.commit()
-    return body
+@endpoint(schemas.Patient, body=schemas.PatientUpdate, conflict=True)
+def update_patient(patient_id: int, body: schemas.PatientUpdate):
+    """Change a patient's details or consent, or add a discharge; only the fields given change."""
+    changes = {name: getattr(body, name) for name in body.model_fields_set}
+    patient = patients.update_patient(db.session, patient_id, changes, now(), _source())
+    return audited("update", "patient", patient.id, patient_json(patient))
 
 
 @bp.get("/patients/<int:patient_id>/messages")
 @roles("admin", "coordinator", "therapist")
+@endpoint(schemas.Messages)
 def patient_messages(patient_id: int):
     """The patient's SMS log, in and out, newest first."""
     _readable(patient_id)

@@ -1,171 +1,94 @@
 """Therapist routes: create, weekly hours and time off, free slots, calendar."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from flask import request
-
-from scheduler.api import audited, bp, now, own_therapist, roles
-from scheduler.api.validate import (
-    Form,
-    datetime_input,
-    integer,
-    json_body,
-    query_instant,
-    text,
-    timezone_name,
-)
-from scheduler.core import audit, timeutil
+from scheduler import schemas
+from scheduler.api import audited, bp, endpoint, now, own_therapist, roles
+from scheduler.core import timeutil
 from scheduler.errors import Invalid
 from scheduler.extensions import db
 from scheduler.models import Therapist
 from scheduler.scheduling import therapists
-
-MAX_RULES, MAX_EXCEPTIONS = 50, 500
 
 
 def therapist_json(t: Therapist) -> dict:
     return {"id": t.id, "name": t.name, "email": t.email, "timezone": t.timezone}
 
 
-def email(value) -> str:
-    value = text(254)(value)
-    if "@" not in value or value.startswith("@") or value.endswith("@") or " " in value:
-        raise ValueError("must be an email address")
-    return value
-
-
-def hhmm(value):
-    if not isinstance(value, str):
-        raise ValueError("must be a time like 09:30")
-    return timeutil.parse_hhmm(value)
-
-
-def _items(form: Form, name: str, limit: int, required: bool) -> list[dict] | None:
-    """A list of JSON objects under `name`; errors recorded on the form."""
-    value = form.data.get(name)
-    if value is None:
-        if required:
-            form.errors[name] = "is required"
-        return None
-    if not isinstance(value, list):
-        form.errors[name] = "must be a list"
-        return None
-    if len(value) > limit:
-        form.errors[name] = f"at most {limit} entries"
-        return None
-    return value
-
-
-def _item(form: Form, where: str, item, allowed: tuple[str, ...]) -> Form | None:
-    """A sub-form for one list entry; its errors are copied to the parent as where.field."""
-    if not isinstance(item, dict):
-        form.errors[where] = "must be an object"
-        return None
-    return Form(item, allowed)
-
-
-def _merge(form: Form, where: str, sub: Form) -> None:
-    for field, message in sub.errors.items():
-        form.errors[f"{where}.{field}"] = message
-
-
-def parse_availability(data: dict):
-    """The body of PUT availability as (rules, exceptions or None); 422 listing every bad field."""
-    form = Form(data, ("rules", "exceptions"))
-    rules, time_off = [], None
-    for i, item in enumerate(_items(form, "rules", MAX_RULES, True) or []):
-        sub = _item(form, f"rules[{i}]", item, ("weekday", "start", "end"))
-        if sub is None:
-            continue
-        rule = (sub.get("weekday", integer(0, 6)), sub.get("start", hhmm), sub.get("end", hhmm))
-        _merge(form, f"rules[{i}]", sub)
-        if not sub.errors:
-            rules.append(rule)
-    items = _items(form, "exceptions", MAX_EXCEPTIONS, False)
-    if items is not None:
-        time_off = []
-        for i, item in enumerate(items):
-            sub = _item(form, f"exceptions[{i}]", item, ("start", "end", "reason"))
-            if sub is None:
-                continue
-            entry = therapists.TimeOff(sub.get("start", datetime_input), sub.get("end", datetime_input),
-                                       sub.get("reason", text(200), required=False))
-            _merge(form, f"exceptions[{i}]", sub)
-            if not sub.errors:
-                time_off.append(entry)
-    form.check()
-    return rules, time_off
-
-
-def _query(allowed: tuple[str, ...]) -> None:
-    """422 for query parameters this route does not know (a typo would otherwise be ignored)."""
-    unknown = [k for k in request.args if k not in allowed]
-    if unknown:
-        raise Invalid({k: "unknown parameter" for k in unknown})
-
-
 def _interval_json(start, end, tz: str) -> dict:
     return {"start": timeutil.iso(start, tz), "end": timeutil.iso(end, tz)}
 
 
+def instants(query: schemas.CalendarQuery | schemas.SlotsQuery, tz: str) -> tuple[datetime, datetime]:
+    """from/to as aware UTC, local values read in the therapist's zone; 422 naming each bad one."""
+    values, errors = {}, {}
+    for name, value in (("from", query.from_), ("to", query.to)):
+        try:
+            values[name] = timeutil.resolve(value, tz)
+        except ValueError as exc:  # a wall time in a DST gap
+            errors[name] = str(exc)
+    if errors:
+        raise Invalid(errors)
+    return values["from"], values["to"]
+
+
 @bp.post("/therapists")
 @roles("admin", "coordinator")
-def create_therapist():
+@endpoint(schemas.Therapist, body=schemas.TherapistCreate, status=201, conflict=True)
+def create_therapist(body: schemas.TherapistCreate):
     """Add a therapist (no hours yet: PUT availability next)."""
-    form = Form(json_body(), ("name", "email", "timezone"))
-    name = form.get("name", text(200))
-    address = form.get("email", email, required=False)
-    tz = form.get("timezone", timezone_name)
-    form.check()
-    therapist = therapists.create(db.session, name, address, tz, now())
+    therapist = therapists.create(db.session, body.name, body.email, body.timezone, now())
     return audited("create", "therapist", therapist.id, therapist_json(therapist), 201)
 
 
 @bp.put("/therapists/<int:therapist_id>/availability")
 @roles("admin", "coordinator", "therapist")
-def put_availability(therapist_id: int):
+@endpoint(schemas.Availability, body=schemas.AvailabilityPut)
+def put_availability(therapist_id: int, body: schemas.AvailabilityPut):
     """Replace weekly hours (and time off when given); booked appointments are kept and reported."""
     own_therapist(therapist_id)
     therapists.get(db.session, therapist_id)
-    rules, time_off = parse_availability(json_body())
+    rules = [(r.weekday, r.start, r.end) for r in body.rules]
+    time_off = None if body.exceptions is None else [
+        therapists.TimeOff(e.start, e.end, e.reason) for e in body.exceptions]
     therapist, outside = therapists.set_availability(db.session, therapist_id, rules, time_off, now())
-    audit.record(db.session, "update", "therapist_availability", therapist_id, now())
-    db.session.commit()
     tz = therapist.timezone
-    return {
+    # Built before the commit, in the order the relationships load them.
+    return audited("update", "therapist_availability", therapist_id, {
         "therapist_id": therapist.id,
         "timezone": tz,
         "rules": [{"weekday": r.weekday, "start": f"{r.start_time:%H:%M}", "end": f"{r.end_time:%H:%M}"}
-                  for r in therapist.rules],
+                  for r in sorted(therapist.rules, key=lambda r: (r.weekday, r.start_time))],
         "exceptions": [{"id": e.id, **_interval_json(e.start_dt, e.end_dt, tz), "reason": e.reason}
-                       for e in therapist.exceptions],
+                       for e in sorted(therapist.exceptions, key=lambda e: e.start_dt)],
         # Kept as booked; listed so staff can move them.
         "appointments_outside_hours": [{"id": a.id, **_interval_json(a.start_dt, a.end_dt, tz),
                                         "status": a.status} for a in outside],
-    }
+    })
 
 
 @bp.get("/therapists/<int:therapist_id>/slots")
 @roles("admin", "coordinator", "therapist")
-def get_slots(therapist_id: int):
-    """Free bookable slots of `duration` minutes between `from` and `to`."""
+@endpoint(schemas.Slots, query=schemas.SlotsQuery)
+def get_slots(therapist_id: int, query: schemas.SlotsQuery):
+    """Free bookable slots of `duration` minutes between `from` and `to` (at most 31 days)."""
     own_therapist(therapist_id)
     therapist = therapists.get(db.session, therapist_id)
-    _query(("from", "to", "duration"))
-    start, end, minutes = _range(therapist.timezone, duration=True)
-    found = therapists.slots(db.session, therapist, start, end, timedelta(minutes=minutes), now())
-    return {"slots": [_interval_json(s, e, therapist.timezone) for s, e in found]}
+    start, end = instants(query, therapist.timezone)
+    found = therapists.slots(db.session, therapist, start, end, timedelta(minutes=query.duration), now())
+    return audited("read", "therapist_slots", therapist_id,
+                   {"slots": [_interval_json(s, e, therapist.timezone) for s, e in found]})
 
 
 @bp.get("/therapists/<int:therapist_id>/calendar")
 @roles("admin", "coordinator", "therapist")
-def get_calendar(therapist_id: int):
-    """Appointments and facilitated group occurrences between `from` and `to`."""
+@endpoint(schemas.Calendar, query=schemas.CalendarQuery)
+def get_calendar(therapist_id: int, query: schemas.CalendarQuery):
+    """Appointments and facilitated group occurrences between `from` and `to` (at most 62 days)."""
     own_therapist(therapist_id)
     therapist = therapists.get(db.session, therapist_id)
-    _query(("from", "to"))
-    start, end, _ = _range(therapist.timezone, duration=False)
+    start, end = instants(query, therapist.timezone)
     appts, occurrences = therapists.calendar(db.session, therapist, start, end)
     tz = therapist.timezone
     return audited("read", "therapist_calendar", therapist_id, {
@@ -175,26 +98,3 @@ def get_calendar(therapist_id: int):
                          **_interval_json(o.start_dt, o.end_dt, tz), "cancelled": o.cancelled}
                         for o, group in occurrences],
     })
-
-
-def _range(tz: str, duration: bool) -> tuple:
-    """from/to (and duration) from the query string; every bad one reported at once."""
-    errors, values = {}, {}
-    for name in ("from", "to"):
-        try:
-            values[name] = query_instant(name, tz)
-        except Invalid as exc:
-            errors.update(exc.errors)
-    minutes = None
-    if duration:
-        raw = request.args.get("duration", "")
-        if not raw:
-            errors["duration"] = "is required"
-        elif not (raw.isascii() and raw.isdigit()) or not 5 <= int(raw) <= 480:
-            errors["duration"] = "must be a whole number of minutes from 5 to 480"
-        else:
-            minutes = int(raw)
-    if errors:
-        raise Invalid(errors)
-    return values["from"], values["to"], minutes
-

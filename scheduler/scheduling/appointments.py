@@ -18,9 +18,10 @@ from scheduler.errors import Conflict, Invalid, NotFound
 from scheduler.messaging import reminders
 from scheduler.models import ATTENDANCE_STATUSES, Appointment, AppointmentEvent, Patient, Therapist
 from scheduler.scheduling import availability, busy
+from scheduler.scheduling.limits import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from scheduler.scheduling.therapists import weekly_rules
 
-MIN_MINUTES, MAX_MINUTES = 5, 480
+MIN_MINUTES, MAX_MINUTES = MIN_SESSION_MINUTES, MAX_SESSION_MINUTES
 ACTIVE = ("scheduled", "confirmed")
 
 

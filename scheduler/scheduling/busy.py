@@ -6,19 +6,19 @@ booking check and the interval lists cannot drift apart.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 
 from sqlalchemy import and_, bindparam, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from scheduler.models import Appointment, AvailabilityException, Enrollment, GroupSeries, Occurrence
+from scheduler.scheduling.limits import MAX_SESSION
 
 # An appointment holds its time until it is cancelled; a late cancellation frees it too.
 HOLDING = ("scheduled", "confirmed", "attended", "no_show")
-# Appointments and groups both cap duration at 480 minutes, so "overlaps [start, end)" can be
-# asked as "starts in (start - MAX, end)": an index range scan, not someone's whole history.
-MAX_SESSION = timedelta(minutes=480)
+# Appointments and groups both cap duration at limits.MAX_SESSION, so "overlaps [start, end)" can
+# be asked as "starts in (start - MAX_SESSION, end)": an index range scan, not someone's whole history.
 Interval = tuple[datetime, datetime]
 
 

@@ -37,11 +37,12 @@ from scheduler.models import (
     Therapist,
 )
 from scheduler.scheduling import busy
+from scheduler.scheduling.limits import MAX_GROUP_CAPACITY, MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 
 log = logging.getLogger(__name__)
 
-MIN_MINUTES, MAX_MINUTES = 5, 480
-MAX_CAPACITY = 100
+MIN_MINUTES, MAX_MINUTES = MIN_SESSION_MINUTES, MAX_SESSION_MINUTES
+MAX_CAPACITY = MAX_GROUP_CAPACITY
 SHOWN_OCCURRENCES = 12  # GET /groups/{id} lists at least this many upcoming ones
 _TIME_OF_DAY_PARTS = re.compile(r"(^|;)\s*BY(HOUR|MINUTE|SECOND)\s*=", re.IGNORECASE)
 _INTERVAL = re.compile(r"(^|;)\s*INTERVAL\s*=\s*([^;]*)", re.IGNORECASE)

@@ -6,16 +6,15 @@ import re
 
 import pytest
 
-from scheduler.api import OPENAPI
 from tests.support import served
 
 PREFIX = "/api/v1"
 VERBS = ("get", "post", "put", "patch", "delete")
 
 
-@pytest.fixture(scope="module")
-def doc() -> dict:
-    return json.loads(OPENAPI.read_text())
+@pytest.fixture
+def doc(client) -> dict:
+    return client.get("/api/v1/openapi.json").get_json()
 
 
 def documented(doc: dict) -> set[tuple[str, str]]:

@@ -1,0 +1,11 @@
+"""Limits of the clinic's sessions, stated once for the domain checks, the clash queries and the schemas."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+# The clash queries ask "overlaps [start, end)" as "starts in (start - MAX_SESSION, end)" so
+# they can scan an index range; a longer session would slip past them and double-book.
+MIN_SESSION_MINUTES = 5
+MAX_SESSION_MINUTES = 480
+MAX_SESSION = timedelta(minutes=MAX_SESSION_MINUTES)
+MAX_GROUP_CAPACITY = 100

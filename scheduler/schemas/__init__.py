@@ -1,0 +1,45 @@
+"""One declared schema per payload, shared by the API, the staff pages and imports.
+
+`parse(Model, data)` turns a JSON body, a form post or a CSV row into a model, or raises
+`Invalid({field: message})` naming every bad field at once. The OpenAPI document is generated
+from these models (api/spec.py), so what is checked and what is documented cannot drift.
+"""
+from scheduler.schemas.appointments import (
+    Appointment,
+    AppointmentCreate,
+    AppointmentUpdate,
+    AppointmentWithHistory,
+    AttendanceRequest,
+    CancelRequest,
+)
+from scheduler.schemas.common import Request, Response, errors_of, form_values, parse, valid_fields
+from scheduler.schemas.groups import (
+    Attendance,
+    Dropped,
+    Enrollment,
+    EnrollmentCreate,
+    Group,
+    GroupCreate,
+    OccurrenceAttendance,
+)
+from scheduler.schemas.patients import Messages, Patient, PatientCreate, PatientUpdate
+from scheduler.schemas.reports import FollowUp, FollowUpQuery
+from scheduler.schemas.therapists import (
+    Availability,
+    AvailabilityPut,
+    Calendar,
+    CalendarQuery,
+    Slots,
+    SlotsQuery,
+    Therapist,
+    TherapistCreate,
+)
+
+__all__ = [
+    "Appointment", "AppointmentCreate", "AppointmentUpdate", "AppointmentWithHistory",
+    "AttendanceRequest", "CancelRequest", "Attendance", "Dropped", "Enrollment", "EnrollmentCreate",
+    "Group", "GroupCreate", "OccurrenceAttendance", "Messages", "Patient", "PatientCreate",
+    "PatientUpdate", "FollowUp", "FollowUpQuery", "Availability", "AvailabilityPut", "Calendar",
+    "CalendarQuery", "Slots", "SlotsQuery", "Therapist", "TherapistCreate", "Request", "Response",
+    "errors_of", "form_values", "parse", "valid_fields",
+]

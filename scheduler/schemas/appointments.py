@@ -1,0 +1,68 @@
+"""Appointments: book, reschedule, cancel, attendance, and the appointment as answered."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from scheduler.models.enums import ATTENDANCE_STATUSES, AppointmentStatus
+from scheduler.scheduling.limits import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
+from scheduler.schemas.common import Id, LocalDateTime, Request, Response, text
+from scheduler.schemas.therapists import Instant
+
+SessionMinutes = Annotated[int, Field(ge=MIN_SESSION_MINUTES, le=MAX_SESSION_MINUTES,
+                                      description="The session's length in minutes.")]
+FutureStart = Annotated[LocalDateTime, Field(
+    json_schema_extra={"x-rules-in-code": ["in the future", "not in a DST gap"]},
+    description="In the future; local values are read in the therapist's zone.")]
+AttendanceStatus = Literal[tuple(str(s) for s in ATTENDANCE_STATUSES)]
+
+
+class AppointmentCreate(Request):
+    therapist_id: Id
+    patient_id: Id
+    start: FutureStart
+    duration_minutes: SessionMinutes
+
+
+class AppointmentUpdate(Request, json_schema_extra={"minProperties": 1}):
+    """Give start, duration_minutes or both."""
+
+    start: FutureStart = None
+    duration_minutes: SessionMinutes = None
+
+
+class CancelRequest(Request):
+    reason: text(500) | None = None
+
+
+class AttendanceRequest(Request):
+    status: AttendanceStatus
+
+
+# --- answers --------------------------------------------------------------------------------
+
+
+class Event(Response):
+    at: Instant
+    status: AppointmentStatus
+    user_id: int | None
+    note: str | None
+    start: Instant
+    end: Instant
+
+
+class Appointment(Response):
+    id: int
+    status: AppointmentStatus
+    start: Instant
+    end: Instant
+    therapist_id: int
+    patient_id: int
+    duration_minutes: int
+    cancel_reason: str | None
+    version: int
+
+
+class AppointmentWithHistory(Appointment):
+    history: list[Event]

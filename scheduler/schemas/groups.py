@@ -1,0 +1,94 @@
+"""Groups: create a recurring series, enrol, attendance, and the answers with roster counts."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from scheduler.models.enums import EnrollmentStatus
+from scheduler.scheduling.limits import MAX_GROUP_CAPACITY
+from scheduler.schemas.appointments import AttendanceStatus, SessionMinutes
+from scheduler.schemas.common import NO_NUL_PATTERN, Id, LocalDateTime, Request, Response, TimeZone, text
+from scheduler.schemas.therapists import Instant
+
+RRULE_MAX = 500
+Rrule = Annotated[str, Field(
+    min_length=1, max_length=RRULE_MAX, pattern=NO_NUL_PATTERN,
+    json_schema_extra={"x-rules-in-code": ["an RFC 5545 rule that yields a date", "at most daily",
+                                           "no BYHOUR/BYMINUTE/BYSECOND", "INTERVAL 1-52",
+                                           "start is its first date"]},
+    description="An RFC 5545 RRULE such as FREQ=WEEKLY;COUNT=12 (checked in code: repeats at most "
+                "daily, no BYHOUR/BYMINUTE/BYSECOND, INTERVAL 1-52, and start is its first date). "
+                "Left out: a single meeting.")]
+
+
+class GroupCreate(Request):
+    title: text(200)
+    facilitator_id: Id
+    capacity: Annotated[int, Field(ge=1, le=MAX_GROUP_CAPACITY)]
+    start: Annotated[LocalDateTime, Field(
+        json_schema_extra={"x-rules-in-code": ["in the future", "on a whole minute", "not in a DST gap"]},
+        description="The first meeting's wall time in the group's zone (an offset, if given, is "
+                    "converted to it); in the future, on a whole minute.")]
+    duration_minutes: SessionMinutes
+    timezone: TimeZone
+    rrule: Rrule | None = None
+    location: text(200) | None = None
+
+
+class EnrollmentCreate(Request):
+    patient_id: Id
+
+
+class OccurrenceAttendance(Request):
+    patient_id: Id
+    status: AttendanceStatus
+
+
+# --- answers --------------------------------------------------------------------------------
+
+
+class Occurrence(Response):
+    id: int
+    start: Instant
+    start_local: Annotated[str, Field(description="The local wall time, YYYY-MM-DDTHH:MM.")]
+    end: Instant
+    cancelled: bool
+
+
+class Group(Response):
+    id: int
+    title: str
+    facilitator_id: int
+    capacity: int
+    location: str | None
+    duration_minutes: int
+    timezone: str
+    rrule: str | None
+    start: str
+    enrolled: int
+    waitlisted: int
+    next_occurrences: list[Occurrence]
+
+
+class Enrollment(Response):
+    status: Literal[EnrollmentStatus.ENROLLED.value, EnrollmentStatus.WAITLISTED.value]
+    enrollment_id: int
+    group_id: int
+    patient_id: int
+    position: Annotated[int, Field(ge=1, description="Only when waitlisted: 1 is next in line.")] = None
+
+
+class Dropped(Response):
+    status: Literal["dropped"]
+    enrollment_id: int
+    promoted_patient_ids: list[int]
+
+
+class Attendance(Response):
+    id: int
+    occurrence_id: int
+    patient_id: int
+    status: AttendanceStatus | None
+    confirmed_at: Instant | None
+    recorded_at: Instant | None

@@ -1,0 +1,89 @@
+"""Patients: register and change, and the record and SMS log staff see."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
+
+from scheduler.models.enums import MessageStatus
+from scheduler.scheduling import patients
+from scheduler.schemas.common import Date, Language, Request, Response, TimeZone, text
+from scheduler.schemas.therapists import Instant
+
+
+def _phone(value: str) -> str:
+    try:
+        return patients.normalize_phone(value)
+    except ValueError as exc:
+        raise PydanticCustomError("phone", str(exc)) from None
+
+
+Phone = Annotated[str, Field(max_length=40, pattern=r"^[^\x00]*$",
+                             json_schema_extra={"format": "phone", "x-rules-in-code": ["a valid phone number"]},
+                             description="A valid phone number (checked in code); without + it is read as "
+                                         "a US number. Stored as E.164; unique among patients, else 409."),
+                 AfterValidator(_phone)]
+DischargeDate = Annotated[Date, Field(
+    json_schema_extra={"x-rules-in-code": ["from 2000-01-01 to 30 days after today in the patient's zone"]},
+    description="Records a discharge (a person may have several; the same date twice is one). From "
+                "2000-01-01 to at most 30 days ahead (checked in code).")]
+
+
+class PatientCreate(Request):
+    name: text(200)
+    phone: Phone
+    timezone: TimeZone
+    sms_consent: bool
+    discharge_date: DischargeDate | None = None
+    language: Language = "en"
+
+
+class PatientUpdate(Request):
+    """Only the fields given change; a STOP the patient texted stays in force whatever sms_consent says."""
+
+    name: text(200) = None
+    phone: Phone = None
+    timezone: TimeZone = None
+    sms_consent: bool = None
+    discharge_date: DischargeDate = None
+    language: Language = None
+
+
+# --- answers --------------------------------------------------------------------------------
+
+
+class Patient(Response):
+    id: int
+    name: str
+    phone: str
+    timezone: str
+    language: Language
+    sms_consent: bool
+    consent_at: Instant | None
+    opted_out: bool
+    opted_out_at: Instant | None
+    discharges: list[str]
+
+
+class Message(Response):
+    id: int
+    direction: str
+    kind: str
+    status: MessageStatus
+    body: str | None
+    to: str | None
+    due_at: Instant | None
+    sent_at: Instant | None
+    created_at: Instant
+    twilio_sid: str | None
+    error_code: int | None
+    error: str | None
+    skip_reason: str | None
+    history: list[dict]
+    appointment_id: int | None
+    occurrence_id: int | None
+
+
+class Messages(Response):
+    messages: list[Message]

@@ -1,0 +1,136 @@
+"""Therapists: create, weekly hours and time off, slots and calendar queries, and their answers."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from scheduler.models.enums import AppointmentStatus
+from scheduler.scheduling.limits import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
+from scheduler.schemas.common import HHMM, LocalDateTime, Request, Response, TimeZone, text
+
+MAX_RULES, MAX_EXCEPTIONS = 50, 500
+EMAIL_PATTERN = r"^[^@\s\x00][^\s\x00]*@[^\s\x00]*[^@\s\x00]$"
+Instant = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
+class TherapistCreate(Request):
+    """A new therapist; hours come next, through PUT availability."""
+
+    name: text(200)
+    email: Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN,
+                                description="Links a future therapist user to this record; unique "
+                                            "(case-insensitive), else 409.")] | None = None
+    timezone: TimeZone
+
+
+class WeeklyHours(Request):
+    weekday: Annotated[int, Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday.")]
+    start: HHMM
+    end: Annotated[HHMM, Field(description="After start (no overnight hours); blocks of one weekday "
+                                           "may touch but not overlap.")]
+
+
+class TimeOffIn(Request):
+    start: LocalDateTime
+    end: Annotated[LocalDateTime, Field(description="After start.")]
+    reason: text(200) | None = None
+
+
+class AvailabilityPut(Request):
+    """Replaces the weekly hours; the time off too when `exceptions` is given (else it is kept)."""
+
+    rules: Annotated[list[WeeklyHours], Field(max_length=MAX_RULES)]
+    exceptions: Annotated[list[TimeOffIn], Field(max_length=MAX_EXCEPTIONS)] | None = None
+
+
+class Range(Request):
+    """A time range; local values are read in the therapist's zone. `to` must be after `from`."""
+
+    from_: Annotated[LocalDateTime, Field(alias="from")]
+    to: LocalDateTime
+
+
+class SlotsQuery(Range):
+    """At most 31 days."""
+
+    duration: Annotated[int, Field(ge=MIN_SESSION_MINUTES, le=MAX_SESSION_MINUTES,
+                                   description="The slot length in minutes.")]
+
+
+class CalendarQuery(Range):
+    """At most 62 days."""
+
+
+# --- answers --------------------------------------------------------------------------------
+
+
+class Therapist(Response):
+    id: int
+    name: str
+    email: str | None
+    timezone: str
+
+
+class HoursOut(Response):
+    weekday: int
+    start: str
+    end: str
+
+
+class TimeOffOut(Response):
+    id: int
+    start: Instant
+    end: Instant
+    reason: str | None
+
+
+class Interval(Response):
+    start: Instant
+    end: Instant
+
+
+class OutsideHours(Response):
+    id: int
+    start: Instant
+    end: Instant
+    status: AppointmentStatus
+
+
+class Availability(Response):
+    therapist_id: int
+    timezone: str
+    rules: list[HoursOut]
+    exceptions: list[TimeOffOut]
+    appointments_outside_hours: Annotated[list[OutsideHours], Field(
+        description="Upcoming appointments the new hours no longer cover: kept as booked, listed so "
+                    "staff can move them.")]
+
+
+class Slots(Response):
+    slots: list[Interval]
+
+
+class CalendarAppointment(Response):
+    id: int
+    status: AppointmentStatus
+    start: Instant
+    end: Instant
+    patient_id: int
+
+
+class CalendarOccurrence(Response):
+    id: int
+    group_id: int
+    title: str
+    start: Instant
+    end: Instant
+    cancelled: bool
+
+
+class Calendar(Response):
+    appointments: list[CalendarAppointment]
+    occurrences: list[CalendarOccurrence]
+
+
+
