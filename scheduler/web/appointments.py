@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from flask import flash, make_response, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from scheduler import schemas
 from scheduler.core import access, audit, timeutil
 from scheduler.core.clock import now
 from scheduler.errors import Conflict, DomainError, NotFound
@@ -16,7 +17,7 @@ from scheduler.extensions import db
 from scheduler.models import Appointment, Message, Patient
 from scheduler.scheduling import appointments, patients, therapists
 from scheduler.web import bp, grid, is_htmx, roles, user
-from scheduler.web.forms import FormState, parse_int
+from scheduler.web.forms import FormState, parse_into
 
 DEFAULT_MINUTES = 50
 RESCHEDULE_DAYS = 14
@@ -45,7 +46,13 @@ def _booking(state: FormState, status: int = 200):
     therapist = therapists.get(db.session, int(state.get("therapist")))
     start = _local_start(state, therapist.timezone)
     results = []
-    if state.get("q") and not state.get("patient_id"):
+    picked = state.get("patient_id")
+    if picked.isdigit():  # keep the person chosen, when the user may see them
+        chosen = db.session.get(Patient, int(picked))
+        if chosen is not None and access.may_see_patient(db.session, user(), chosen.id):
+            results = [chosen]
+            state.data["q"] = state.get("q") or chosen.name
+    elif state.get("q"):
         results = patients.search(db.session, state.get("q"), access.visible_patients(user()))
     return _fragment_or_page("appointments/book.html", status, form=state, therapist=therapist,
                              start=start, results=results)
@@ -100,18 +107,21 @@ def book():
     state = FormState(request.form, ALIASES)
     therapist_id = _check_therapist(state)
     therapist = therapists.get(db.session, therapist_id)
-    start = _local_start(state, therapist.timezone)
-    minutes = parse_int(state, "duration", appointments.MIN_MINUTES, appointments.MAX_MINUTES)
     patient_id = _pick_patient(state)
-    if not state.ok:
+    body = parse_into(state, schemas.AppointmentCreate, {
+        "therapist_id": str(therapist_id), "patient_id": str(patient_id or ""),
+        "start": state.get("start"), "duration_minutes": state.get("duration")})
+    if body is None or not state.ok:
         return _booking(state, 422)
+    start = body.start
     try:
-        if not access.may_see_patient(db.session, user(), patient_id):
+        if not access.may_see_patient(db.session, user(), body.patient_id):
             raise Conflict("is not a patient in your care", field="patient")
-        appt = appointments.book(db.session, therapist_id, patient_id, start, minutes, now(), user().id)
+        appt = appointments.book(db.session, therapist_id, body.patient_id, start, body.duration_minutes,
+                                 now(), user().id)
     except DomainError as exc:
         db.session.rollback()
-        same = _already_booked(therapist_id, patient_id, start, therapist.timezone)
+        same = _already_booked(therapist_id, body.patient_id, start, therapist.timezone)
         if isinstance(exc, Conflict) and same is not None:
             flash("This appointment was already booked.")
             return _go(url_for("web.appointment", appointment_id=same))
@@ -202,7 +212,10 @@ def _change(appointment_id: int, state: FormState, action, done: str):
         appt = action()
     except DomainError as exc:
         db.session.rollback()
-        state.fail(exc)
+        if isinstance(exc, Conflict) and exc.field == "status":
+            state.message = exc.message  # the state changed: no field to fix
+        else:
+            state.fail(exc)
         return _show(_mine(appointment_id), state, 409 if isinstance(exc, Conflict) else 422)
     audit.commit(db.session, "update", "appointment", appt.id, now())
     flash(done)
@@ -213,14 +226,14 @@ def _change(appointment_id: int, state: FormState, action, done: str):
 @roles("admin", "coordinator", "therapist")
 def reschedule(appointment_id: int):
     """Move to the free time picked."""
-    state = FormState(request.form, {"start": "new_start", "duration_minutes": "new_start"})
+    state = FormState(request.form, dict.fromkeys(("start", "duration_minutes", "therapist_id", "patient_id", "status"), "new_start"))
     appt = _mine(appointment_id)
-    raw = state.get("new_start")
-    try:
-        start = datetime.strptime(raw, "%Y-%m-%dT%H:%M")
-    except ValueError:
+    if not state.get("new_start"):
         state.add("new_start", "is required: choose a free time")
+    body = parse_into(state, schemas.AppointmentUpdate, {"start": state.get("new_start")})
+    if body is None or not state.ok:
         return _show(appt, state, 422)
+    start = body.start
     return _change(appointment_id, state,
                    lambda: appointments.reschedule(db.session, appointment_id, now(), start, None, user().id),
                    f"Moved to {grid.day_label(start.date())} at {grid.clock(start)}.")
@@ -232,12 +245,11 @@ def cancel(appointment_id: int):
     """Cancel with a reason: the time is freed and the patient gets one text."""
     state = FormState(request.form, {"status": "reason"})
     appt = _mine(appointment_id)
-    reason = state.get("reason").strip()
-    if len(reason) > 500:
-        state.add("reason", "must be at most 500 characters")
+    body = parse_into(state, schemas.CancelRequest, {"reason": state.get("reason").strip()})
+    if body is None:
         return _show(appt, state, 422)
     return _change(appointment_id, state,
-                   lambda: appointments.cancel(db.session, appointment_id, now(), reason or None, user().id),
+                   lambda: appointments.cancel(db.session, appointment_id, now(), body.reason, user().id),
                    "The appointment is cancelled; the patient will get one text.")
 
 
@@ -249,9 +261,9 @@ ATTENDANCE = {"attended": "Attended", "no_show": "No-show", "late_cancelled": "L
 def attendance(appointment_id: int):
     """Attended / No-show / Late cancel, once the session has begun."""
     state = FormState(request.form, {"status": "attendance"})
-    status = state.get("status")
-    if status not in ATTENDANCE:
-        state.add("attendance", "choose Attended, No-show or Late cancel")
+    body = parse_into(state, schemas.AttendanceRequest, {"status": state.get("status")})
+    if body is None:
         return _show(_mine(appointment_id), state, 422)
+    status = body.status
     return _change(appointment_id, state, lambda: appointments.record_attendance(
         db.session, appointment_id, status, now(), user().id), f"Recorded: {ATTENDANCE[status]}.")

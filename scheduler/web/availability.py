@@ -5,10 +5,9 @@ week from it, and rolls back: what is previewed is exactly what saving would do.
 """
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import flash, redirect, render_template, request, url_for
 
+from scheduler import schemas
 from scheduler.core import audit, timeutil
 from scheduler.core.clock import now
 from scheduler.errors import DomainError
@@ -17,7 +16,7 @@ from scheduler.models import Therapist
 from scheduler.scheduling import therapists
 from scheduler.web import bp, grid, roles
 from scheduler.web.calendar import all_therapists, chosen_therapist
-from scheduler.web.forms import FormState
+from scheduler.web.forms import FormState, parse_into
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 BLOCKS = 2  # two blocks a day covers a lunch break
@@ -49,41 +48,31 @@ def _filled(therapist: Therapist) -> dict[str, str]:
 
 
 def _parse(state: FormState):
-    """Rules and time off from the form; messages beside half-filled or unreadable fields."""
-    rules, time_off = [], []
+    """Rules and time off read by the API's schema; each message lands beside its own input."""
+    rules, exceptions = [], []
     for day, _, _, start_name, end_name in hour_fields():
         start, end = state.get(start_name).strip(), state.get(end_name).strip()
-        if not start and not end:
-            continue
-        times = []
-        for name, raw in ((start_name, start), (end_name, end)):
-            try:
-                times.append(timeutil.parse_hhmm(raw) if raw else None)
-            except ValueError as exc:
-                state.add(name, str(exc))
-                times.append(None)
-            if not raw:
-                state.add(name, "is required when the other time of the block is given")
-        if None not in times:
-            state.aliases.update({f"rules[{len(rules)}].start": start_name, f"rules[{len(rules)}].end": end_name,
-                                  f"rules[{len(rules)}].weekday": start_name})
-            rules.append((day, times[0], times[1]))
-    count = int(state.get("off_count") or 0) if state.get("off_count").isdigit() else 0
+        if start or end:
+            i = len(rules)
+            state.aliases.update({f"rules[{i}].start": start_name, f"rules[{i}].end": end_name,
+                                  f"rules[{i}].weekday": start_name})
+            rules.append({"weekday": day, **({"start": start} if start else {}), **({"end": end} if end else {})})
+    count = int(state.get("off_count")) if state.get("off_count").isdigit() else 0
     for i in range(count + NEW_TIME_OFF):
-        if state.get(f"off{i}_remove") or not (state.get(f"off{i}_start") or state.get(f"off{i}_end")):
+        start, end = state.get(f"off{i}_start").strip(), state.get(f"off{i}_end").strip()
+        if state.get(f"off{i}_remove") or not (start or end):
             continue
-        bounds = []
-        for part in ("start", "end"):
-            try:
-                bounds.append(datetime.strptime(state.get(f"off{i}_{part}"), "%Y-%m-%dT%H:%M"))
-            except ValueError:
-                state.add(f"off{i}_{part}", "must be a date and time")
-        if len(bounds) == 2:
-            for part in ("start", "end"):
-                state.aliases[f"exceptions[{len(time_off)}].{part}"] = f"off{i}_{part}"
-            reason = state.get(f"off{i}_reason").strip()[:200] or None
-            time_off.append(therapists.TimeOff(bounds[0], bounds[1], reason))
-    return rules, time_off
+        j = len(exceptions)
+        for part in ("start", "end", "reason"):
+            state.aliases[f"exceptions[{j}].{part}"] = f"off{i}_{part}"
+        reason = state.get(f"off{i}_reason").strip()
+        exceptions.append({**({"start": start} if start else {}), **({"end": end} if end else {}),
+                           **({"reason": reason} if reason else {})})
+    body = parse_into(state, schemas.AvailabilityPut, {"rules": rules, "exceptions": exceptions})
+    if body is None:
+        return [], []
+    return ([(r.weekday, r.start, r.end) for r in body.rules],
+            [therapists.TimeOff(e.start, e.end, e.reason) for e in body.exceptions or []])
 
 
 def _page(therapist: Therapist, state: FormState, status: int = 200, outside=(), preview=False):
