@@ -51,12 +51,21 @@ def staff(app, make_therapist):
 
 # --- the browser ----------------------------------------------------------------------------
 
+STRICT_CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+
+
 @pytest.fixture
 def live_app(sqlite_template, tmp_path):
     """The app on its own SQLite copy, for a server thread and the test to share."""
     path = tmp_path / "live.sqlite3"
     shutil.copy(sqlite_template, path)
     app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+
+    @app.after_request
+    def strict_csp(response):
+        # The pages must work under the app's strict policy; set it here too, should the app not.
+        response.headers.setdefault("Content-Security-Policy", STRICT_CSP)
+        return response
     yield app
     with app.app_context():
         db.session.remove()
@@ -95,8 +104,13 @@ def page(browser, live_server):
     tab = context.new_page()
     tab.set_default_timeout(5000)
     tab.base = live_server
+    problems = []
+    tab.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    tab.on("pageerror", lambda exc: problems.append(str(exc)))
     yield tab
     context.close()
+    # A refused inline style or script, or a script error, is a page that breaks under the CSP.
+    assert not [p for p in problems if "favicon" not in p and "status of 4" not in p], problems
 
 
 @pytest.fixture
