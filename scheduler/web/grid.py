@@ -134,8 +134,9 @@ def therapist_days(session: Session, therapist: Therapist, first: date, days: in
         for s, e in therapists.slots(session, therapist, start, end, SLOT, now):
             begin = local(s)
             if begin.minute % 30 == 0:
+                value = begin.strftime("%Y-%m-%dT%H:%M")
                 put(Entry("slot", begin, local(e), f"Book {day_label(begin.date())}, {clock(begin)}",
-                          value=begin.strftime("%Y-%m-%dT%H:%M")))
+                          href=f"/appointments/new?therapist={therapist.id}&start={value}", value=value))
     return list(columns.values())
 
 
