@@ -58,7 +58,7 @@ NAV = (
 
 def nav_links() -> list[tuple[str, str]]:
     """The main navigation for the signed-in user's role."""
-    role = g.user.role if g.get("user") else None
+    role = current_user.role if current_user.is_authenticated else None
     return [(label, path) for label, path, allowed in NAV if role in allowed]
 
 

@@ -126,6 +126,7 @@ def test_repeated_failures_are_slowed_down(pages, make_user):
     email = make_user("admin")
     codes = [pages.sign_in(email, "wrong").status_code for _ in range(6)]
     assert codes == [401] * 5 + [429]
+    assert "Too many failed sign-ins" in pages.sign_in(email, "wrong").get_data(as_text=True)
     # Even the right password waits now; another account from the same address does not.
     assert pages.sign_in(email).status_code == 429
     assert pages.sign_in(make_user("coordinator")).status_code == 302
