@@ -37,9 +37,10 @@ def _local_start(state: FormState, tz: str) -> datetime | None:
 
 def _fragment_or_page(template: str, status: int = 200, **context):
     """The dialog's fragment for htmx (200, so htmx swaps it), else the whole page."""
+    # The same URL answers a fragment or a page: caches must keep them apart.
     if is_htmx():
-        return render_template(template, partial=True, **context), 200
-    return render_template(template, partial=False, **context), status
+        return render_template(template, partial=True, **context), 200, {"Vary": "HX-Request"}
+    return render_template(template, partial=False, **context), status, {"Vary": "HX-Request"}
 
 
 def _booking(state: FormState, status: int = 200):

@@ -10,7 +10,7 @@ from flask import flash, redirect, render_template, request, url_for
 from scheduler import schemas
 from scheduler.core import audit, timeutil
 from scheduler.core.clock import now
-from scheduler.errors import DomainError
+from scheduler.errors import DomainError, NotFound
 from scheduler.extensions import db
 from scheduler.models import Therapist
 from scheduler.scheduling import therapists
@@ -101,9 +101,10 @@ def availability():
 @roles("admin", "coordinator", "therapist")
 def save_availability():
     """Preview (nothing saved) or save the weekly hours and time off."""
-    therapist = chosen_therapist(request.form.get("therapist"))
-    if therapist is None:
-        return render_template("calendar/none.html"), 404
+    raw = request.form.get("therapist")
+    if not raw:  # a change names its calendar: never "the first one" by default
+        raise NotFound("therapist not found")
+    therapist = chosen_therapist(raw)
     state = FormState(request.form)
     rules, time_off = _parse(state)
     if not state.ok:

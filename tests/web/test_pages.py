@@ -371,3 +371,9 @@ def test_a_therapist_may_not_change_anothers_hours(app, staff):
     assert response.status_code == 403 and _hours(app, staff.other_therapist_id) == before
 
 
+
+
+def test_a_change_of_hours_must_name_its_therapist(app, staff):
+    before = _hours(app, staff.therapist_id)
+    response = staff.coordinator.post("/availability", {"action": "save", "off_count": "0"})
+    assert response.status_code == 404 and _hours(app, staff.therapist_id) == before
