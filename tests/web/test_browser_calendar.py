@@ -147,8 +147,20 @@ def test_the_other_pages_pass_axe(live_app, clinic, signed_in, shot):
 
 
 def test_coordinator_day_at_a_glance_passes_axe(live_app, clinic, signed_in, shot):
+    from datetime import time
+    with live_app.app_context():
+        for name, start in (("Marcus Lee", 12), ("Priya Natarajan", 8)):
+            t = Therapist(name=name, timezone="America/New_York", created_at=NOW)
+            t.rules = [AvailabilityRule(weekday=d, start_time=time(start), end_time=time(start + 8)) for d in range(5)]
+            db.session.add(t)
+            db.session.flush()
+            appointments.book(db.session, t.id, clinic["jordan"] if start == 12 else clinic["alex"],
+                              ny(WED, start + 1), 50, clock.now())
+        db.session.commit()
     page = signed_in("coordinator")
     page.goto(f"/?day={WED.isoformat()}")
     assert page.get_by_role("link", name="Alex Morgan").first.is_visible()
+    assert page.get_by_text("Priya Natarajan", exact=True).is_visible()
+    assert page.get_by_text("Marcus Lee", exact=True).is_visible()
     assert_accessible(page, "day at a glance")
     shot(page, "day-at-a-glance")
