@@ -82,7 +82,9 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if request.path.startswith(("/api/", "/sms/")):
-            return jsonify(error=exc.name), exc.code
+            # A 405 keeps its Allow header (RFC 9110): only the body becomes JSON.
+            allow = {k: v for k, v in exc.get_headers() if k == "Allow"}
+            return jsonify(error=exc.name), exc.code, allow
         return error_page(exc)
 
 

@@ -117,7 +117,8 @@ def _operation(name: str, view, spec: Endpoint, rule, refs: dict, inline: dict) 
         op["requestBody"] = {"required": not spec.body_optional,
                              "content": {"application/json": {"schema": refs[(spec.body, "validation")]}}}
         codes |= {"400", "413"}
-    if params and any(p["in"] == "path" for p in params):
+    if any(p["in"] == "path" for p in params) or (spec.body is not None and any(
+            name.endswith("_id") for name in spec.body.model_fields)):
         codes.add("404")
     if spec.conflict:
         codes.add("409")

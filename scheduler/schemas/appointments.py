@@ -7,13 +7,12 @@ from pydantic import Field
 
 from scheduler.models.enums import ATTENDANCE_STATUSES, AppointmentStatus
 from scheduler.scheduling.limits import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
-from scheduler.schemas.common import Id, LocalDateTime, Request, Response, text
+from scheduler.schemas.common import Id, LocalDateTime, Request, Response, text, whole
 from scheduler.schemas.therapists import Instant
 
-SessionMinutes = Annotated[int, Field(ge=MIN_SESSION_MINUTES, le=MAX_SESSION_MINUTES,
-                                      description="The session's length in minutes.")]
+SessionMinutes = whole(MIN_SESSION_MINUTES, MAX_SESSION_MINUTES, "The session's length in minutes.")
 FutureStart = Annotated[LocalDateTime, Field(
-    json_schema_extra={"x-rules-in-code": ["in the future", "not in a DST gap"]},
+    json_schema_extra={"x-rules-in-code": ["in the future", "a real calendar date", "not in a DST gap"]},
     description="In the future; local values are read in the therapist's zone.")]
 AttendanceStatus = Literal[tuple(str(s) for s in ATTENDANCE_STATUSES)]
 
@@ -48,8 +47,8 @@ class Event(Response):
     status: AppointmentStatus
     user_id: int | None
     note: str | None
-    start: Instant
-    end: Instant
+    start: Instant | None
+    end: Instant | None
 
 
 class Appointment(Response):

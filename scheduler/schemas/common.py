@@ -67,21 +67,38 @@ def _hhmm(value: str) -> time:
     return timeutil.parse_hhmm(value)
 
 
+WHOLE = "written without a fraction (50, not 50.0: JSON Schema cannot tell them apart)"
+CODE_RULES = "x-rules-in-code"
+
+
+def rules_in_code(*rules: str) -> dict:
+    """The `json_schema_extra` naming rules that code checks beyond the schema (422 when broken)."""
+    return {CODE_RULES: list(rules)}
+
+
+def whole(ge: int, le: int, description: str | None = None, *rules: str):
+    """An integer from ge to le; in a JSON body it must be written as one (strict)."""
+    return Annotated[int, Field(ge=ge, le=le, description=description,
+                                json_schema_extra=rules_in_code(WHOLE, *rules))]
+
+
 def text(max_length: int, description: str | None = None):
     """A trimmed text of 1..max_length characters (counted as sent)."""
     return Annotated[str, Field(min_length=1, max_length=max_length, pattern=TEXT_PATTERN,
                                 description=description), AfterValidator(str.strip)]
 
 
-Id = Annotated[int, Field(ge=1, le=MAX_ID, description="A record's id.")]
+Id = whole(1, MAX_ID, "A record's id; an unknown one is a 404.")
 LocalDateTime = Annotated[str, Field(
-    pattern=DATETIME_PATTERN, json_schema_extra={"x-rules-in-code": ["a real calendar date"]},
+    pattern=DATETIME_PATTERN, json_schema_extra=rules_in_code("a real calendar date",
+                                                              "not in a DST gap of the resource's zone"),
     description="ISO 8601 date and time, e.g. 2026-03-10T18:00 or 2026-03-10T23:00:00Z. Without an "
                 "offset it is the wall time in the resource's zone (the therapist's for appointments "
                 "and slots, the group's for groups); a wall time that does not exist there (a DST "
                 "gap) is refused. Date-only and basic-format (20260310T1800) values are refused."),
     AfterValidator(_local_datetime)]
-Date = Annotated[str, Field(pattern=DATE_PATTERN, description="A calendar date, YYYY-MM-DD."),
+Date = Annotated[str, Field(pattern=DATE_PATTERN, description="A calendar date, YYYY-MM-DD.",
+                             json_schema_extra=rules_in_code("a real calendar date")),
                  AfterValidator(_date)]
 HHMM = Annotated[str, Field(pattern=HHMM_PATTERN, description="A wall-clock time, HH:MM (00:00-23:59)."),
                  AfterValidator(_hhmm)]

@@ -8,7 +8,16 @@ from pydantic import Field
 from scheduler.models.enums import EnrollmentStatus
 from scheduler.scheduling.limits import MAX_GROUP_CAPACITY
 from scheduler.schemas.appointments import AttendanceStatus, SessionMinutes
-from scheduler.schemas.common import NO_NUL_PATTERN, Id, LocalDateTime, Request, Response, TimeZone, text
+from scheduler.schemas.common import (
+    NO_NUL_PATTERN,
+    Id,
+    LocalDateTime,
+    Request,
+    Response,
+    TimeZone,
+    text,
+    whole,
+)
 from scheduler.schemas.therapists import Instant
 
 RRULE_MAX = 500
@@ -25,9 +34,10 @@ Rrule = Annotated[str, Field(
 class GroupCreate(Request):
     title: text(200)
     facilitator_id: Id
-    capacity: Annotated[int, Field(ge=1, le=MAX_GROUP_CAPACITY)]
+    capacity: whole(1, MAX_GROUP_CAPACITY)
     start: Annotated[LocalDateTime, Field(
-        json_schema_extra={"x-rules-in-code": ["in the future", "on a whole minute", "not in a DST gap"]},
+        json_schema_extra={"x-rules-in-code": ["in the future", "on a whole minute", "a real calendar date",
+                                            "not in a DST gap", "the rrule's first date"]},
         description="The first meeting's wall time in the group's zone (an offset, if given, is "
                     "converted to it); in the future, on a whole minute.")]
     duration_minutes: SessionMinutes

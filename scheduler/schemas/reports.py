@@ -5,14 +5,15 @@ from typing import Annotated
 
 from pydantic import Field
 
-from scheduler.schemas.common import Date, Request, Response
+from scheduler.schemas.common import Date, Request, Response, rules_in_code
 
 
 class FollowUpQuery(Request):
     """Discharge dates from..to, inclusive; `to` must not be before `from`."""
 
     from_: Annotated[Date, Field(alias="from")]
-    to: Date
+    to: Annotated[Date, Field(description="Not before `from`.", json_schema_extra=rules_in_code(
+        "not before from", "a real calendar date"))]
 
 
 class FollowUp(Response):

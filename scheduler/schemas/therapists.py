@@ -7,7 +7,16 @@ from pydantic import Field
 
 from scheduler.models.enums import AppointmentStatus
 from scheduler.scheduling.limits import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
-from scheduler.schemas.common import HHMM, LocalDateTime, Request, Response, TimeZone, text
+from scheduler.schemas.common import (
+    HHMM,
+    LocalDateTime,
+    Request,
+    Response,
+    TimeZone,
+    rules_in_code,
+    text,
+    whole,
+)
 
 MAX_RULES, MAX_EXCEPTIONS = 50, 500
 EMAIL_PATTERN = r"^[^@\s\x00][^\s\x00]*@[^\s\x00]*[^@\s\x00]$"
@@ -25,15 +34,17 @@ class TherapistCreate(Request):
 
 
 class WeeklyHours(Request):
-    weekday: Annotated[int, Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday.")]
-    start: HHMM
+    weekday: whole(0, 6, "0 = Monday ... 6 = Sunday.")
+    start: Annotated[HHMM, Field(json_schema_extra=rules_in_code("blocks of one weekday do not overlap"))]
     end: Annotated[HHMM, Field(description="After start (no overnight hours); blocks of one weekday "
-                                           "may touch but not overlap.")]
+                                           "may touch but not overlap.",
+                               json_schema_extra=rules_in_code("after start", "no overlap"))]
 
 
 class TimeOffIn(Request):
     start: LocalDateTime
-    end: Annotated[LocalDateTime, Field(description="After start.")]
+    end: Annotated[LocalDateTime, Field(description="After start.", json_schema_extra=rules_in_code(
+        "after start", "a real calendar date", "not in a DST gap"))]
     reason: text(200) | None = None
 
 
@@ -48,14 +59,16 @@ class Range(Request):
     """A time range; local values are read in the therapist's zone. `to` must be after `from`."""
 
     from_: Annotated[LocalDateTime, Field(alias="from")]
-    to: LocalDateTime
+    to: Annotated[LocalDateTime, Field(
+        description="After `from`; the range spans at most 31 days for slots, 62 for the calendar.",
+        json_schema_extra=rules_in_code("after from", "at most 31 (slots) or 62 (calendar) days after it",
+                                        "a real calendar date", "not in a DST gap"))]
 
 
 class SlotsQuery(Range):
     """At most 31 days."""
 
-    duration: Annotated[int, Field(ge=MIN_SESSION_MINUTES, le=MAX_SESSION_MINUTES,
-                                   description="The slot length in minutes.")]
+    duration: whole(MIN_SESSION_MINUTES, MAX_SESSION_MINUTES, "The slot length in minutes.")
 
 
 class CalendarQuery(Range):

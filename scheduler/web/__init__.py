@@ -124,7 +124,8 @@ def error_page(exc: HTTPException):
     else:
         detail = exc.description
     template = f"errors/{code}.html" if code in (403, 404, 500) else "errors/error.html"
-    return render_template(template, code=code, name=exc.name, detail=detail), code
+    headers = {k: v for k, v in exc.get_headers() if k in ("Allow", "Retry-After")}
+    return render_template(template, code=code, name=exc.name, detail=detail), code, headers
 
 
 @bp.errorhandler(Forbidden)

@@ -89,3 +89,126 @@ def test_served_without_a_token(client, doc):
     r = client.get(f"{PREFIX}/openapi.json")
     assert r.status_code == 200
     assert r.get_json() == doc
+
+
+# --- the document matches behaviour ---------------------------------------------------------
+
+
+def _validator(doc: dict, schema: dict):
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator({**schema, "components": doc["components"]})
+
+
+def _body_schema(op: dict) -> dict:
+    return op["requestBody"]["content"]["application/json"]["schema"]
+
+
+def _answer_schema(op: dict, status: int) -> dict:
+    return op["responses"][str(status)]["content"]["application/json"]["schema"]
+
+
+def test_the_document_is_generated_for_this_app_and_served_unchanged(app, client):
+    from scheduler.api import spec
+
+    assert client.get(f"{PREFIX}/openapi.json").get_json() == json.loads(json.dumps(spec.build(app)))
+    assert client.get(f"{PREFIX}/openapi.json?x=1").status_code == 422
+
+
+# (method, path template, body, query, status); T = a therapist, P = a patient, A = an appointment.
+TABLE = [
+    ("post", "/therapists", {"name": "Ana", "timezone": "America/Chicago"}, None, 201),
+    ("post", "/therapists", {"name": "Ana", "timezone": "America/Chicago", "email": None}, None, 201),
+    ("post", "/therapists", {"name": "Ana", "timezone": "Mars/Base"}, None, 422),
+    ("post", "/therapists", {"name": "Ana\x00", "timezone": "UTC"}, None, 422),
+    ("put", "/therapists/{T}/availability", {"rules": [{"weekday": 0, "start": "09:00", "end": "17:00"}]},
+     None, 200),
+    ("put", "/therapists/{T}/availability", {"rules": [{"weekday": 0, "start": "25:00", "end": "26:00"}]},
+     None, 422),
+    ("put", "/therapists/{T}/availability", {"rules": [{"weekday": 0.0, "start": "09:00", "end": "17:00"}]},
+     None, 422),
+    ("get", "/therapists/{T}/slots", None, {"from": "2030-01-07T00:00", "to": "2030-01-08T00:00",
+                                           "duration": "50"}, 200),
+    ("get", "/therapists/{T}/slots", None, {"from": "2030-01-07", "to": "2030-01-08T00:00",
+                                           "duration": "50"}, 422),
+    ("get", "/therapists/{T}/slots", None, {"from": "20300107T0000", "to": "2030-01-08T00:00",
+                                           "duration": "50"}, 422),
+    ("get", "/therapists/{T}/calendar", None, {"from": "2030-01-07T00:00", "to": "2030-01-08T00:00"}, 200),
+    ("get", "/therapists/{T}/calendar", None, {"from": "0001-01-01T00:00", "to": "9999-12-31T23:59"}, 422),
+    ("post", "/patients", {"name": "Sam", "phone": "+12015550999", "timezone": "America/New_York",
+                           "sms_consent": True}, None, 201),
+    ("post", "/patients", {"name": "Sam", "phone": "+12015550998", "timezone": "America/New_York",
+                           "sms_consent": 1}, None, 422),
+    ("get", "/patients/{P}", None, None, 200),
+    ("patch", "/patients/{P}", {"language": "es"}, None, 200),
+    ("patch", "/patients/{P}", {"language": None}, None, 422),
+    ("get", "/patients/{P}/messages", None, None, 200),
+    ("post", "/appointments", {"therapist_id": "{T}", "patient_id": "{P}", "start": "{MONDAY10}",
+                               "duration_minutes": 50}, None, 201),
+    ("post", "/appointments", {"therapist_id": "{T}", "patient_id": "{P}", "start": "{MONDAY10}",
+                               "duration_minutes": 50.0}, None, 422),
+    ("post", "/appointments", {"therapist_id": 2**31, "patient_id": "{P}", "start": "{MONDAY10}",
+                               "duration_minutes": 50}, None, 422),
+    ("get", "/appointments/{A}", None, None, 200),
+    ("get", "/appointments/{A}", None, {"verbose": "1"}, 422),
+    ("get", "/appointments/99999999999", None, None, 404),
+    ("post", "/appointments/{A}/cancel", {"reason": "ill"}, None, 200),
+    ("get", "/reports/follow-up", None, {"from": "2026-01-01", "to": "2026-12-31"}, 200),
+    ("get", "/reports/follow-up", None, {"from": "2026-02-30", "to": "2026-12-31"}, 422),
+]
+
+
+def _fill(value, ids: dict):
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    if isinstance(value, str):
+        for key, real in ids.items():
+            if value == "{" + key + "}":
+                return real
+            value = value.replace("{" + key + "}", str(real))
+    return value
+
+
+def _operation(doc: dict, method: str, path: str) -> dict:
+    for template, item in doc["paths"].items():
+        if re.fullmatch(re.sub(r"{\w+}", r"\\d+", template), path) and method in item:
+            return item[method]
+    raise LookupError(path)
+
+
+def test_documented_schemas_match_behaviour(api, doc, make_therapist, make_patient):
+    """Each request: the document's verdict on the body agrees with the answer, and every answer
+    has its documented status and shape (a missing or extra field fails)."""
+    from tests.support import at, book, next_monday
+
+    t, p = make_therapist(), make_patient()
+    monday = next_monday(2)
+    ids = {"T": t, "P": p, "A": book(api, t, p, at(monday, 9)).json["id"], "MONDAY10": at(monday, 10)}
+    for method, path, body, query, status in TABLE:
+        path, body = _fill(path, ids), _fill(body, ids)
+        op = _operation(doc, method, path)
+        kwargs = {"json": body} if body is not None else {}
+        r = getattr(api, method)(path, query_string=query or {}, **kwargs)
+        assert r.status_code == status, (method, path, body, query, r.get_json())
+        assert str(status) in op["responses"], (method, path, status)
+        if status < 300:
+            _validator(doc, _answer_schema(op, status)).validate(r.get_json())
+        if body is not None and status != 422:
+            _validator(doc, _body_schema(op)).validate(body)
+        if status == 422:
+            _validator(doc, _answer_schema(op, 422)).validate(r.get_json())
+        if query is not None:
+            params = {p["name"]: p for p in op.get("parameters", []) if p["in"] == "query"}
+            assert set(query) <= set(params) or status == 422, (path, query)
+
+
+def test_schemas_refuse_what_the_document_refuses(doc):
+    """Values the document's patterns and bounds refuse, checked against the document itself."""
+    body = _body_schema(doc["paths"]["/appointments"]["post"])
+    check = _validator(doc, body)
+    good = {"therapist_id": 1, "patient_id": 1, "start": "2030-01-07T10:00", "duration_minutes": 50}
+    assert not list(check.iter_errors(good))
+    for field, value in [("start", "2030-01-07"), ("start", "20300107T1000"), ("start", "0001-01-01T10:00"),
+                         ("start", "2030-01-07T25:00"), ("duration_minutes", 481), ("duration_minutes", "50"),
+                         ("therapist_id", 0), ("therapist_id", 2**31), ("room", "3B")]:
+        assert list(check.iter_errors({**good, field: value})), (field, value)
