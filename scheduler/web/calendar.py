@@ -1,7 +1,7 @@
 """`/calendar`: one therapist's week, Monday to Sunday in their zone, with free slots to book."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import render_template, request
 from sqlalchemy import select
@@ -38,16 +38,6 @@ def all_therapists() -> list[Therapist]:
     return list(db.session.scalars(select(Therapist).order_by(Therapist.name, Therapist.id)))
 
 
-def week_of(state: FormState, raw: str | None, tz: str) -> date:
-    """The date `?week=` names (any day of the week), else today in the therapist's zone."""
-    if raw:
-        try:
-            return timeutil.parse_date(raw)
-        except ValueError as exc:
-            state.add("week", str(exc))
-    return timeutil.local_date_of(now(), tz)
-
-
 @bp.get("/calendar")
 @roles("admin", "coordinator", "therapist")
 def calendar():
@@ -56,7 +46,7 @@ def calendar():
     state = FormState(request.args)
     if therapist is None:
         return render_template("calendar/none.html")
-    monday = grid.monday_of(week_of(state, request.args.get("week"), therapist.timezone))
+    monday = grid.monday_of(grid.parse_day(state, "week", therapist.timezone, now()))
     if not state.error("week"):
         state.data["week"] = monday.isoformat()
     columns = grid.therapist_days(db.session, therapist, monday, 7, now())

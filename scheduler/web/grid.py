@@ -190,5 +190,23 @@ def layout(columns: list[Column]) -> Grid:
     return Grid(columns, first, last)
 
 
+EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(2200, 12, 31)
+
+
+def parse_day(state, name: str, tz: str, now: datetime) -> date:
+    """The date typed into `name` (a query field), else today in `tz`; a message beside a bad one."""
+    raw = state.get(name)
+    if raw:
+        try:
+            day = timeutil.parse_date(raw)
+        except ValueError as exc:
+            state.add(name, str(exc))
+        else:
+            if EARLIEST_DAY <= day <= LATEST_DAY:
+                return day
+            state.add(name, f"must be between {EARLIEST_DAY.year} and {LATEST_DAY.year}")
+    return timeutil.local_date_of(now, tz)
+
+
 def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())

@@ -6,7 +6,7 @@ from datetime import timedelta
 from flask import render_template, request
 from sqlalchemy import select
 
-from scheduler.core import access, audit, timeutil
+from scheduler.core import access, audit
 from scheduler.core.clock import now
 from scheduler.errors import Forbidden
 from scheduler.extensions import db
@@ -29,7 +29,7 @@ def today():
     if me.therapist_id is None:
         raise Forbidden("no calendar is linked to your account")
     therapist = therapists.get(db.session, me.therapist_id)
-    day = _day(state, therapist.timezone)
+    day = grid.parse_day(state, "day", therapist.timezone, now())
     column = grid.therapist_days(db.session, therapist, day, 1, now())[0]
     html = render_template("today/therapist.html", therapist=therapist, day=day, column=column,
                            grid=grid.layout([column]), form=state,
@@ -38,20 +38,10 @@ def today():
     return html
 
 
-def _day(state: FormState, tz: str):
-    raw = state.get("day")
-    if raw:
-        try:
-            return timeutil.parse_date(raw)
-        except ValueError as exc:
-            state.add("day", str(exc))
-    return timeutil.local_date_of(now(), tz)
-
-
 def _at_a_glance(state: FormState):
     """One column per therapist for the day, each in its own zone's date."""
     staff = list(db.session.scalars(select(Therapist).order_by(Therapist.name, Therapist.id)))
-    day = _day(state, staff[0].timezone if staff else CLINIC_TZ_FALLBACK)
+    day = grid.parse_day(state, "day", staff[0].timezone if staff else CLINIC_TZ_FALLBACK, now())
     columns = [grid.therapist_days(db.session, t, day, 1, now(), heading=lambda _d, t=t: t.name)[0]
                for t in staff]
     html = render_template("today/glance.html", day=day, grid=grid.layout(columns), form=state,

@@ -107,10 +107,25 @@ def test_text_status_follows_the_patients_texts(app, staff, patient):
     assert "<dt>Texts</dt><dd>opted out</dd>" in staff.therapist.text(f"/appointments/{appt}")
 
 
-def test_a_bad_week_is_answered_beside_the_field(staff):
-    response = staff.therapist.get("/calendar?week=2026-02-31")
+@pytest.mark.parametrize("week", ["2026-02-31", "9999-12-31", "0001-01-01", "yesterday"])
+def test_a_bad_week_is_answered_beside_the_field(staff, week):
+    response = staff.therapist.get(f"/calendar?week={week}")
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and 'id="e-week"' in html
+    glance = staff.coordinator.get(f"/?day={week}")
+    assert glance.status_code == 200 and "Day " in glance.get_data(as_text=True)
+
+
+def test_a_week_across_the_dst_change_keeps_local_hours(app, staff, patient):
+    from tests.support import next_dst_changes
+    spring, _ = next_dst_changes()
+    monday = spring + timedelta(days=1)  # the Monday after clocks go forward
+    before = spring - timedelta(days=2)  # the Friday before
+    _book_domain(app, staff.therapist_id, patient, ny(before, 10))
+    _book_domain(app, staff.therapist_id, patient, ny(monday, 10))
+    for day in (before, monday):
+        html = staff.therapist.text(f"/calendar?week={day.isoformat()}")
+        assert "10:00 AM–10:50 AM" in html and "rs10 re14" in html  # the 10 AM row either side
 
 
 def test_week_runs_monday_to_sunday_in_the_therapists_zone(app, staff, make_therapist):
