@@ -16,6 +16,7 @@ from scheduler.errors import Conflict, DomainError, NotFound
 from scheduler.extensions import db
 from scheduler.models import Appointment, Message, Patient
 from scheduler.scheduling import appointments, patients, therapists
+from scheduler.schemas.common import MAX_ID
 from scheduler.web import bp, grid, is_htmx, roles, user
 from scheduler.web.forms import FormState, parse_into
 
@@ -24,6 +25,16 @@ RESCHEDULE_DAYS = 14
 # The domain names fields as the API does; the forms name them as a person reads them.
 ALIASES = {"duration_minutes": "duration", "patient_id": "patient", "therapist_id": "start",
            "start": "start"}
+
+
+def _query(text: str) -> str:
+    """What was typed into Patient, as the search reads it (PostgreSQL text cannot hold a NUL)."""
+    return text.replace("\x00", "").strip()[:100]
+
+
+def _patient_id(raw: str) -> int | None:
+    """A patient id from a form field, if it is one the database could hold."""
+    return int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_ID else None
 
 
 def _local_start(state: FormState, tz: str) -> datetime | None:
@@ -47,14 +58,14 @@ def _booking(state: FormState, status: int = 200):
     therapist = therapists.get(db.session, int(state.get("therapist")))
     start = _local_start(state, therapist.timezone)
     results = []
-    picked = state.get("patient_id")
-    if picked.isdigit():  # keep the person chosen, when the user may see them
-        chosen = db.session.get(Patient, int(picked))
+    picked = _patient_id(state.get("patient_id"))
+    if picked is not None:  # keep the person chosen, when the user may see them
+        chosen = db.session.get(Patient, picked)
         if chosen is not None and access.may_see_patient(db.session, user(), chosen.id):
             results = [chosen]
             state.data["q"] = state.get("q") or chosen.name
-    elif state.get("q"):
-        results = patients.search(db.session, state.get("q"), access.visible_patients(user()))
+    elif _query(state.get("q")):
+        results = patients.search(db.session, _query(state.get("q")), access.visible_patients(user()))
     return _fragment_or_page("appointments/book.html", status, form=state, therapist=therapist,
                              start=start, results=results)
 
@@ -81,7 +92,7 @@ def new_appointment():
 @roles("admin", "coordinator", "therapist")
 def patient_search():
     """Live search for the Patient field: by name or phone, only patients the user may see."""
-    found = patients.search(db.session, request.form.get("q", ""), access.visible_patients(user()))
+    found = patients.search(db.session, _query(request.form.get("q", "")), access.visible_patients(user()))
     return render_template("appointments/_patients.html", results=found, picked=None)
 
 
@@ -89,8 +100,8 @@ def _pick_patient(state: FormState) -> int | None:
     """The chosen patient id, or the one match for what was typed; else a message beside Patient."""
     raw = state.get("patient_id")
     if raw.isdigit():
-        return int(raw)
-    query = state.get("q").strip()
+        return int(raw)  # the schema refuses one out of range
+    query = _query(state.get("q"))
     if not query:
         state.add("patient", "is required: type a name or phone number and choose the person")
         return None

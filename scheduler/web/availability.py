@@ -21,6 +21,7 @@ from scheduler.web.forms import FormState, parse_into
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 BLOCKS = 2  # two blocks a day covers a lunch break
 NEW_TIME_OFF = 1
+MAX_EXCEPTIONS = 500  # as the API's schema allows
 
 
 def hour_fields() -> list[tuple[int, str, int, str, str]]:
@@ -47,6 +48,11 @@ def _filled(therapist: Therapist) -> dict[str, str]:
     return data
 
 
+def _off_count(state: FormState) -> int:
+    raw = state.get("off_count")
+    return min(int(raw), MAX_EXCEPTIONS) if raw.isdigit() else 0
+
+
 def _parse(state: FormState):
     """Rules and time off read by the API's schema; each message lands beside its own input."""
     rules, exceptions = [], []
@@ -57,7 +63,7 @@ def _parse(state: FormState):
             state.aliases.update({f"rules[{i}].start": start_name, f"rules[{i}].end": end_name,
                                   f"rules[{i}].weekday": start_name})
             rules.append({"weekday": day, **({"start": start} if start else {}), **({"end": end} if end else {})})
-    count = int(state.get("off_count")) if state.get("off_count").isdigit() else 0
+    count = _off_count(state)
     for i in range(count + NEW_TIME_OFF):
         start, end = state.get(f"off{i}_start").strip(), state.get(f"off{i}_end").strip()
         if state.get(f"off{i}_remove") or not (start or end):
@@ -80,7 +86,7 @@ def _page(therapist: Therapist, state: FormState, status: int = 200, outside=(),
     columns = grid.therapist_days(db.session, therapist, week, 7, now())
     return render_template(
         "availability/edit.html", therapist=therapist, form=state, fields=hour_fields(),
-        weekdays=WEEKDAYS, off_rows=range(int(state.get("off_count") or 0) + NEW_TIME_OFF),
+        weekdays=WEEKDAYS, off_rows=range(_off_count(state) + NEW_TIME_OFF),
         grid=grid.layout(columns), monday=week, outside=outside, preview=preview,
         therapists=all_therapists()), status
 

@@ -392,3 +392,21 @@ def test_a_change_of_hours_must_name_its_therapist(app, staff):
     before = _hours(app, staff.therapist_id)
     response = staff.coordinator.post("/availability", {"action": "save", "off_count": "0"})
     assert response.status_code == 404 and _hours(app, staff.therapist_id) == before
+
+
+@pytest.mark.parametrize("path, form", [
+    ("/appointments", {"therapist": "abc"}),
+    ("/appointments", {"therapist": "1", "start": "x" * 5000, "patient_id": "99999999999999", "duration": "1e9"}),
+    ("/appointments", {"therapist": "1", "start": "2026-12-09T11:00+05:00", "patient_id": "424242", "duration": "50"}),
+    ("/appointments", {"therapist": "1", "start": "\x00", "q": "\x00%_", "duration": "-1"}),
+    ("/availability", {"therapist": "1", "off_count": "99999999999", "action": "save"}),
+    ("/availability", {"therapist": "1", "off_count": "x", "d0b1_start": "\x00", "d0b1_end": "9", "action": "preview"}),
+    ("/appointments/1/reschedule", {"new_start": "9999-12-31T23:59"}),
+    ("/appointments/1/attendance", {"status": ""}),
+    ("/appointments/1/cancel", {"reason": "\x00"}),
+    ("/appointments/patients", {"q": "%" * 300}),
+])
+def test_odd_input_is_never_a_server_error(app, staff, patient, path, form):
+    _book_domain(app, staff.therapist_id, patient, ny(WED, 10))
+    response = staff.coordinator.post(path, form)
+    assert response.status_code < 500, response.get_data(as_text=True)[:500]
