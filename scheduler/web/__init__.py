@@ -36,6 +36,11 @@ def init_app(app: Flask) -> None:
 
     auth.init_login(app)
     app.context_processor(lambda: {"nav_links": nav_links, "nav_current": nav_current})
+    from scheduler.web.grid import clock, day_label
+
+    app.add_template_filter(clock, "clock")
+    app.add_template_filter(lambda moment: day_label(moment.date() if hasattr(moment, "date") else moment),
+                            "day_label")
     register_routes()
 
 
@@ -53,7 +58,7 @@ NAV = (
 
 def nav_links() -> list[tuple[str, str]]:
     """The main navigation for the signed-in user's role."""
-    role = g.user.role if g.get("user") else None
+    role = current_user.role if current_user.is_authenticated else None
     return [(label, path) for label, path, allowed in NAV if role in allowed]
 
 
@@ -70,6 +75,7 @@ def register_routes() -> None:
         auth,
         availability,
         calendar,
+        grid,
         groups,
         patients,
         tasks,
@@ -122,7 +128,8 @@ def error_page(exc: HTTPException):
     else:
         detail = exc.description
     template = f"errors/{code}.html" if code in (403, 404, 500) else "errors/error.html"
-    return render_template(template, code=code, name=exc.name, detail=detail), code
+    headers = {k: v for k, v in exc.get_headers() if k in ("Allow", "Retry-After")}
+    return render_template(template, code=code, name=exc.name, detail=detail), code, headers
 
 
 @bp.errorhandler(Forbidden)

@@ -11,7 +11,7 @@ from functools import cache
 from urllib.parse import urlsplit
 
 from flask import Flask, flash, redirect, render_template, request, session, url_for
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -28,6 +28,7 @@ from scheduler.web.forms import FormState
 # attacker gets N times the attempts (still slow, and stated in the README).
 FAILURES_PER_ACCOUNT = "5 per 15 minutes"
 FAILURES_PER_ADDRESS = "30 per 15 minutes"
+TOO_MANY = "Too many failed sign-ins. Please wait 15 minutes and try again, or ask an administrator."
 
 
 class SessionUser:
@@ -107,13 +108,16 @@ def check_password(email: str, password: str) -> User | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(FAILURES_PER_ACCOUNT, key_func=_account_key, methods=["POST"], deduct_when=_failed)
-@limiter.limit(FAILURES_PER_ADDRESS, methods=["POST"], deduct_when=_failed)
+@limiter.limit(FAILURES_PER_ACCOUNT, key_func=_account_key, methods=["POST"], deduct_when=_failed,
+               error_message=TOO_MANY)
+@limiter.limit(FAILURES_PER_ADDRESS, methods=["POST"], deduct_when=_failed, error_message=TOO_MANY)
 def login():
     """Sign in with email and password; back to where the person was going."""
     target = safe_next(request.values.get("next"))
     state = FormState(request.form)
     if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(target or url_for("web.today"))
         return render_template("auth/login.html", form=state, next=target)
     email = state.get("email").strip().lower()
     password = request.form.get("password") or ""

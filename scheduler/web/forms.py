@@ -7,8 +7,14 @@ templates/macros.html shows each message beside its field with aria-invalid/aria
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from scheduler.errors import Conflict, DomainError, Invalid
+from scheduler.schemas import parse
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class FormState:
@@ -45,6 +51,16 @@ class FormState:
     @property
     def ok(self) -> bool:
         return not self.errors and self.message is None
+
+
+def parse_into(state: FormState, model: type[M], data: dict) -> M | None:
+    """`data` (form strings, keyed as the API names them) read by the shared schema, or None
+    with every bad field's message beside it (through the state's aliases)."""
+    try:
+        return parse(model, data, strings=True)
+    except Invalid as exc:
+        state.fail(exc)
+        return None
 
 
 def parse_int(state: FormState, name: str, low: int | None = None, high: int | None = None,

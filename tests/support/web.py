@@ -36,7 +36,7 @@ class Pages:
         self.token: str | None = None
 
     def sign_in(self, email: str, password: str = PASSWORD):
-        token = csrf_token(self.client.get("/login").get_data(as_text=True))
+        token = csrf_token(self.client.get("/login", follow_redirects=True).get_data(as_text=True))
         response = self.client.post("/login", data={"email": email, "password": password,
                                                     "csrf_token": token})
         self.token = None

@@ -10,13 +10,12 @@ import shutil
 import threading
 
 import pytest
-from flask import send_file
 from werkzeug.serving import make_server
 
 from scheduler import create_app
 from scheduler.extensions import db
 from tests.support import BASE_CONFIG
-from tests.support.browser import AXE, AXE_URL, CHROMIUM, screenshot
+from tests.support.browser import CHROMIUM, screenshot
 from tests.support.web import PASSWORD, Pages, add_user
 
 
@@ -58,8 +57,6 @@ def live_app(sqlite_template, tmp_path):
     path = tmp_path / "live.sqlite3"
     shutil.copy(sqlite_template, path)
     app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
-    # axe-core is loaded from the app's own origin, so the pages' strict CSP stays on in tests.
-    app.add_url_rule(AXE_URL, "test_axe", lambda: send_file(AXE, mimetype="text/javascript"))
     yield app
     with app.app_context():
         db.session.remove()
@@ -98,8 +95,13 @@ def page(browser, live_server):
     tab = context.new_page()
     tab.set_default_timeout(5000)
     tab.base = live_server
+    problems = []
+    tab.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    tab.on("pageerror", lambda exc: problems.append(str(exc)))
     yield tab
     context.close()
+    # A refused inline style or script, or a script error, is a page that breaks under the CSP.
+    assert not [p for p in problems if "favicon" not in p and "status of 4" not in p], problems
 
 
 @pytest.fixture

@@ -105,7 +105,8 @@ def test_a_next_to_another_site_is_ignored(pages, make_user):
 
 def test_sign_out_is_a_post_and_ends_the_session(pages, make_user):
     pages.sign_in(make_user("admin"))
-    assert pages.get("/logout").status_code == 405  # a link or an image cannot sign anyone out
+    refused = pages.get("/logout")
+    assert refused.status_code == 405 and "POST" in refused.headers["Allow"]  # a link cannot sign out
     response = pages.post("/logout")
     assert response.status_code == 302 and response.location == "/login"
     assert pages.get("/").status_code == 302
@@ -126,6 +127,7 @@ def test_repeated_failures_are_slowed_down(pages, make_user):
     email = make_user("admin")
     codes = [pages.sign_in(email, "wrong").status_code for _ in range(6)]
     assert codes == [401] * 5 + [429]
+    assert "Too many failed sign-ins" in pages.sign_in(email, "wrong").get_data(as_text=True)
     # Even the right password waits now; another account from the same address does not.
     assert pages.sign_in(email).status_code == 429
     assert pages.sign_in(make_user("coordinator")).status_code == 302
