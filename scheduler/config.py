@@ -1,6 +1,7 @@
 """Settings from the environment, validated once at start."""
 from __future__ import annotations
 
+import math
 import os
 import re
 import secrets
@@ -53,13 +54,32 @@ def _secret_key(instance: Path) -> str:
     return path.read_text().strip()
 
 
-def _positive(env, name: str, default: str, kind=float):
+# (kind, largest accepted value) of each number setting; every one must be greater than zero.
+# The bounds keep every later computation finite (now + lease, 1 / rate): no overflow at dispatch.
+LIMITS = {
+    "SMS_TIMEOUT_SECONDS": (float, 300),
+    "SMS_MAX_PER_SECOND": (float, 1_000_000),
+    "SMS_RETRY_SECONDS": (float, 3600),
+    "DISPATCH_INTERVAL_SECONDS": (float, 3600),
+    "DISPATCH_LEASE_SECONDS": (float, 86_400),
+    "DISPATCH_BATCH_SIZE": (int, 10_000),
+    "GROUP_HORIZON_WEEKS": (int, 520),
+}
+
+
+def _positive(env, name: str, default: str):
+    kind, largest = LIMITS[name]
+    raw = env.get(name, default)
     try:
-        value = kind(env.get(name, default))
-    except ValueError:
-        raise ConfigError(f"{name}: expected a number, got {env.get(name)!r}") from None
+        value = kind(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: expected a number, got {raw!r}") from None
+    if not math.isfinite(value):  # float("nan") passes every comparison; inf overflows timedelta
+        raise ConfigError(f"{name}: expected a finite number, got {raw!r}")
     if value <= 0:
         raise ConfigError(f"{name}: must be greater than zero")
+    if value > largest:
+        raise ConfigError(f"{name}: must be at most {largest}")
     return value
 
 
@@ -88,10 +108,11 @@ def load(instance_path: str, env=os.environ) -> dict:
         "QUIET_HOURS": parse_quiet_hours(env.get("QUIET_HOURS", "20:00-08:00")),
         "SMS_TIMEOUT_SECONDS": _positive(env, "SMS_TIMEOUT_SECONDS", "10"),
         "SMS_MAX_PER_SECOND": _positive(env, "SMS_MAX_PER_SECOND", "10"),
+        "SMS_RETRY_SECONDS": _positive(env, "SMS_RETRY_SECONDS", "30"),
         "DISPATCH_INTERVAL_SECONDS": _positive(env, "DISPATCH_INTERVAL_SECONDS", "5"),
-        "DISPATCH_BATCH_SIZE": _positive(env, "DISPATCH_BATCH_SIZE", "100", int),
+        "DISPATCH_BATCH_SIZE": _positive(env, "DISPATCH_BATCH_SIZE", "100"),
         "DISPATCH_LEASE_SECONDS": _positive(env, "DISPATCH_LEASE_SECONDS", "120"),
-        "GROUP_HORIZON_WEEKS": _positive(env, "GROUP_HORIZON_WEEKS", "26", int),
+        "GROUP_HORIZON_WEEKS": _positive(env, "GROUP_HORIZON_WEEKS", "26"),
     }
     if cfg["SMS_BACKEND"] not in ("console", "twilio"):
         raise ConfigError("SMS_BACKEND: expected console or twilio")

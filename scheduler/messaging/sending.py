@@ -72,9 +72,14 @@ class Pacer:
 
 
 
-def backoff(attempts: int) -> timedelta:
-    """Wait before retry number `attempts`: 30 s, doubling, at most 15 minutes."""
-    return min(BACKOFF_FIRST * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
+def backoff(attempts: int, first: timedelta = BACKOFF_FIRST) -> timedelta:
+    """Wait before retry number `attempts`: `first` (SMS_RETRY_SECONDS), doubling, at most 15 minutes."""
+    return min(first * 2 ** min(max(attempts - 1, 0), 16), BACKOFF_CAP)
+
+
+def retry_first(config) -> timedelta:
+    """The first retry's wait from the settings (30 s unless SMS_RETRY_SECONDS says otherwise)."""
+    return timedelta(seconds=float(config.get("SMS_RETRY_SECONDS") or BACKOFF_FIRST.total_seconds()))
 
 
 def release(session: Session, ids: list[int], token: datetime) -> int:
@@ -130,7 +135,7 @@ def send(session: Session, out: Outgoing, now_fn: Callable[[], datetime], backen
     try:
         result = backend.send(out.to, out.body, status_callback=f"{base}/sms/status" if base else None)
     except sms.SmsError as exc:
-        return record_failure(session, out.id, out.token, now_fn(), exc)
+        return record_failure(session, out.id, out.token, now_fn(), exc, retry_first(config))
     return Sent(out, result.sid, now_fn())
 
 
@@ -194,7 +199,7 @@ def _task(session: Session, msg: Message, kind: str, detail: str, now: datetime)
 
 
 def record_failure(session: Session, msg_id: int, token: datetime, now: datetime,
-                   exc: sms.SmsError) -> str:
+                   exc: sms.SmsError, first_wait: timedelta = BACKOFF_FIRST) -> str:
     """Retry later, or give up visibly (a staff task); a 21610 opts the patient out."""
     msg = _ours(session, msg_id, token)
     if msg is None:
@@ -215,7 +220,7 @@ def record_failure(session: Session, msg_id: int, token: datetime, now: datetime
         msg.error = f"gave up after {msg.attempts} attempts: {exc.detail}"[:300]
         _task(session, msg, "sms_failed", msg.error, now)
     else:
-        wait = AMBIGUOUS_RETRY if exc.kind == sms.AMBIGUOUS else backoff(msg.attempts)
+        wait = AMBIGUOUS_RETRY if exc.kind == sms.AMBIGUOUS else backoff(msg.attempts, first_wait)
         msg.status, msg.due_at = "pending", now + wait
         msg.note("pending", now, f"retry: {exc.detail}")
         session.commit()
