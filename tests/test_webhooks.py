@@ -435,3 +435,32 @@ def test_unknown_sid_or_status_changes_nothing(app, client, patient):
     callback(client, "", "delivered")
     assert rows(app, Message)[0].status == "sent"
     assert post(client, "/sms/status", {}).status_code == 204
+
+
+# --- NUL characters (PostgreSQL text cannot hold them) ----------------------------------------
+
+@pytest.mark.parametrize("body", ["C\x00", "\x00", "stop\x00 texting me", "hello\x00world"])
+def test_a_nul_in_an_inbound_text_is_read_without_it(app, client, patient, book, body):
+    book(patient)
+    reply = text_in(client, body)
+    [inbound] = rows(app, Message, Message.direction == "in")
+    assert inbound.body == body.replace("\x00", "")
+    expected = {"C\x00": "confirm", "\x00": "other", "stop\x00 texting me": "opt_out"}
+    assert inbound.kind == expected.get(body, "other") and reply
+
+
+@pytest.mark.parametrize("field", ["From", "MessageSid", "To"])
+def test_a_nul_in_other_inbound_fields_changes_nothing_and_is_no_500(app, client, patient, field):
+    params = inbound_params("C")
+    params[field] = params[field][:5] + "\x00" + params[field][5:]
+    resp = post(client, "/sms/inbound", params)
+    assert resp.status_code in (200, 400)
+    if field != "To":
+        assert count(app, Message, Message.direction == "in") == 0
+
+
+@pytest.mark.parametrize("field", ["MessageSid", "MessageStatus", "ErrorCode"])
+def test_a_nul_in_a_status_callback_is_no_500(app, client, patient, field):
+    params = {"MessageSid": new_sid(), "MessageStatus": "failed", "ErrorCode": "30003"}
+    params[field] = params[field][:3] + "\x00" + params[field][3:]
+    assert post(client, "/sms/status", params).status_code in (204, 400)

@@ -139,9 +139,17 @@ def _earlier_answer(session: Session, message_sid: str) -> str | None:
     return session.scalar(select(Message.body).where(Message.dedupe_key == f"reply:{message_sid}"))
 
 
+def _forged(*values: str | None) -> bool:
+    """Twilio never sends a NUL in a number or sid (PostgreSQL text could not even compare one)."""
+    return any(value and "\x00" in value for value in values)
+
+
 def handle_inbound(session: Session, from_phone: str | None, body: str | None, message_sid: str | None,
                    now: datetime, config: Mapping) -> str | None:
     """Store and act on a patient's text; return the answer to send back, or None for none."""
+    if _forged(from_phone, message_sid):
+        return None
+    body = (body or "").replace("\x00", "")  # a phone may send one; no database text column holds it
     patient = find_patient(session, from_phone)
     if patient is None:
         return None  # an unknown number learns nothing and changes nothing
@@ -149,7 +157,7 @@ def handle_inbound(session: Session, from_phone: str | None, body: str | None, m
         return _earlier_answer(session, message_sid)  # Twilio retried: act once, answer alike
     kind = replies.classify(body)
     inbound = Message(patient_id=patient.id, direction="in", kind=kind, twilio_sid=message_sid or None,
-                      status="received", body=body or "", attempts=0, created_at=now,
+                      status="received", body=body, attempts=0, created_at=now,
                       history=[{"status": "received", "at": now.isoformat()}])
     session.add(inbound)
     session.flush()  # tasks refer to it
@@ -179,7 +187,7 @@ def _error_code(value) -> int | None:
 def handle_status(session: Session, sid: str | None, status: str | None, error_code, now: datetime) -> bool:
     """Apply a Twilio status callback; statuses only move forward. True when the row changed."""
     new = CALLBACK_STATUSES.get((status or "").strip().lower())
-    if not sid or new is None:
+    if not sid or new is None or _forged(sid):
         return False
     # Locked and re-read: callbacks for one message may arrive together and out of order.
     msg = session.execute(select(Message).where(Message.twilio_sid == sid, Message.direction == "out")
