@@ -9,6 +9,7 @@ from datetime import time, timedelta
 from pathlib import Path
 
 from scheduler.messaging import texts
+from scheduler.messaging.reminders import CalendarDays
 
 
 class ConfigError(Exception):
@@ -19,15 +20,24 @@ _OFFSET = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
+MAX_OFFSET = timedelta(days=60)
+
+
 def parse_offsets(text: str) -> list[timedelta]:
-    """'48h,2h' -> [48h, 2h], longest first."""
-    out = []
+    """'48h,2h' -> [48h, 2h], longest first; `d` is the same clock time days before (CalendarDays)."""
+    out: dict[timedelta, timedelta] = {}
     for part in text.split(","):
         m = _OFFSET.match(part)
         if not m or int(m.group(1)) == 0:
             raise ConfigError(f"REMINDER_OFFSETS: cannot read {part.strip()!r} (use e.g. 48h,2h)")
-        out.append(timedelta(**{_UNITS[m.group(2)]: int(m.group(1))}))
-    return sorted(set(out), reverse=True)
+        count, unit = int(m.group(1)), m.group(2)
+        if count > MAX_OFFSET / timedelta(**{_UNITS[unit]: 1}):
+            raise ConfigError(f"REMINDER_OFFSETS: {part.strip()!r} is more than 60 days")
+        offset = CalendarDays(count) if unit == "d" else timedelta(**{_UNITS[unit]: count})
+        if offset in out and type(out[offset]) is not type(offset):
+            raise ConfigError(f"REMINDER_OFFSETS: {part.strip()!r} repeats another lead time")
+        out[offset] = offset
+    return sorted(out.values(), reverse=True)
 
 
 def parse_quiet_hours(text: str) -> tuple[time, time] | None:

@@ -123,14 +123,13 @@ def check(session: Session, msg: Message, patient: Patient | None, now: datetime
     start = msg.session_start_dt if msg.kind != "cancelled" else None
     if start is not None and start <= now:
         return Verdict(skip="session_started")
-    lead = timedelta(minutes=msg.offset_minutes) if msg.offset_minutes else None
-    if lead and start is not None and start - now < lead / 2:
-        return Verdict(skip="stale")  # a 48h reminder is not sent 3 hours before
+    if msg.offset_minutes and start is not None:
+        skip, later = reminders.timing(start, reminders.offset_for(msg.offset_minutes), patient.timezone,
+                                       quiet, now)
+        return Verdict(skip=skip, defer_to=later)
     if reminders.in_quiet_hours(now, patient.timezone, quiet):
         later = reminders.notice_due(now, patient.timezone, quiet)
-        if start is not None and (later >= start or (lead and start - later < lead / 2)):
-            return Verdict(skip="quiet_hours")
-        return Verdict(defer_to=later)
+        return Verdict(skip="quiet_hours") if start is not None and later >= start else Verdict(defer_to=later)
     return Verdict()
 
 

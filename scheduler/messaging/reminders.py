@@ -14,8 +14,38 @@ from scheduler.models import Appointment, Enrollment, GroupSeries, Message, Occu
 LAST_MINUTE = timedelta(minutes=1)
 
 
+class CalendarDays(timedelta):
+    """A lead time in whole days (`2d`): the same local clock time that many days before.
+
+    A clinic saying "two days before" means Saturday 10:00 for Monday 10:00, also across a DST
+    change (47 or 49 elapsed hours); `48h` means 48 elapsed hours. Arithmetic gives plain timedeltas.
+    """
+
+    def __new__(cls, days: int):
+        return super().__new__(cls, days=days)
+
+
 def _offsets() -> list[timedelta]:
     return current_app.config["REMINDER_OFFSETS"]
+
+
+def offset_for(minutes: int) -> timedelta:
+    """The configured lead time a reminder row was planned with (rows store it in minutes)."""
+    for offset in _offsets():
+        if offset == timedelta(minutes=minutes):
+            return offset
+    return timedelta(minutes=minutes)
+
+
+def nominal(start_dt: datetime, offset: timedelta, tz: str) -> datetime:
+    """The moment a lead time names, before quiet hours are considered (see CalendarDays)."""
+    if not isinstance(offset, CalendarDays):
+        return start_dt - offset
+    z = timeutil.zone(tz)
+    local = start_dt.astimezone(z)
+    # A wall time skipped by DST that day reads as the offset before the change (fold 0).
+    return datetime.combine(local.date() - timedelta(days=offset.days), local.time(),
+                            tzinfo=z).astimezone(timeutil.UTC)
 
 
 def _quiet() -> tuple[time, time] | None:
@@ -54,7 +84,7 @@ def reminder_due(start_dt: datetime, offset: timedelta, tz: str,
     the window opens, or as it closes. It may move earlier by at most max(offset/2, 2h), so a
     2-hour reminder never turns into a message the evening before.
     """
-    due = start_dt - offset
+    due = nominal(start_dt, offset, tz)
     if not in_quiet_hours(due, tz, quiet):
         return due, None
     before, after = _window_edges(due, tz, quiet)
@@ -66,6 +96,25 @@ def reminder_due(start_dt: datetime, offset: timedelta, tz: str,
     if not candidates:
         return None, "quiet_hours"
     return min(candidates, key=lambda c: abs(c - due)), None
+
+
+def timing(start_dt: datetime, offset: timedelta, tz: str, quiet: tuple[time, time] | None,
+           now: datetime) -> tuple[str | None, datetime | None]:
+    """At send time: (reason, None) to skip, (None, when) to defer, (None, None) to send now.
+
+    It judges by reminder_due, the planner's own decision, so a reminder is never planned for a
+    moment the sender then refuses: late means less than half the planned lead is left.
+    """
+    planned, why = reminder_due(start_dt, offset, tz, quiet)
+    if planned is None:
+        return why, None
+    keep = (start_dt - planned) / 2
+    if start_dt - now < keep:
+        return "stale", None  # a 48h reminder is not sent 3 hours before
+    if in_quiet_hours(now, tz, quiet):
+        later = notice_due(now, tz, quiet)
+        return ("quiet_hours", None) if start_dt - later < keep else (None, later)
+    return None, None
 
 
 def notice_due(now: datetime, tz: str, quiet: tuple[time, time] | None) -> datetime:
@@ -85,17 +134,22 @@ def _row(patient: Patient, kind: str, key: str, due_at: datetime, now: datetime,
 def _reminder_rows(patient: Patient, start_dt: datetime, now: datetime, key_prefix: str, **refs) -> list[dict]:
     rows = []
     for offset in _offsets():
+        if nominal(start_dt, offset, patient.timezone) <= now:
+            # Booked inside this lead time: the booking text already names the time. Quiet hours
+            # moving the moment later (07:30 -> 08:00 for a 07:50 booking) do not bring it back.
+            continue
         due, why = reminder_due(start_dt, offset, patient.timezone, _quiet())
         minutes = int(offset.total_seconds() // 60)
-        if due is None and start_dt - offset > now:
+        if due is None:
             # Recorded as skipped, not silently dropped: the log shows why it never went out.
-            row = _row(patient, "reminder", f"{key_prefix}:{minutes}m", start_dt - offset, now, start_dt,
+            row = _row(patient, "reminder", f"{key_prefix}:{minutes}m", nominal(start_dt, offset, patient.timezone),
+                       now, start_dt,
                        offset_minutes=minutes, skip_reason=why, **refs)
             row.update(status="skipped", history=[{"status": "skipped", "at": now.isoformat(), "detail": why}])
             rows.append(row)
             continue
-        if due is None or due <= now:
-            continue  # booked inside this lead time: the booking text already names the time
+        if due <= now:
+            continue  # quiet hours moved it earlier, to a moment already past
         rows.append(_row(patient, "reminder", f"{key_prefix}:{minutes}m", due, now, start_dt,
                          offset_minutes=minutes, skip_reason=None, **refs))
     return rows

@@ -95,3 +95,98 @@ def test_moving_the_start_texts_and_asks_for_a_new_confirmation(app, setup):
         db.session.commit()
         assert db.session.get(Appointment, appt_id).status == "scheduled"
     assert [m.kind for m in texts_of(app, patient) if m.status == "pending"][0] == "rescheduled"
+
+
+# -- item 3: one function decides a reminder's moment; the sender honours it ------------------
+QUIET = (datetime.strptime("20:00", "%H:%M").time(), datetime.strptime("08:00", "%H:%M").time())
+
+
+@pytest.mark.parametrize("offset", ["30m", "2h", "5h", "48h", "2d"])
+def test_every_planned_reminder_is_sent_at_its_planned_moment(offset):
+    """For sessions every 5 minutes of a day: whatever the planner decides, the sender agrees with."""
+    from scheduler.config import parse_offsets
+    from scheduler.messaging import reminders
+    [lead] = parse_offsets(offset)
+    for minutes in range(0, 24 * 60, 5):
+        start = ny(10, 0) + timedelta(minutes=minutes)
+        due, why = reminders.reminder_due(start, lead, NY, QUIET)
+        if due is None:
+            assert why == "quiet_hours"
+            assert reminders.timing(start, lead, NY, QUIET, start - lead) == ("quiet_hours", None)
+            continue
+        assert not reminders.in_quiet_hours(due, NY, QUIET), start
+        for late in (timedelta(), timedelta(seconds=30), (start - due) / 3):
+            if reminders.in_quiet_hours(due + late, NY, QUIET):
+                reason, defer = reminders.timing(start, lead, NY, QUIET, due + late)
+                assert reason == "quiet_hours" or not reminders.in_quiet_hours(defer, NY, QUIET)
+            else:
+                assert reminders.timing(start, lead, NY, QUIET, due + late) == (None, None), (start, late)
+        # Far later than planned (a worker was down): skipped, and stored as late, whatever the hour.
+        assert reminders.timing(start, lead, NY, QUIET, start - (start - due) / 4) == ("stale", None), start
+
+
+def test_a_2h_reminder_for_0815_goes_out_at_0800_when_quiet_hours_end(app, setup):
+    therapist, patient = setup
+    appt = book(app, therapist, patient, ny(5, 8, 15), ny(2, 10))
+    [reminder] = [m for m in texts_of(app, patient) if m.offset_minutes == 120]
+    assert reminder.due_at == ny(5, 8)
+    run(app, ny(2, 10))  # the booking text
+    run(app, ny(5, 8))
+    [reminder] = [m for m in texts_of(app, patient) if m.offset_minutes == 120]
+    assert (reminder.status, reminder.skip_reason) == ("sent", None), appt
+
+
+def test_a_reminder_sent_too_late_records_that_it_was_late(app, setup):
+    therapist, patient = setup
+    book(app, therapist, patient, ny(5, 15), ny(2, 10))
+    run(app, ny(2, 10))
+    run(app, ny(5, 14, 30))  # the 2h reminder was due 13:00; the worker was down until 14:30
+    [reminder] = [m for m in texts_of(app, patient) if m.offset_minutes == 120]
+    assert (reminder.status, reminder.skip_reason) == ("skipped", "stale")
+
+
+# -- item 7: a reminder whose moment passed before the booking is not created -----------------
+@pytest.mark.parametrize(("booked", "start", "expect"), [
+    ((5, 7, 50), (5, 9, 30), None),          # 2h moment 07:30 passed; quiet hours would move it to 08:00
+    ((5, 7, 29), (5, 9, 30), "pending"),     # moment 07:30 still ahead: goes at 08:00 as quiet hours end
+    ((5, 6, 0), (5, 8, 0), None),            # moment 06:00 passed (booked at 06:00 exactly)
+    ((4, 21, 0), (5, 9, 30), "pending"),     # booked the evening before
+    ((5, 12, 0), (5, 13, 59), None),         # inside the lead time, no quiet hours involved
+    ((5, 5, 0), (5, 7, 30), "skipped"),      # moment 05:30 ahead, but nowhere to put it: skipped, recorded
+])
+def test_a_reminder_is_created_only_when_its_moment_is_still_ahead(app, setup, booked, start, expect):
+    therapist, patient = setup
+    book(app, therapist, patient, ny(*start), ny(*booked))
+    two_hour = [m for m in texts_of(app, patient) if m.offset_minutes == 120]
+    assert [m.status for m in two_hour] == ([expect] if expect else [])
+    [notice] = [m for m in texts_of(app, patient) if m.kind == "booked"]
+    run(app, max(ny(*booked), notice.due_at))
+    with app.app_context():  # the planner's safety net agrees later on
+        dispatch.plan(db.session, max(ny(*booked), notice.due_at))
+    assert len([m for m in texts_of(app, patient) if m.offset_minutes == 120]) == (1 if expect else 0)
+
+
+# -- decide and document: `d` keeps the local clock time, `h` and `m` are elapsed time ------------
+@pytest.mark.parametrize(("offsets", "start", "due"), [
+    ("2d", (9, 10), (7, 10)),                      # spring forward: Sat 10:00 EST, 47 h before
+    ("48h", (9, 10), (7, 9)),                      # 48 elapsed hours: Sat 09:00 EST
+    ("2d", (2, 10, 0, 11), (31, 10, 0, 10)),       # fall back: Sat 10:00 EDT, 49 h before
+    ("48h", (2, 10, 0, 11), (31, 11, 0, 10)),      # 48 elapsed hours: Sat 11:00 EDT
+    ("1d", (8, 10), (7, 10)),                      # on the DST day itself: 23 h before
+    ("24h", (8, 10), (7, 9)),
+    ("90m", (8, 3, 30), (8, 1, 0)),                # elapsed across the gap: 03:30 EDT - 90 min = 01:00 EST
+])
+def test_day_offsets_keep_the_clock_time_hour_offsets_are_elapsed(make_app, make_therapist, make_patient,
+                                                                  offsets, start, due):
+    from scheduler.config import parse_offsets
+    app = make_app(REMINDER_OFFSETS=parse_offsets(offsets), QUIET_HOURS=None)
+    therapist, patient = make_therapist(hours=ALL_HOURS), make_patient()
+    start_at, due_at = ny(*start[:3], month=start[3] if len(start) > 3 else 3), \
+        ny(*due[:3], month=due[3] if len(due) > 3 else 3)
+    book(app, therapist, patient, start_at, start_at - timedelta(days=5))
+    [reminder] = [m for m in texts_of(app, patient) if m.kind == "reminder"]
+    assert reminder.due_at == due_at
+    run(app, start_at - timedelta(days=5))
+    run(app, due_at)
+    [reminder] = [m for m in texts_of(app, patient) if m.kind == "reminder"]
+    assert reminder.status == "sent"
