@@ -17,13 +17,13 @@ from scheduler.models.enums import (
     ROLES,
 )
 from scheduler.models.groups import Attendance, Enrollment, GroupSeries, Occurrence
-from scheduler.models.messaging import Message, Task
+from scheduler.models.messaging import EarlyStatus, Message, OptedOutNumber, Task, Worker
 from scheduler.models.patients import Discharge, Patient
 from scheduler.models.staff import ApiToken, AuditEvent, User
 
 __all__ = [
     "APPOINTMENT_STATUSES", "ATTENDANCE_STATUSES", "ENROLLMENT_STATUSES", "MESSAGE_STATUSES", "ROLES",
     "ApiToken", "Appointment", "AppointmentEvent", "Attendance", "AuditEvent", "AvailabilityException",
-    "AvailabilityRule", "Discharge", "Enrollment", "GroupSeries", "Message", "Occurrence", "Patient",
-    "Task", "Therapist", "User",
+    "AvailabilityRule", "Discharge", "EarlyStatus", "Enrollment", "GroupSeries", "Message", "Occurrence",
+    "OptedOutNumber", "Patient", "Task", "Therapist", "User", "Worker",
 ]
