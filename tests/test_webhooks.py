@@ -464,3 +464,29 @@ def test_a_nul_in_a_status_callback_is_no_500(app, client, patient, field):
     params = {"MessageSid": new_sid(), "MessageStatus": "failed", "ErrorCode": "30003"}
     params[field] = params[field][:3] + "\x00" + params[field][3:]
     assert post(client, "/sms/status", params).status_code in (204, 400)
+
+
+# --- plain-language revocations (issue 7 item 4) ------------------------------------------------
+
+@pytest.mark.parametrize(("body", "unclear"), [
+    ("I don't want these texts anymore", False), ("I no longer want to receive texts", False),
+    ("No quiero recibir mensajes", False), ("take me off your list", False),
+    ("I can't stop by today", True), ("cancel my appointment please", True),
+])
+def test_a_revocation_in_plain_words_opts_out_once_with_a_task(app, client, patient, book, body, unclear):
+    appt = book(patient)
+    assert text_in(client, body) == [render("opt_out_ack")]
+    assert count(app, Message, Message.patient_id == patient, Message.status == "pending") == 0
+    [task] = rows(app, Task, Task.patient_id == patient)
+    assert (task.kind, task.appointment_id) == ("opt_out", appt)
+    assert ("check what they meant" in task.detail) == unclear
+    assert status(app, appt) == "scheduled"
+    assert text_in(client, body) == []  # the single allowed confirmation was sent
+
+
+@pytest.mark.parametrize("body", ["Thanks for the text!", "I don't want to miss my appointment",
+                                  "No puedo ir mañana"])
+def test_a_reply_about_something_else_keeps_the_texts_coming(app, client, patient, book, body):
+    book(patient)
+    assert text_in(client, body) == [render("unrecognized")]
+    assert rows(app, Patient)[0].opted_out_at is None

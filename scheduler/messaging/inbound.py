@@ -108,7 +108,8 @@ def _confirm(session: Session, patient: Patient, inbound: Message, now: datetime
     return "nothing_to_confirm", None
 
 
-def _act(session: Session, patient: Patient, kind: str, inbound: Message, now: datetime):
+def _act(session: Session, patient: Patient, kind: str, inbound: Message, now: datetime,
+         unclear: bool = False):
     """Do what the reply asks; return (text kind to answer with or None, time it names)."""
     if kind == replies.CONFIRM:
         return _confirm(session, patient, inbound, now)
@@ -120,9 +121,10 @@ def _act(session: Session, patient: Patient, kind: str, inbound: Message, now: d
         if not opt_out(session, patient, now):
             return None, None  # already opted out: the one confirmation was sent then
         # CANCEL is an opt-out word: someone who meant their appointment needs a call.
-        _task(session, patient, "opt_out", inbound, now,
-              "Opted out of texts by reply; call them, they may have meant to cancel",
-              next_appointment(session, patient.id, now))
+        detail = ("Opted out: the reply had an opt-out word among other words; call them to check "
+                  "what they meant (they must text START to get texts again)" if unclear else
+                  "Opted out of texts by reply; call them, they may have meant to cancel")
+        _task(session, patient, "opt_out", inbound, now, detail, next_appointment(session, patient.id, now))
     elif kind == replies.OPT_IN:
         patient.opted_out_at = None
         if not patient.sms_consent:
@@ -155,13 +157,13 @@ def handle_inbound(session: Session, from_phone: str | None, body: str | None, m
         return None  # an unknown number learns nothing and changes nothing
     if message_sid and session.scalar(select(Message.id).where(Message.twilio_sid == message_sid)):
         return _earlier_answer(session, message_sid)  # Twilio retried: act once, answer alike
-    kind = replies.classify(body)
+    kind, unclear = replies.read(body)
     inbound = Message(patient_id=patient.id, direction="in", kind=kind, twilio_sid=message_sid or None,
                       status="received", body=body, attempts=0, created_at=now,
                       history=[{"status": "received", "at": now.isoformat()}])
     session.add(inbound)
     session.flush()  # tasks refer to it
-    answer, start_dt = _act(session, patient, kind, inbound, now)
+    answer, start_dt = _act(session, patient, kind, inbound, now, unclear)
     if answer is None or (kind not in ALWAYS_ANSWERED and not patient.can_text):
         return None
     text = texts.render(answer, patient.language, clinic_name=config["CLINIC_SMS_NAME"],
