@@ -490,3 +490,46 @@ def test_a_reply_about_something_else_keeps_the_texts_coming(app, client, patien
     book(patient)
     assert text_in(client, body) == [render("unrecognized")]
     assert rows(app, Patient)[0].opted_out_at is None
+
+
+# --- STOP from a number before it is a patient's (issue 7 item 5) -------------------------------
+
+NEW_PATIENT = {"name": "Ana Ruiz", "timezone": NY, "sms_consent": True}
+
+
+@pytest.mark.parametrize("stop", ["STOP", "please stop texting me", "No quiero recibir mensajes"])
+def test_stop_from_an_unknown_number_binds_a_patient_registered_later(app, client, make_api, stop):
+    api = make_api("admin")
+    assert text_in(client, stop, phone="+12015550177") == []  # an unknown number learns nothing
+    r = api.post("/patients", json={**NEW_PATIENT, "phone": "(201) 555-0177"})
+    assert r.status_code == 201 and r.json["opted_out"] is True  # staff see it on the record
+    pid = r.json["id"]
+    [task] = rows(app, Task, Task.patient_id == pid)
+    assert task.kind == "opt_out" and "START" in task.detail
+    assert not rows(app, Patient, Patient.id == pid)[0].can_text
+    assert text_in(client, "START", phone="+12015550177") == [render("opt_in_ack")]
+    assert rows(app, Patient, Patient.id == pid)[0].can_text
+
+
+def test_start_from_an_unknown_number_lifts_its_earlier_stop(app, client, make_api):
+    api = make_api("admin")
+    text_in(client, "STOP", phone="+12015550178")
+    text_in(client, "START", phone="+12015550178")
+    r = api.post("/patients", json={**NEW_PATIENT, "phone": "+12015550178"})
+    assert r.json["opted_out"] is False and count(app, Task) == 0
+
+
+def test_a_number_is_remembered_when_its_patient_moves_away_from_it(app, client, make_api, patient):
+    api = make_api("admin")
+    text_in(client, "STOP")  # the patient with PHONE opts out, then gets a new number
+    assert api.patch(f"/patients/{patient}", json={"phone": "+12015550179"}).status_code == 200
+    other = api.post("/patients", json={**NEW_PATIENT, "phone": PHONE}).json
+    assert other["opted_out"] is True  # whoever has the number now said STOP from it
+
+
+def test_moving_a_patient_to_an_opted_out_number_opts_them_out(app, client, make_api, make_patient):
+    api = make_api("admin")
+    pid = make_patient(phone="+12015550180")
+    text_in(client, "STOP", phone="+12015550181")
+    r = api.patch(f"/patients/{pid}", json={"phone": "+12015550181"})
+    assert r.status_code == 200 and r.json["opted_out"] is True

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduler.errors import DomainError
-from scheduler.messaging import reminders, replies, sms, texts
+from scheduler.messaging import optouts, reminders, replies, sms, texts
 from scheduler.models import Appointment, Enrollment, Message, Occurrence, Patient, Task
 from scheduler.scheduling import appointments, groups
 from scheduler.scheduling.patients import normalize_phone
@@ -50,6 +50,14 @@ def find_patient(session: Session, from_phone: str | None) -> Patient | None:
                            .execution_options(populate_existing=True)).scalar_one_or_none()
 
 
+def _valid(phone: str | None) -> bool:
+    try:
+        normalize_phone(phone)
+    except ValueError:
+        return False
+    return True
+
+
 def next_appointment(session: Session, patient_id: int, now: datetime,
                      for_update: bool = False) -> Appointment | None:
     """The patient's next scheduled or confirmed appointment that has not started."""
@@ -79,6 +87,7 @@ def opt_out(session: Session, patient: Patient, now: datetime) -> bool:
     if patient.opted_out_at is not None:
         return False
     patient.opted_out_at = now
+    optouts.remember(session, patient.phone, now)
     reminders.withdraw(session, now, Message.patient_id == patient.id, Message.direction == "out",
                        why="patient opted out")
     return True
@@ -127,6 +136,7 @@ def _act(session: Session, patient: Patient, kind: str, inbound: Message, now: d
         _task(session, patient, "opt_out", inbound, now, detail, next_appointment(session, patient.id, now))
     elif kind == replies.OPT_IN:
         patient.opted_out_at = None
+        optouts.forget(session, patient.phone)
         if not patient.sms_consent:
             _task(session, patient, "consent_needed", inbound, now,
                   "Asked by text to get texts again, but no consent is on record")
@@ -154,7 +164,13 @@ def handle_inbound(session: Session, from_phone: str | None, body: str | None, m
     body = (body or "").replace("\x00", "")  # a phone may send one; no database text column holds it
     patient = find_patient(session, from_phone)
     if patient is None:
-        return None  # an unknown number learns nothing and changes nothing
+        # An unknown number learns nothing; its STOP or START is remembered for a later patient.
+        kind = replies.classify(body)
+        if kind == replies.OPT_OUT:
+            optouts.remember(session, normalize_phone(from_phone) if _valid(from_phone) else None, now)
+        elif kind == replies.OPT_IN and _valid(from_phone):
+            optouts.forget(session, normalize_phone(from_phone))
+        return None
     if message_sid and session.scalar(select(Message.id).where(Message.twilio_sid == message_sid)):
         return _earlier_answer(session, message_sid)  # Twilio retried: act once, answer alike
     kind, unclear = replies.read(body)

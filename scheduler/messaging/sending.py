@@ -20,7 +20,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from scheduler.messaging import sms
+from scheduler.messaging import optouts, sms
 from scheduler.models import Message, Patient, Task
 
 log = logging.getLogger(__name__)
@@ -213,6 +213,7 @@ def record_failure(session: Session, msg_id: int, token: datetime, now: datetime
         patient = session.get(Patient, msg.patient_id) if msg.patient_id is not None else None
         if patient is not None and patient.opted_out_at is None:
             patient.opted_out_at = now
+        optouts.remember(session, msg.to_phone, now)
         _task(session, msg, "opt_out", "Twilio refused: the number replied STOP; call them", now)
     elif exc.kind == sms.PERMANENT:
         _task(session, msg, "sms_failed", f"Text not sent: {exc.detail}", now)

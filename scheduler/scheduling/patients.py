@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from scheduler.core import timeutil
 from scheduler.core.db import lock
 from scheduler.errors import Conflict, Invalid, NotFound
-from scheduler.messaging import reminders
+from scheduler.messaging import optouts, reminders
 from scheduler.models import Discharge, Message, Patient
 
 # A discharge may be entered a little ahead (aftercare is planned before someone leaves),
@@ -89,6 +89,7 @@ def create_patient(session: Session, *, name: str, phone: str, timezone: str, sm
         add_discharge(session, patient, discharge_date, now)
     session.add(patient)
     session.flush()
+    optouts.apply_to(session, patient, now)  # a number that texted STOP stays opted out
     return patient
 
 
@@ -99,6 +100,7 @@ def update_patient(session: Session, patient_id: int, changes: dict, now: dateti
     if "phone" in changes and changes["phone"] != patient.phone:
         _phone_free(session, changes["phone"], patient.id)
         patient.phone = changes["phone"]
+        optouts.apply_to(session, patient, now)
     if "name" in changes:
         patient.name = changes["name"]
     if "language" in changes:
