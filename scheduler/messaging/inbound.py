@@ -137,6 +137,7 @@ def _act(session: Session, patient: Patient, kind: str, inbound: Message, now: d
     elif kind == replies.OPT_IN:
         patient.opted_out_at = None
         optouts.forget(session, patient.phone)
+        reminders.replan_patient(session, patient, now)  # the texts still due come back, once
         if not patient.sms_consent:
             _task(session, patient, "consent_needed", inbound, now,
                   "Asked by text to get texts again, but no consent is on record")

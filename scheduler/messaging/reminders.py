@@ -189,6 +189,54 @@ def appointment_changed(session: Session, appt: Appointment, now: datetime, noti
                                                                 appointment_id=appt.id)], "dedupe_key")
 
 
+def _upcoming_rows(session: Session, patient: Patient, now: datetime) -> list[dict]:
+    """The reminder rows the patient's upcoming appointments and group meetings should have now."""
+    rows = []
+    for appt in session.scalars(select(Appointment).where(
+            Appointment.patient_id == patient.id, Appointment.status.in_(("scheduled", "confirmed")),
+            Appointment.start_dt > now)):
+        rows += _reminder_rows(patient, appt.start_dt, now, f"appt{appt.id}:v{appt.version}",
+                               appointment_id=appt.id)
+    for enrollment in session.scalars(select(Enrollment).where(
+            Enrollment.patient_id == patient.id, Enrollment.status == "enrolled")):
+        occurrences = session.scalars(select(Occurrence).where(
+            Occurrence.group_id == enrollment.group_id, Occurrence.start_dt > now)).all()
+        rows += _enrollment_rows(enrollment, list(occurrences), now)
+    return rows
+
+
+def replan_patient(session: Session, patient: Patient, now: datetime) -> None:
+    """After anything that moves a patient's texts (zone, phone, language, consent, START).
+
+    A patient who may not be texted has every pending text withdrawn. Otherwise every reminder
+    their upcoming sessions should have is planned again with the same rules as at booking:
+    pending ones re-timed, ones withdrawn or skipped meanwhile restored (once: rows are keyed),
+    missing ones created. Reminders whose moment has passed stay as they are; so do texts
+    already sent, and notices (a booking text withdrawn by STOP is not sent after START).
+    """
+    if not patient.can_text:
+        withdraw(session, now, Message.patient_id == patient.id, Message.direction == "out",
+                 why="patient opted out" if patient.opted_out_at else "no consent to texts")
+        return
+    wanted = {row["dedupe_key"]: row for row in _upcoming_rows(session, patient, now)}
+    if not wanted:
+        return
+    for msg in session.scalars(select(Message).where(Message.dedupe_key.in_(list(wanted)))):
+        row = wanted.pop(msg.dedupe_key)
+        if msg.status not in ("pending", "skipped", "withdrawn"):
+            continue  # sending, sent or failed: already on its way or settled
+        if (msg.status, msg.due_at, msg.skip_reason) == (row["status"], row["due_at"], row["skip_reason"]):
+            continue
+        msg.status, msg.due_at, msg.skip_reason = row["status"], row["due_at"], row["skip_reason"]
+        msg.session_start_dt = row["session_start_dt"]
+        msg.note(row["status"], now, row["skip_reason"] or "replanned")
+    by_shape: dict[frozenset, list[dict]] = {}  # one INSERT needs the same keys in every row
+    for row in wanted.values():
+        by_shape.setdefault(frozenset(row), []).append(row)
+    for rows in by_shape.values():
+        insert_ignore(session, Message, rows, "dedupe_key")
+
+
 def _enrollment_rows(enrollment: Enrollment, occurrences: list[Occurrence], now: datetime) -> list[dict]:
     rows = []
     for occ in occurrences:

@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import phonenumbers
-from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -97,6 +96,7 @@ def update_patient(session: Session, patient_id: int, changes: dict, now: dateti
                    source: str) -> Patient:
     """Apply the given changes: name, phone, timezone, language, sms_consent, discharge_date."""
     patient = lock(session, Patient, patient_id, "patient")
+    texted = (patient.phone, patient.timezone, patient.language, patient.sms_consent)
     if "phone" in changes and changes["phone"] != patient.phone:
         _phone_free(session, changes["phone"], patient.id)
         patient.phone = changes["phone"]
@@ -110,28 +110,13 @@ def update_patient(session: Session, patient_id: int, changes: dict, now: dateti
     if "sms_consent" in changes:
         # A STOP the patient texted stays in force: only their START lifts it (opted_out_at).
         _set_consent(patient, changes["sms_consent"], now, source)
-    if "timezone" in changes and changes["timezone"] != patient.timezone:
+    if "timezone" in changes:
         patient.timezone = changes["timezone"]
-        _replan_reminders(session, patient, now)
+    if (patient.phone, patient.timezone, patient.language, patient.sms_consent) != texted:
+        # Quiet hours are the patient's local night, and consent decides whether texts exist.
+        reminders.replan_patient(session, patient, now)
     session.flush()
     return patient
-
-
-def _replan_reminders(session: Session, patient: Patient, now: datetime) -> None:
-    """Quiet hours are the patient's local night: a new zone moves their pending reminders."""
-    pending = session.scalars(select(Message).where(
-        Message.patient_id == patient.id, Message.status == "pending",
-        Message.kind == "reminder", Message.offset_minutes.is_not(None),
-        Message.session_start_dt.is_not(None))).all()
-    quiet = current_app.config["QUIET_HOURS"]
-    for msg in pending:
-        due, why = reminders.reminder_due(msg.session_start_dt, timedelta(minutes=msg.offset_minutes),
-                                          patient.timezone, quiet)
-        if due is None:
-            msg.status, msg.skip_reason = "skipped", why
-            msg.note("skipped", now, why)
-        elif due != msg.due_at:
-            msg.due_at = max(due, now)
 
 
 def search(session: Session, query: str, visible, limit: int = 20) -> list[Patient]:

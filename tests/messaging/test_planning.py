@@ -190,3 +190,102 @@ def test_day_offsets_keep_the_clock_time_hour_offsets_are_elapsed(make_app, make
     run(app, due_at)
     [reminder] = [m for m in texts_of(app, patient) if m.kind == "reminder"]
     assert reminder.status == "sent"
+
+
+# -- items 2 and 8: a change that moves a patient's texts replans every upcoming one ------------
+def text_in(app, patient: int, body: str, now: datetime) -> str | None:
+    from scheduler.messaging import inbound
+    from scheduler.models import Patient
+    with app.app_context():
+        phone = db.session.get(Patient, patient).phone
+        answer = inbound.handle_inbound(db.session, phone, body, sms.new_sid(), now, app.config)
+        db.session.commit()
+        return answer
+
+
+def with_group(app, therapist: int, patient: int, starts: list[datetime]) -> None:
+    from scheduler.models import Enrollment, GroupSeries, Occurrence
+    from tests.support import NOW
+    with app.app_context():
+        group = GroupSeries(title="Evening circle", facilitator_id=therapist, capacity=10, duration_minutes=60,
+                            timezone=NY, local_start=starts[0].astimezone(timeutil.zone(NY)).replace(tzinfo=None),
+                            created_at=NOW)
+        db.session.add(group)
+        db.session.flush()
+        occs = [Occurrence(group_id=group.id, local_date=s.astimezone(timeutil.zone(NY)).date(), start_dt=s,
+                           end_dt=s + timedelta(hours=1), cancelled=False) for s in starts]
+        enrollment = Enrollment(group_id=group.id, patient_id=patient, status="enrolled", created_at=NOW,
+                                enrolled_at=NOW)
+        db.session.add_all([*occs, enrollment])
+        db.session.flush()
+        from scheduler.messaging import reminders
+        reminders.enrolled(db.session, enrollment, ny(2, 9))
+        db.session.commit()
+
+
+def reminder_state(app, patient: int) -> dict[str, tuple[str, datetime]]:
+    return {m.dedupe_key: (m.status, m.due_at) for m in texts_of(app, patient) if m.kind == "reminder"}
+
+
+def test_stop_then_start_restores_exactly_the_reminders_still_due(app, setup):
+    therapist, patient = setup
+    book(app, therapist, patient, ny(5, 15), ny(2, 9))
+    with_group(app, therapist, patient, [ny(3, 18), ny(10, 18), ny(17, 18, month=3)])
+    before = reminder_state(app, patient)
+    assert len(before) == 7 and {s for s, _ in before.values()} == {"pending"}  # 48h before Tue: past
+    run(app, ny(2, 9))  # the booking text
+    assert text_in(app, patient, "STOP", ny(2, 10))
+    assert {s for s, _ in reminder_state(app, patient).values()} == {"withdrawn"}
+    # Tuesday 19:00: the reminders of Tuesday's meeting (due Sunday, Tuesday 16:00) have passed.
+    assert "again" in text_in(app, patient, "START", ny(3, 19))
+    after = reminder_state(app, patient)
+    gone = {k for k, (_, due) in before.items() if due <= ny(3, 19)}
+    assert gone and {after[k][0] for k in gone} == {"withdrawn"}
+    assert {k: v for k, v in after.items() if k not in gone} == {k: v for k, v in before.items() if k not in gone}
+    for _ in range(2):  # a second STOP and START restores them again, still once each
+        text_in(app, patient, "STOP", ny(3, 20))
+        text_in(app, patient, "START", ny(3, 20))
+    assert reminder_state(app, patient) == after
+    for moment in sorted(due for k, (_, due) in before.items() if k not in gone):
+        run(app, moment)
+    sent = [m for m in texts_of(app, patient) if m.kind == "reminder" and m.status == "sent"]
+    assert len(sent) == len(before) - len(gone) and len({m.dedupe_key for m in sent}) == len(sent)
+
+
+def test_correcting_the_zone_brings_back_reminders_skipped_for_quiet_hours(app, make_therapist, make_patient):
+    therapist, patient = make_therapist(hours=ALL_HOURS), make_patient(tz=LA)
+    book(app, therapist, patient, ny(5, 10, 30), ny(2, 9))  # 07:30 in Los Angeles
+    with_group(app, therapist, patient, [ny(6, 10, 30)])
+    skipped = {k for k, (s, _) in reminder_state(app, patient).items() if s == "skipped"}
+    assert len(skipped) == 2  # the 2h reminders would land at 05:30 in Los Angeles
+    with app.app_context():
+        patients.update_patient(db.session, patient, {"timezone": NY}, ny(2, 10), "test")
+        db.session.commit()
+    state = reminder_state(app, patient)
+    assert {state[k] for k in skipped} == {("pending", ny(5, 8, 30)), ("pending", ny(6, 8, 30))}
+    run(app, ny(5, 8, 30))
+    assert [m.status for m in texts_of(app, patient) if m.due_at == ny(5, 8, 30)] == ["sent"]
+
+
+@pytest.mark.parametrize("change", ["sms_consent", "phone", "language"])
+def test_every_change_that_moves_texts_replans_them(app, setup, change):
+    therapist, patient = setup
+    book(app, therapist, patient, ny(5, 15), ny(2, 9))
+    before = reminder_state(app, patient)
+    with app.app_context():
+        if change == "sms_consent":
+            patients.update_patient(db.session, patient, {"sms_consent": False}, ny(2, 10), "test")
+            db.session.commit()
+            assert {s for s, _ in reminder_state(app, patient).values()} == {"withdrawn"}
+            patients.update_patient(db.session, patient, {"sms_consent": True}, ny(2, 11), "test")
+        else:
+            value = "+12015559999" if change == "phone" else "es"
+            patients.update_patient(db.session, patient, {change: value}, ny(2, 10), "test")
+        db.session.commit()
+    assert reminder_state(app, patient) == before
+    run(app, ny(3, 15))
+    [sent] = [m for m in texts_of(app, patient) if m.status == "sent" and m.kind == "reminder"]
+    if change == "phone":
+        assert sent.to_phone == "+12015559999"
+    if change == "language":
+        assert sent.body.startswith("Northside Health: Recuerde")
