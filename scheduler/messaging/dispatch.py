@@ -273,7 +273,13 @@ def _run(work: Session, sessions: _Sessions, pool, now_fn, backend, pacer: Pacer
         token = now + lease
         todo = []
         for msg_id, uncertain in claimed:
-            outcome = sending.look_up(work, msg_id, token, now_fn, backend) if uncertain else None
+            try:
+                outcome = sending.look_up(work, msg_id, token, now_fn, backend) if uncertain else None
+            except Exception as exc:  # one row's trouble must never stop the pass or hold up others
+                log.error("message %s: lookup failed (%s); retried later", msg_id, type(exc).__name__)
+                sending.set_aside(work, msg_id, token, now_fn())
+                counts["retry"] += 1
+                continue
             if outcome:
                 counts[outcome] += 1
             else:

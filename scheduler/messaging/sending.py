@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduler.messaging import optouts, sms
@@ -112,11 +113,14 @@ def look_up(session: Session, msg_id: int, token: datetime, now_fn: Callable[[],
     earlier = None
     if msg is not None and msg.body and msg.to_phone and msg.send_started_at:
         earlier = (msg.to_phone, msg.body, msg.send_started_at - LOOKUP_MARGIN)
+        # The same words to the same number earlier (book, cancel, rebook) are another row's text.
+        taken = frozenset(session.scalars(select(Message.twilio_sid).where(
+            Message.to_phone == msg.to_phone, Message.twilio_sid.is_not(None), Message.id != msg_id)))
     session.rollback()  # no transaction stays open while Twilio is asked
     if earlier is None:
         return None  # never prepared, so never sent
     try:
-        sid = backend.find_sent(*earlier)
+        sid = backend.find_sent(*earlier, exclude=taken)
     except sms.SmsError as exc:
         return record_failure(session, msg_id, token, now_fn(), exc)
     if sid:
@@ -140,6 +144,19 @@ def send(session: Session, out: Outgoing, now_fn: Callable[[], datetime], backen
 
 
 # -- outcomes ------------------------------------------------------------------------------
+def set_aside(session: Session, msg_id: int, token: datetime, now: datetime) -> None:
+    """A row whose handling failed unexpectedly: back to pending a little later, still uncertain.
+
+    The failure is logged by type only (SQL errors may quote patient data); the pass goes on.
+    """
+    session.rollback()
+    session.execute(update(Message).where(Message.id == msg_id, Message.status == "sending",
+                                          Message.lease_until == token)
+                    .values(status="pending", due_at=now + AMBIGUOUS_RETRY, lease_until=None)
+                    .execution_options(synchronize_session=False))
+    session.commit()
+
+
 def record_sent(session: Session, msg_id: int, now: datetime, sid: str, detail: str | None = None) -> str:
     """Twilio has the text: record its sid, even if our lease ran out meanwhile (it is the truth)."""
     msg = session.execute(select(Message).where(Message.id == msg_id).with_for_update()
@@ -155,7 +172,12 @@ def record_sent(session: Session, msg_id: int, now: datetime, sid: str, detail: 
     msg.status, msg.twilio_sid, msg.sent_at, msg.uncertain = "sent", sid, now, False
     msg.lease_until, msg.error_code, msg.error = None, None, None
     msg.note("sent", now, detail)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:  # the sid is another row's: never record it twice
+        session.rollback()
+        log.error("message %s: sid already recorded for another text; not recorded", msg_id)
+        return "lost"
     return "sent"
 
 
@@ -177,10 +199,14 @@ def record_sent_many(session: Session, sent: list[Sent]) -> dict[str, int]:
     """
     if not sent:
         return {}
-    done = session.execute(_MARK_SENT, [
-        dict(m_id=s.out.id, token=s.out.token, t_sid=s.sid, at=s.at,
-             hist=[*s.out.history, {"status": "sent", "at": s.at.isoformat()}]) for s in sent]).rowcount
-    session.commit()
+    try:
+        done = session.execute(_MARK_SENT, [
+            dict(m_id=s.out.id, token=s.out.token, t_sid=s.sid, at=s.at,
+                 hist=[*s.out.history, {"status": "sent", "at": s.at.isoformat()}]) for s in sent]).rowcount
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # one bad row: record them one by one below, so the others still count
+        done = -1
     if done == len(sent):  # both dialects report executemany's row count
         return {"sent": done}
     recorded = set(session.scalars(select(Message.id).where(Message.twilio_sid.in_([s.sid for s in sent]))))

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy import update as sa_update
 
 from scheduler import jobs
 from scheduler.core import timeutil
@@ -577,3 +578,51 @@ def test_dispatch_job_stops_early_and_hands_rows_back(tapp, standin, make_therap
     counts = jobs.dispatch_job(tapp, backend, sending.Pacer(None), threading.Event(),
                                now_fn=lambda: BOOKED_AT)
     assert counts["sent"] == 3
+
+
+# -- issue 7 item 1: a lookup never takes another row's text; one row's failure holds up none --
+def test_an_unanswered_send_is_not_matched_to_an_identical_earlier_text(tapp, standin, make_therapist,
+                                                                         make_patient):
+    therapist, patient, other = make_therapist(), make_patient(), make_patient()
+    first = book(tapp, therapist, patient, ny(5, 10))
+    run(tapp, BOOKED_AT)  # "Your appointment is set for Thu Mar 5 at 10:00 AM..."
+    with tapp.app_context():
+        appointments.cancel(db.session, first, BOOKED_AT + timedelta(minutes=1))
+        db.session.commit()
+    run(tapp, BOOKED_AT + timedelta(minutes=1))
+    again = book(tapp, therapist, patient, ny(5, 10), now=BOOKED_AT + timedelta(minutes=2))
+    book(tapp, therapist, other, ny(5, 12), now=BOOKED_AT + timedelta(minutes=2))
+    standin.script(("refuse",))  # the rebooking text's answer is lost: did it arrive?
+    run(tapp, BOOKED_AT + timedelta(minutes=2))
+    [rebooked] = messages(tapp, appointment_id=again, kind="booked")
+    assert rebooked.uncertain and rebooked.status == "pending"
+    for seconds in (10, 20, 60):  # no pass crashes; the text goes out once, with the other patient's
+        run(tapp, BOOKED_AT + timedelta(minutes=2, seconds=seconds))
+    [rebooked] = messages(tapp, appointment_id=again, kind="booked")
+    [original] = messages(tapp, appointment_id=first, kind="booked")
+    assert rebooked.status == "sent" and rebooked.twilio_sid != original.twilio_sid
+    assert [m["body"] for m in standin.accepted].count(rebooked.body) == 2  # first booking + rebooking
+    assert {m.status for m in messages(tapp, kind="booked")} == {"sent"}
+
+
+def test_a_row_that_cannot_be_recorded_holds_up_no_other(tapp, standin, make_therapist, make_patient,
+                                                         monkeypatch):
+    therapist = make_therapist()
+    ids = [book(tapp, therapist, make_patient(), ny(5, 9 + i)) for i in range(3)]
+    real = sending.look_up
+    with tapp.app_context():  # every row uncertain: each starts with a lookup
+        db.session.execute(sa_update(Message).values(uncertain=True))
+        db.session.commit()
+    [broken] = messages(tapp, appointment_id=ids[1], kind="booked")
+
+    def look_up(session, msg_id, *args):
+        if msg_id == broken.id:
+            raise RuntimeError("simulated")
+        return real(session, msg_id, *args)
+    monkeypatch.setattr(sending, "look_up", look_up)
+    run(tapp, BOOKED_AT)
+    states = {m.appointment_id: m.status for m in messages(tapp, kind="booked")}
+    assert states[ids[0]] == states[ids[2]] == "sent" and states[ids[1]] == "pending"
+    monkeypatch.setattr(sending, "look_up", real)
+    run(tapp, BOOKED_AT + timedelta(minutes=5))
+    assert {m.status for m in messages(tapp, kind="booked")} == {"sent"} and len(standin.accepted) == 3
