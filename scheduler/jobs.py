@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from scheduler.core.clock import now as _now
 from scheduler.core.db import is_postgres
 from scheduler.extensions import db
-from scheduler.messaging import dispatch, sending, sms
+from scheduler.messaging import dispatch, sending, sms, workers
 from scheduler.models import Appointment, Message, Task
 from scheduler.scheduling import groups
 
@@ -42,11 +42,12 @@ def _take_turn(session: Session, name: str) -> bool:
 
 
 def dispatch_job(app: Flask, backend, pacer: sending.Pacer, stop: threading.Event,
-                 now_fn: Callable[[], datetime] = _now) -> dict[str, int]:
+                 now_fn: Callable[[], datetime] = _now,
+                 worker: workers.Heartbeat | None = None) -> dict[str, int]:
     """Send what is due; replanning is the separate plan job's, once a minute."""
     with app.app_context():
         return dispatch.run_once(db.session, now_fn, backend, pacer, should_stop=stop.is_set,
-                                 planning=False)
+                                 planning=False, worker=worker)
 
 
 def plan(session: Session, now: datetime) -> bool:
@@ -120,7 +121,8 @@ def _job(app: Flask, fn: Callable[[Session, datetime], object]) -> None:
             log.error("job %s failed: %s", fn.__name__, type(exc).__name__)
 
 
-def build_scheduler(app: Flask, stop: threading.Event) -> BlockingScheduler:
+def build_scheduler(app: Flask, stop: threading.Event,
+                    worker: workers.Heartbeat | None = None) -> BlockingScheduler:
     """The worker's scheduler with its jobs; every job may run late or twice without harm."""
     config = app.config
     backend = sms.make_backend(config)
@@ -133,7 +135,7 @@ def build_scheduler(app: Flask, stop: threading.Event) -> BlockingScheduler:
     def add(name: str, func, args: tuple, first, **interval) -> None:
         scheduler.add_job(func, args=args, id=name, name=name, next_run_time=first, **every, **interval)
 
-    add("dispatch", dispatch_job, (app, backend, pacer, stop), start,
+    add("dispatch", dispatch_job, (app, backend, pacer, stop, _now, worker), start,
         seconds=config["DISPATCH_INTERVAL_SECONDS"])
     add("plan", _job, (app, plan), start, seconds=PLAN_EVERY.total_seconds())
     add("horizon", _job, (app, extend_horizon), start, hours=1)
@@ -145,7 +147,11 @@ def build_scheduler(app: Flask, stop: threading.Event) -> BlockingScheduler:
 def run_worker(app: Flask) -> None:
     """Run the jobs until SIGTERM or SIGINT; the dispatch in progress hands back unsent rows."""
     stop = threading.Event()
-    scheduler = build_scheduler(app, stop)
+    with app.app_context():
+        engine = db.engine
+    # The heartbeat outlives every dispatch run: a kill stops it, and others take over in seconds.
+    worker = workers.Heartbeat(engine).start()
+    scheduler = build_scheduler(app, stop, worker)
 
     def shut_down(signum, _frame):
         log.info("worker: signal %s, stopping", signum)
@@ -158,5 +164,9 @@ def run_worker(app: Flask) -> None:
     # APScheduler logs every run at INFO (every few seconds); failures still show.
     logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     log.info("worker: started")
-    scheduler.start()
+    log.info("worker: id %s", worker.id)
+    try:
+        scheduler.start()
+    finally:
+        worker.stop()
     log.info("worker: stopped")

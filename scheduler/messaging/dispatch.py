@@ -21,7 +21,7 @@ from sqlalchemy import case, select, text, update
 from sqlalchemy.orm import Session
 
 from scheduler.core.db import is_postgres
-from scheduler.messaging import reminders, sending, texts
+from scheduler.messaging import reminders, sending, texts, workers
 from scheduler.messaging.sending import Outgoing, Pacer, Sent
 from scheduler.models import Appointment, Enrollment, Message, Occurrence, Patient
 
@@ -45,24 +45,27 @@ class Verdict(NamedTuple):
 
 
 # -- claiming ------------------------------------------------------------------------------
-def claim(session: Session, now: datetime, limit: int, lease: timedelta) -> list[int]:
+def claim(session: Session, now: datetime, limit: int, lease: timedelta, worker_id: str | None = None) -> list[int]:
     """Take up to `limit` due outbound rows for this caller until now + lease; commits."""
-    return [msg_id for msg_id, _ in _claim(session, now, limit, lease)]
+    return [msg_id for msg_id, _ in _claim(session, now, limit, lease, worker_id)]
 
 
-def _claim(session: Session, now: datetime, limit: int, lease: timedelta) -> list[tuple[int, bool]]:
+def _claim(session: Session, now: datetime, limit: int, lease: timedelta,
+           worker_id: str | None = None) -> list[tuple[int, bool]]:
     """claim(), returning (id, uncertain) pairs.
 
-    Due means pending with due_at <= now, or sending with an expired lease (its worker died:
-    the row is marked uncertain, as the text may have left). PostgreSQL skips rows another
-    claimer holds; SQLite's transaction began with BEGIN IMMEDIATE, so claimers take turns.
+    Due means pending with due_at <= now, or sending with an expired lease or a dead owner
+    (workers.taken_over: its worker stopped beating). Such a row is marked uncertain, as the
+    text may have left. PostgreSQL skips rows another claimer holds; SQLite's transaction
+    began with BEGIN IMMEDIATE, so claimers take turns. A claim is not an attempt: attempts
+    count sends that reached Twilio or failed there (sending.py).
     """
     due = (((Message.status == "pending") & (Message.due_at <= now))
-           | ((Message.status == "sending") & (Message.lease_until < now)))
+           | ((Message.status == "sending") & ((Message.lease_until < now) | workers.taken_over())))
     pick = (select(Message.id).where(Message.direction == "out", due)
             .order_by(Message.due_at, Message.id).limit(limit).with_for_update(skip_locked=True))
     stmt = (update(Message).where(Message.id.in_(pick))
-            .values(status="sending", lease_until=now + lease, attempts=Message.attempts + 1,
+            .values(status="sending", lease_until=now + lease, claimed_by=worker_id,
                     uncertain=case((Message.status == "sending", True), else_=Message.uncertain))
             .returning(Message.id, Message.uncertain)
             .execution_options(synchronize_session=False))
@@ -181,7 +184,6 @@ def prepare(session: Session, ids: list[int], token: datetime, now: datetime, se
             counts["skipped"] += 1
         elif verdict.defer_to is not None:
             msg.status, msg.due_at, msg.lease_until = "pending", verdict.defer_to, None
-            msg.attempts -= 1  # nothing was attempted
             msg.note("pending", now, "quiet hours: deferred")
             counts["deferred"] += 1
         else:
@@ -190,7 +192,7 @@ def prepare(session: Session, ids: list[int], token: datetime, now: datetime, se
             if not (msg.uncertain and msg.send_started_at):
                 msg.send_started_at = now
             msg.lease_until = now + send_lease
-            msg.note("sending", now, f"attempt {msg.attempts}")
+            msg.note("sending", now, f"attempt {msg.attempts + 1}")
             ready.append(Outgoing(msg.id, msg.lease_until, patient.phone, body, list(msg.history)))
     session.commit()
     return ready, counts
@@ -230,32 +232,42 @@ class _Sessions:
 
 
 def run_once(session: Session, now_fn: Callable[[], datetime], backend, pacer: Pacer | None = None,
-             should_stop: Callable[[], bool] = lambda: False, planning: bool = True) -> dict[str, int]:
+             should_stop: Callable[[], bool] = lambda: False, planning: bool = True,
+             worker: workers.Heartbeat | None = None) -> dict[str, int]:
     """One pass: plan, then claim and send batches until nothing is due; returns counts.
 
     Rows are checked in small groups just before they leave (see GROUP_SECONDS), so a
     cancellation is seen at most about half a second before a send. On PostgreSQL
     several sends are in flight at once (SQLite has one writer: there they go one by one).
+    Claims name `worker` (a pass without one beats for itself while it runs); sending stops
+    as soon as its heartbeat goes stale, before another worker may take its rows over.
     """
     config = current_app.config
     pacer = pacer or Pacer(config["SMS_MAX_PER_SECOND"])
     sessions = _Sessions(session.get_bind())
+    own = workers.Heartbeat(session.get_bind()).start() if worker is None else None
+    beat = worker or own
+
+    def stop() -> bool:
+        return should_stop() or not beat.alive()
     work = sessions.get()
     threads = SEND_THREADS if is_postgres(work) else 1
     pool = ThreadPoolExecutor(threads, thread_name_prefix="sms-send") if threads > 1 else None
     try:
-        counts = _run(work, sessions, pool, now_fn, backend, pacer, should_stop, planning, config)
+        counts = _run(work, sessions, pool, now_fn, backend, pacer, stop, planning, config, beat.id)
     finally:
         if pool is not None:
             pool.shutdown()
         sessions.close()
+        if own is not None:
+            own.stop()
     if counts["claimed"]:
         log.info("dispatch: %s", " ".join(f"{k}={v}" for k, v in counts.items()))
     return counts
 
 
 def _run(work: Session, sessions: _Sessions, pool, now_fn, backend, pacer: Pacer, should_stop,
-         planning: bool, config) -> dict[str, int]:
+         planning: bool, config, worker_id: str) -> dict[str, int]:
     counts = dict.fromkeys(COUNTS, 0)
     if planning:
         plan(work, now_fn())
@@ -266,7 +278,7 @@ def _run(work: Session, sessions: _Sessions, pool, now_fn, backend, pacer: Pacer
     send_args = (now_fn, backend, pacer, config, should_stop)
     while not should_stop():
         now = now_fn()
-        claimed = _claim(work, now, config["DISPATCH_BATCH_SIZE"], lease)
+        claimed = _claim(work, now, config["DISPATCH_BATCH_SIZE"], lease, worker_id)
         if not claimed:
             break
         counts["claimed"] += len(claimed)

@@ -90,7 +90,7 @@ def release(session: Session, ids: list[int], token: datetime) -> int:
     count = session.execute(
         update(Message).where(Message.id.in_(ids), Message.status == "sending",
                               Message.lease_until == token)
-        .values(status="pending", lease_until=None, attempts=Message.attempts - 1)
+        .values(status="pending", lease_until=None)
         .execution_options(synchronize_session=False)).rowcount
     session.commit()
     return count or 0
@@ -170,6 +170,7 @@ def record_sent(session: Session, msg_id: int, now: datetime, sid: str, detail: 
         session.rollback()
         return "lost"
     msg.status, msg.twilio_sid, msg.sent_at, msg.uncertain = "sent", sid, now, False
+    msg.attempts += 1  # it reached Twilio (an unanswered send found there counts here, once)
     msg.lease_until, msg.error_code, msg.error = None, None, None
     msg.note("sent", now, detail)
     try:
@@ -188,6 +189,7 @@ _MARK_SENT = (update(_table)
                      _table.c.lease_until == bindparam("token"))
               .values(status="sent", twilio_sid=bindparam("t_sid"), sent_at=bindparam("at"),
                       uncertain=False, lease_until=None, error_code=None, error=None,
+                      attempts=_table.c.attempts + 1,
                       history=bindparam("hist")))
 
 
@@ -234,7 +236,9 @@ def record_failure(session: Session, msg_id: int, token: datetime, now: datetime
         return "lost"
     msg.error_code, msg.error, msg.lease_until = exc.code, exc.detail[:300], None
     if exc.kind == sms.AMBIGUOUS:
-        msg.uncertain = True
+        msg.uncertain = True  # counted once the lookup finds it at Twilio; not if it never arrived
+    else:
+        msg.attempts += 1  # Twilio answered with an error, or could not be reached
     if exc.kind == sms.OPTED_OUT:
         patient = session.get(Patient, msg.patient_id) if msg.patient_id is not None else None
         if patient is not None and patient.opted_out_at is None:
