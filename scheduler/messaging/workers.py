@@ -25,8 +25,8 @@ from scheduler.models import Message, Worker
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_EVERY = 2.0  # seconds
-DEAD_AFTER = timedelta(seconds=15)
+HEARTBEAT_EVERY = 1.5  # seconds
+DEAD_AFTER = timedelta(seconds=10)
 # A worker sends only while its last successful beat is this recent: well inside DEAD_AFTER,
 # so it has stopped sending before anyone may consider it dead.
 SEND_WITHIN = DEAD_AFTER.total_seconds() - 3 * HEARTBEAT_EVERY

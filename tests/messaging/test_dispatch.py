@@ -643,8 +643,8 @@ def _claimed_by_a_worker(tapp, heartbeat_age: timedelta, lease: timedelta = time
         return msg_id
 
 
-@pytest.mark.parametrize(("age", "taken"), [(timedelta(seconds=1), False), (timedelta(seconds=10), False),
-                                            (timedelta(seconds=16), True), (timedelta(hours=3), True)])
+@pytest.mark.parametrize(("age", "taken"), [(timedelta(seconds=1), False), (timedelta(seconds=7), False),
+                                            (timedelta(seconds=11), True), (timedelta(hours=3), True)])
 def test_a_dead_workers_claims_are_taken_over_long_before_their_lease_ends(tapp, standin, make_therapist,
                                                                           make_patient, age, taken):
     therapist, patient = make_therapist(), make_patient()
