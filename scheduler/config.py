@@ -1,6 +1,7 @@
 """Settings from the environment, validated once at start."""
 from __future__ import annotations
 
+import math
 import os
 import re
 import secrets
@@ -8,6 +9,7 @@ from datetime import time, timedelta
 from pathlib import Path
 
 from scheduler.messaging import texts
+from scheduler.messaging.reminders import CalendarDays
 
 
 class ConfigError(Exception):
@@ -18,15 +20,24 @@ _OFFSET = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
+MAX_OFFSET = timedelta(days=60)
+
+
 def parse_offsets(text: str) -> list[timedelta]:
-    """'48h,2h' -> [48h, 2h], longest first."""
-    out = []
+    """'48h,2h' -> [48h, 2h], longest first; `d` is the same clock time days before (CalendarDays)."""
+    out: dict[timedelta, timedelta] = {}
     for part in text.split(","):
         m = _OFFSET.match(part)
         if not m or int(m.group(1)) == 0:
             raise ConfigError(f"REMINDER_OFFSETS: cannot read {part.strip()!r} (use e.g. 48h,2h)")
-        out.append(timedelta(**{_UNITS[m.group(2)]: int(m.group(1))}))
-    return sorted(set(out), reverse=True)
+        count, unit = int(m.group(1)), m.group(2)
+        if count > MAX_OFFSET / timedelta(**{_UNITS[unit]: 1}):
+            raise ConfigError(f"REMINDER_OFFSETS: {part.strip()!r} is more than 60 days")
+        offset = CalendarDays(count) if unit == "d" else timedelta(**{_UNITS[unit]: count})
+        if offset in out and type(out[offset]) is not type(offset):
+            raise ConfigError(f"REMINDER_OFFSETS: {part.strip()!r} repeats another lead time")
+        out[offset] = offset
+    return sorted(out.values(), reverse=True)
 
 
 def parse_quiet_hours(text: str) -> tuple[time, time] | None:
@@ -53,13 +64,32 @@ def _secret_key(instance: Path) -> str:
     return path.read_text().strip()
 
 
-def _positive(env, name: str, default: str, kind=float):
+# (kind, largest accepted value) of each number setting; every one must be greater than zero.
+# The bounds keep every later computation finite (now + lease, 1 / rate): no overflow at dispatch.
+LIMITS = {
+    "SMS_TIMEOUT_SECONDS": (float, 300),
+    "SMS_MAX_PER_SECOND": (float, 1_000_000),
+    "SMS_RETRY_SECONDS": (float, 3600),
+    "DISPATCH_INTERVAL_SECONDS": (float, 3600),
+    "DISPATCH_LEASE_SECONDS": (float, 86_400),
+    "DISPATCH_BATCH_SIZE": (int, 10_000),
+    "GROUP_HORIZON_WEEKS": (int, 520),
+}
+
+
+def _positive(env, name: str, default: str):
+    kind, largest = LIMITS[name]
+    raw = env.get(name, default)
     try:
-        value = kind(env.get(name, default))
-    except ValueError:
-        raise ConfigError(f"{name}: expected a number, got {env.get(name)!r}") from None
+        value = kind(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: expected a number, got {raw!r}") from None
+    if not math.isfinite(value):  # float("nan") passes every comparison; inf overflows timedelta
+        raise ConfigError(f"{name}: expected a finite number, got {raw!r}")
     if value <= 0:
         raise ConfigError(f"{name}: must be greater than zero")
+    if value > largest:
+        raise ConfigError(f"{name}: must be at most {largest}")
     return value
 
 
@@ -90,10 +120,11 @@ def load(instance_path: str, env=os.environ) -> dict:
         "QUIET_HOURS": parse_quiet_hours(env.get("QUIET_HOURS", "20:00-08:00")),
         "SMS_TIMEOUT_SECONDS": _positive(env, "SMS_TIMEOUT_SECONDS", "10"),
         "SMS_MAX_PER_SECOND": _positive(env, "SMS_MAX_PER_SECOND", "10"),
+        "SMS_RETRY_SECONDS": _positive(env, "SMS_RETRY_SECONDS", "30"),
         "DISPATCH_INTERVAL_SECONDS": _positive(env, "DISPATCH_INTERVAL_SECONDS", "5"),
-        "DISPATCH_BATCH_SIZE": _positive(env, "DISPATCH_BATCH_SIZE", "100", int),
+        "DISPATCH_BATCH_SIZE": _positive(env, "DISPATCH_BATCH_SIZE", "100"),
         "DISPATCH_LEASE_SECONDS": _positive(env, "DISPATCH_LEASE_SECONDS", "120"),
-        "GROUP_HORIZON_WEEKS": _positive(env, "GROUP_HORIZON_WEEKS", "26", int),
+        "GROUP_HORIZON_WEEKS": _positive(env, "GROUP_HORIZON_WEEKS", "26"),
     }
     if cfg["SMS_BACKEND"] not in ("console", "twilio"):
         raise ConfigError("SMS_BACKEND: expected console or twilio")

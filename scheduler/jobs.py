@@ -22,7 +22,7 @@ from scheduler.core import settings
 from scheduler.core.clock import now as _now
 from scheduler.core.db import is_postgres
 from scheduler.extensions import db
-from scheduler.messaging import dispatch, sending, sms
+from scheduler.messaging import dispatch, sending, sms, workers
 from scheduler.models import (
     ACTIVE_APPOINTMENT_STATUSES,
     Appointment,
@@ -52,11 +52,12 @@ def _take_turn(session: Session, name: str) -> bool:
 
 
 def dispatch_job(app: Flask, backend, pacer: sending.Pacer, stop: threading.Event,
-                 now_fn: Callable[[], datetime] = _now) -> dict[str, int]:
+                 now_fn: Callable[[], datetime] = _now,
+                 worker: workers.Heartbeat | None = None) -> dict[str, int]:
     """Send what is due; replanning is the separate plan job's, once a minute."""
     with app.app_context():
         return dispatch.run_once(db.session, now_fn, backend, pacer, should_stop=stop.is_set,
-                                 planning=False, settings=settings.of(app))
+                                 planning=False, settings=settings.of(app), worker=worker)
 
 
 def plan(session: Session, now: datetime) -> bool:
@@ -135,7 +136,8 @@ def _job(app: Flask, fn: Callable[[Session, datetime], object]) -> None:
             log.error("job %s failed: %s", fn.__name__, type(exc).__name__)
 
 
-def build_scheduler(app: Flask, stop: threading.Event) -> BlockingScheduler:
+def build_scheduler(app: Flask, stop: threading.Event,
+                    worker: workers.Heartbeat | None = None) -> BlockingScheduler:
     """The worker's scheduler with its jobs; every job may run late or twice without harm."""
     backend = sms.make_backend(app.config)
     pacer = sending.Pacer(settings.of(app).sms_max_per_second)
@@ -147,7 +149,7 @@ def build_scheduler(app: Flask, stop: threading.Event) -> BlockingScheduler:
     def add(name: str, func, args: tuple, first, **interval) -> None:
         scheduler.add_job(func, args=args, id=name, name=name, next_run_time=first, **every, **interval)
 
-    add("dispatch", dispatch_job, (app, backend, pacer, stop), start,
+    add("dispatch", dispatch_job, (app, backend, pacer, stop, _now, worker), start,
         seconds=settings.of(app).dispatch_interval_seconds)
     add("plan", _job, (app, plan), start, seconds=PLAN_EVERY.total_seconds())
     add("horizon", _job, (app, extend_horizon), start, hours=1)
@@ -159,7 +161,11 @@ def build_scheduler(app: Flask, stop: threading.Event) -> BlockingScheduler:
 def run_worker(app: Flask) -> None:
     """Run the jobs until SIGTERM or SIGINT; the dispatch in progress hands back unsent rows."""
     stop = threading.Event()
-    scheduler = build_scheduler(app, stop)
+    with app.app_context():
+        engine = db.engine
+    # The heartbeat outlives every dispatch run: a kill stops it, and others take over in seconds.
+    worker = workers.Heartbeat(engine).start()
+    scheduler = build_scheduler(app, stop, worker)
 
     def shut_down(signum, _frame):
         log.info("worker: signal %s, stopping", signum)
@@ -172,5 +178,9 @@ def run_worker(app: Flask) -> None:
     # APScheduler logs every run at INFO (every few seconds); failures still show.
     logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     log.info("worker: started")
-    scheduler.start()
+    log.info("worker: id %s", worker.id)
+    try:
+        scheduler.start()
+    finally:
+        worker.stop()
     log.info("worker: stopped")

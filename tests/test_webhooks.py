@@ -438,3 +438,101 @@ def test_unknown_sid_or_status_changes_nothing(app, client, patient):
     # Without a well-formed MessageSid it is refused outright (a re-split replay looks like this).
     assert post(client, "/sms/status", {"MessageSid": "", "MessageStatus": "delivered"}).status_code == 403
     assert post(client, "/sms/status", {}).status_code == 403
+
+
+# --- NUL characters (PostgreSQL text cannot hold them) ----------------------------------------
+
+@pytest.mark.parametrize("body", ["C\x00", "\x00", "stop\x00 texting me", "hello\x00world"])
+def test_a_nul_in_an_inbound_text_is_read_without_it(app, client, patient, book_appointment, body):
+    book_appointment(patient)
+    reply = text_in(client, body)
+    [inbound] = rows(app, Message, Message.direction == "in")
+    assert inbound.body == body.replace("\x00", "")
+    expected = {"C\x00": "confirm", "\x00": "other", "stop\x00 texting me": "opt_out"}
+    assert inbound.kind == expected.get(body, "other") and reply
+
+
+@pytest.mark.parametrize("field", ["From", "MessageSid", "To"])
+def test_a_nul_in_other_inbound_fields_changes_nothing_and_is_no_500(app, client, patient, field):
+    params = inbound_params("C")
+    params[field] = params[field][:5] + "\x00" + params[field][5:]
+    resp = post(client, "/sms/inbound", params)
+    assert resp.status_code in (200, 400, 403)  # a malformed MessageSid is refused (issue 8)
+    if field != "To":
+        assert count_in(app, Message, Message.direction == "in") == 0
+
+
+@pytest.mark.parametrize("field", ["MessageSid", "MessageStatus", "ErrorCode"])
+def test_a_nul_in_a_status_callback_is_no_500(app, client, patient, field):
+    params = {"MessageSid": new_sid(), "MessageStatus": "failed", "ErrorCode": "30003"}
+    params[field] = params[field][:3] + "\x00" + params[field][3:]
+    assert post(client, "/sms/status", params).status_code in (204, 400, 403)  # a malformed sid is refused
+
+
+# --- plain-language revocations (issue 7 item 4) ------------------------------------------------
+
+@pytest.mark.parametrize(("body", "unclear"), [
+    ("I don't want these texts anymore", False), ("I no longer want to receive texts", False),
+    ("No quiero recibir mensajes", False), ("take me off your list", False),
+    ("I can't stop by today", True), ("cancel my appointment please", True),
+])
+def test_a_revocation_in_plain_words_opts_out_once_with_a_task(app, client, patient, book_appointment, body, unclear):
+    appt = book_appointment(patient)
+    assert text_in(client, body) == [render("opt_out_ack")]
+    assert count_in(app, Message, Message.patient_id == patient, Message.status == "pending") == 0
+    [task] = rows(app, Task, Task.patient_id == patient)
+    assert (task.kind, task.appointment_id) == ("opt_out", appt)
+    assert ("check what they meant" in task.detail) == unclear
+    assert status(app, appt) == "scheduled"
+    assert text_in(client, body) == []  # the single allowed confirmation was sent
+
+
+@pytest.mark.parametrize("body", ["Thanks for the text!", "I don't want to miss my appointment",
+                                  "No puedo ir mañana"])
+def test_a_reply_about_something_else_keeps_the_texts_coming(app, client, patient, book_appointment, body):
+    book_appointment(patient)
+    assert text_in(client, body) == [render("unrecognized")]
+    assert rows(app, Patient)[0].opted_out_at is None
+
+
+# --- STOP from a number before it is a patient's (issue 7 item 5) -------------------------------
+
+NEW_PATIENT = {"name": "Ana Ruiz", "timezone": NY, "sms_consent": True}
+
+
+@pytest.mark.parametrize("stop", ["STOP", "please stop texting me", "No quiero recibir mensajes"])
+def test_stop_from_an_unknown_number_binds_a_patient_registered_later(app, client, make_api, stop):
+    api = make_api("admin")
+    assert text_in(client, stop, phone="+12015550177") == []  # an unknown number learns nothing
+    r = api.post("/patients", json={**NEW_PATIENT, "phone": "(201) 555-0177"})
+    assert r.status_code == 201 and r.json["opted_out"] is True  # staff see it on the record
+    pid = r.json["id"]
+    [task] = rows(app, Task, Task.patient_id == pid)
+    assert task.kind == "opt_out" and "START" in task.detail
+    assert not rows(app, Patient, Patient.id == pid)[0].can_text
+    assert text_in(client, "START", phone="+12015550177") == [render("opt_in_ack")]
+    assert rows(app, Patient, Patient.id == pid)[0].can_text
+
+
+def test_start_from_an_unknown_number_lifts_its_earlier_stop(app, client, make_api):
+    api = make_api("admin")
+    text_in(client, "STOP", phone="+12015550178")
+    text_in(client, "START", phone="+12015550178")
+    r = api.post("/patients", json={**NEW_PATIENT, "phone": "+12015550178"})
+    assert r.json["opted_out"] is False and count_in(app, Task) == 0
+
+
+def test_a_number_is_remembered_when_its_patient_moves_away_from_it(app, client, make_api, patient):
+    api = make_api("admin")
+    text_in(client, "STOP")  # the patient with PHONE opts out, then gets a new number
+    assert api.patch(f"/patients/{patient}", json={"phone": "+12015550179"}).status_code == 200
+    other = api.post("/patients", json={**NEW_PATIENT, "phone": PHONE}).json
+    assert other["opted_out"] is True  # whoever has the number now said STOP from it
+
+
+def test_moving_a_patient_to_an_opted_out_number_opts_them_out(app, client, make_api, make_patient):
+    api = make_api("admin")
+    pid = make_patient(phone="+12015550180")
+    text_in(client, "STOP", phone="+12015550181")
+    r = api.patch(f"/patients/{pid}", json={"phone": "+12015550181"})
+    assert r.status_code == 200 and r.json["opted_out"] is True

@@ -31,6 +31,7 @@ class Settings:
     sms_max_per_second: float
     sms_timeout_seconds: float
     public_base_url: str = ""  # no trailing slash; "" when not behind a public URL
+    sms_retry_seconds: float = 30.0  # the first retry's wait; it doubles, at most 15 minutes
 
     @classmethod
     def from_config(cls, config: Mapping) -> Settings:
@@ -47,6 +48,7 @@ class Settings:
             sms_max_per_second=float(config["SMS_MAX_PER_SECOND"]),
             sms_timeout_seconds=float(config["SMS_TIMEOUT_SECONDS"]),
             public_base_url=(config.get("PUBLIC_BASE_URL") or "").rstrip("/"),
+            sms_retry_seconds=float(config.get("SMS_RETRY_SECONDS") or 30),
         )
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.core.db import is_postgres
 from scheduler.core.settings import Settings
-from scheduler.messaging import reminders, sending, templates, texts
+from scheduler.messaging import reminders, sending, templates, texts, workers
 from scheduler.messaging.sending import Outgoing, Pacer, Sent
 from scheduler.models import (
     Appointment,
@@ -56,24 +56,27 @@ class Verdict(NamedTuple):
 
 
 # -- claiming ------------------------------------------------------------------------------
-def claim(session: Session, now: datetime, limit: int, lease: timedelta) -> list[int]:
+def claim(session: Session, now: datetime, limit: int, lease: timedelta, worker_id: str | None = None) -> list[int]:
     """Take up to `limit` due outbound rows for this caller until now + lease; commits."""
-    return [msg_id for msg_id, _ in _claim(session, now, limit, lease)]
+    return [msg_id for msg_id, _ in _claim(session, now, limit, lease, worker_id)]
 
 
-def _claim(session: Session, now: datetime, limit: int, lease: timedelta) -> list[tuple[int, bool]]:
+def _claim(session: Session, now: datetime, limit: int, lease: timedelta,
+           worker_id: str | None = None) -> list[tuple[int, bool]]:
     """claim(), returning (id, uncertain) pairs.
 
-    Due means pending with due_at <= now, or sending with an expired lease (its worker died:
-    the row is marked uncertain, as the text may have left). PostgreSQL skips rows another
-    claimer holds; SQLite's transaction began with BEGIN IMMEDIATE, so claimers take turns.
+    Due means pending with due_at <= now, or sending with an expired lease or a dead owner
+    (workers.taken_over: its worker stopped beating). Such a row is marked uncertain, as the
+    text may have left. PostgreSQL skips rows another claimer holds; SQLite's transaction
+    began with BEGIN IMMEDIATE, so claimers take turns. A claim is not an attempt: attempts
+    count sends that reached Twilio or failed there (sending.py).
     """
     due = (((Message.status == MessageStatus.PENDING) & (Message.due_at <= now))
-           | ((Message.status == MessageStatus.SENDING) & (Message.lease_until < now)))
+           | ((Message.status == MessageStatus.SENDING) & ((Message.lease_until < now) | workers.taken_over())))
     pick = (select(Message.id).where(Message.direction == Direction.OUT, due)
             .order_by(Message.due_at, Message.id).limit(limit).with_for_update(skip_locked=True))
     stmt = (update(Message).where(Message.id.in_(pick))
-            .values(status=MessageStatus.SENDING, lease_until=now + lease, attempts=Message.attempts + 1,
+            .values(status=MessageStatus.SENDING, lease_until=now + lease, claimed_by=worker_id,
                     uncertain=case((Message.status == MessageStatus.SENDING, True), else_=Message.uncertain))
             .returning(Message.id, Message.uncertain)
             .execution_options(synchronize_session=False))
@@ -120,7 +123,7 @@ def _session_reason(session: Session, msg: Message, now: datetime) -> str | None
 
 
 def check(session: Session, msg: Message, patient: Patient | None, now: datetime,
-          quiet) -> Verdict:
+          quiet, offsets: tuple = ()) -> Verdict:
     """The send-time checks, in order: patient, session, timing, quiet hours."""
     if patient is None:
         return Verdict(skip=SkipReason.NO_PATIENT)
@@ -134,14 +137,13 @@ def check(session: Session, msg: Message, patient: Patient | None, now: datetime
     start = msg.session_start_dt if msg.kind != "cancelled" else None
     if start is not None and start <= now:
         return Verdict(skip=SkipReason.SESSION_STARTED)
-    lead = timedelta(minutes=msg.offset_minutes) if msg.offset_minutes else None
-    if lead and start is not None and start - now < lead / 2:
-        return Verdict(skip=SkipReason.STALE)  # a 48h reminder is not sent 3 hours before
+    if msg.offset_minutes and start is not None:
+        skip, later = reminders.timing(start, reminders.offset_for(msg.offset_minutes, offsets), patient.timezone,
+                                       quiet, now)
+        return Verdict(skip=skip, defer_to=later)
     if reminders.in_quiet_hours(now, patient.timezone, quiet):
         later = reminders.notice_due(now, patient.timezone, quiet)
-        if start is not None and (later >= start or (lead and start - later < lead / 2)):
-            return Verdict(skip=SkipReason.QUIET_HOURS)
-        return Verdict(defer_to=later)
+        return Verdict(skip=SkipReason.QUIET_HOURS) if start is not None and later >= start else Verdict(defer_to=later)
     return Verdict()
 
 
@@ -181,7 +183,7 @@ def prepare(session: Session, ids: list[int], token: datetime, now: datetime, se
     wording = templates.overrides(session) if ours else {}
     for msg in ours:
         patient = session.get(Patient, msg.patient_id) if msg.patient_id is not None else None
-        verdict = check(session, msg, patient, now, settings.quiet_hours)
+        verdict = check(session, msg, patient, now, settings.quiet_hours, settings.reminder_offsets)
         body = None
         if verdict.skip is None and verdict.defer_to is None:
             try:
@@ -194,7 +196,6 @@ def prepare(session: Session, ids: list[int], token: datetime, now: datetime, se
             counts["skipped"] += 1
         elif verdict.defer_to is not None:
             msg.status, msg.due_at, msg.lease_until = MessageStatus.PENDING, verdict.defer_to, None
-            msg.attempts -= 1  # nothing was attempted
             msg.note(MessageStatus.PENDING, now, "quiet hours: deferred")
             counts["deferred"] += 1
         else:
@@ -203,7 +204,7 @@ def prepare(session: Session, ids: list[int], token: datetime, now: datetime, se
             if not (msg.uncertain and msg.send_started_at):
                 msg.send_started_at = now
             msg.lease_until = now + send_lease
-            msg.note(MessageStatus.SENDING, now, f"attempt {msg.attempts}")
+            msg.note("sending", now, f"attempt {msg.attempts + 1}")
             ready.append(Outgoing(msg.id, msg.lease_until, patient.phone, body, list(msg.history)))
     session.commit()
     return ready, counts
@@ -244,31 +245,40 @@ class _Sessions:
 
 def run_once(session: Session, now_fn: Callable[[], datetime], backend, pacer: Pacer | None = None,
              should_stop: Callable[[], bool] = lambda: False, planning: bool = True, *,
-             settings: Settings) -> dict[str, int]:
+             settings: Settings, worker: workers.Heartbeat | None = None) -> dict[str, int]:
     """One pass: plan, then claim and send batches until nothing is due; returns counts.
 
     Rows are checked in small groups just before they leave (see GROUP_SECONDS), so a
     cancellation is seen at most about half a second before a send. On PostgreSQL
     several sends are in flight at once (SQLite has one writer: there they go one by one).
+    Claims name `worker` (a pass without one beats for itself while it runs); sending stops
+    as soon as its heartbeat goes stale, before another worker may take its rows over.
     """
     pacer = pacer or Pacer(settings.sms_max_per_second)
     sessions = _Sessions(session.get_bind())
+    own = workers.Heartbeat(session.get_bind()).start() if worker is None else None
+    beat = worker or own
+
+    def stop() -> bool:
+        return should_stop() or not beat.alive()
     work = sessions.get()
     threads = SEND_THREADS if is_postgres(work) else 1
     pool = ThreadPoolExecutor(threads, thread_name_prefix="sms-send") if threads > 1 else None
     try:
-        counts = _run(work, sessions, pool, now_fn, backend, pacer, should_stop, planning, settings)
+        counts = _run(work, sessions, pool, now_fn, backend, pacer, stop, planning, settings, beat.id)
     finally:
         if pool is not None:
             pool.shutdown()
         sessions.close()
+        if own is not None:
+            own.stop()
     if counts["claimed"]:
         log.info("dispatch: %s", " ".join(f"{k}={v}" for k, v in counts.items()))
     return counts
 
 
 def _run(work: Session, sessions: _Sessions, pool, now_fn, backend, pacer: Pacer, should_stop,
-         planning: bool, settings: Settings) -> dict[str, int]:
+         planning: bool, settings: Settings, worker_id: str) -> dict[str, int]:
     counts = dict.fromkeys(COUNTS, 0)
     if planning:
         plan(work, now_fn(), settings)
@@ -279,14 +289,20 @@ def _run(work: Session, sessions: _Sessions, pool, now_fn, backend, pacer: Pacer
     send_args = (now_fn, backend, pacer, settings, should_stop)
     while not should_stop():
         now = now_fn()
-        claimed = _claim(work, now, settings.dispatch_batch_size, lease)
+        claimed = _claim(work, now, settings.dispatch_batch_size, lease, worker_id)
         if not claimed:
             break
         counts["claimed"] += len(claimed)
         token = now + lease
         todo = []
         for msg_id, uncertain in claimed:
-            outcome = sending.look_up(work, msg_id, token, now_fn, backend) if uncertain else None
+            try:
+                outcome = sending.look_up(work, msg_id, token, now_fn, backend) if uncertain else None
+            except Exception as exc:  # one row's trouble must never stop the pass or hold up others
+                log.error("message %s: lookup failed (%s); retried later", msg_id, type(exc).__name__)
+                sending.set_aside(work, msg_id, token, now_fn())
+                counts["retry"] += 1
+                continue
             if outcome:
                 counts[outcome] += 1
             else:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.core.settings import Settings
 from scheduler.errors import DomainError
-from scheduler.messaging import reminders, replies, sms, templates, texts
+from scheduler.messaging import optouts, reminders, replies, sms, templates, texts
 from scheduler.models import (
     Appointment,
     Direction,
@@ -61,6 +61,14 @@ def find_patient(session: Session, from_phone: str | None) -> Patient | None:
                            .execution_options(populate_existing=True)).scalar_one_or_none()
 
 
+def _valid(phone: str | None) -> bool:
+    try:
+        normalize_phone(phone)
+    except ValueError:
+        return False
+    return True
+
+
 def next_appointment(session: Session, patient_id: int, now: datetime,
                      for_update: bool = False) -> Appointment | None:
     """The patient's next scheduled or confirmed appointment that has not started."""
@@ -90,6 +98,7 @@ def opt_out(session: Session, patient: Patient, now: datetime) -> bool:
     if patient.opted_out_at is not None:
         return False
     patient.opted_out_at = now
+    optouts.remember(session, patient.phone, now)
     reminders.withdraw(session, now, Message.patient_id == patient.id, Message.direction == Direction.OUT,
                        why="patient opted out")
     return True
@@ -119,7 +128,8 @@ def _confirm(session: Session, patient: Patient, inbound: Message, now: datetime
     return "nothing_to_confirm", None
 
 
-def _act(session: Session, patient: Patient, kind: str, inbound: Message, now: datetime):
+def _act(session: Session, patient: Patient, kind: str, inbound: Message, now: datetime,
+         settings: Settings, unclear: bool = False):
     """Do what the reply asks; return (text kind to answer with or None, time it names)."""
     if kind == replies.CONFIRM:
         return _confirm(session, patient, inbound, now)
@@ -131,11 +141,14 @@ def _act(session: Session, patient: Patient, kind: str, inbound: Message, now: d
         if not opt_out(session, patient, now):
             return None, None  # already opted out: the one confirmation was sent then
         # CANCEL is an opt-out word: someone who meant their appointment needs a call.
-        _task(session, patient, TaskKind.OPT_OUT, inbound, now,
-              "Opted out of texts by reply; call them, they may have meant to cancel",
-              next_appointment(session, patient.id, now))
+        detail = ("Opted out: the reply had an opt-out word among other words; call them to check "
+                  "what they meant (they must text START to get texts again)" if unclear else
+                  "Opted out of texts by reply; call them, they may have meant to cancel")
+        _task(session, patient, TaskKind.OPT_OUT, inbound, now, detail, next_appointment(session, patient.id, now))
     elif kind == replies.OPT_IN:
         patient.opted_out_at = None
+        optouts.forget(session, patient.phone)
+        reminders.replan_patient(session, patient, now, settings=settings)  # the texts still due come back, once
         if not patient.sms_consent:
             _task(session, patient, TaskKind.CONSENT_NEEDED, inbound, now,
                   "Asked by text to get texts again, but no consent is on record")
@@ -150,21 +163,35 @@ def _earlier_answer(session: Session, message_sid: str) -> str | None:
     return session.scalar(select(Message.body).where(Message.dedupe_key == f"reply:{message_sid}"))
 
 
+def _forged(*values: str | None) -> bool:
+    """Twilio never sends a NUL in a number or sid (PostgreSQL text could not even compare one)."""
+    return any(value and "\x00" in value for value in values)
+
+
 def handle_inbound(session: Session, from_phone: str | None, body: str | None, message_sid: str | None,
                    now: datetime, settings: Settings) -> str | None:
     """Store and act on a patient's text; return the answer to send back, or None for none."""
+    if _forged(from_phone, message_sid):
+        return None
+    body = (body or "").replace("\x00", "")  # a phone may send one; no database text column holds it
     patient = find_patient(session, from_phone)
     if patient is None:
-        return None  # an unknown number learns nothing and changes nothing
+        # An unknown number learns nothing; its STOP or START is remembered for a later patient.
+        kind = replies.classify(body)
+        if kind == replies.OPT_OUT:
+            optouts.remember(session, normalize_phone(from_phone) if _valid(from_phone) else None, now)
+        elif kind == replies.OPT_IN and _valid(from_phone):
+            optouts.forget(session, normalize_phone(from_phone))
+        return None
     if message_sid and session.scalar(select(Message.id).where(Message.twilio_sid == message_sid)):
         return _earlier_answer(session, message_sid)  # Twilio retried: act once, answer alike
-    kind = replies.classify(body)
+    kind, unclear = replies.read(body)
     inbound = Message(patient_id=patient.id, direction=Direction.IN, kind=kind, twilio_sid=message_sid or None,
                       status=MessageStatus.RECEIVED, body=body or "", attempts=0, created_at=now,
                       history=[{"status": MessageStatus.RECEIVED, "at": now.isoformat()}])
     session.add(inbound)
     session.flush()  # tasks refer to it
-    answer, start_dt = _act(session, patient, kind, inbound, now)
+    answer, start_dt = _act(session, patient, kind, inbound, now, settings, unclear)
     if answer is None or (kind not in ALWAYS_ANSWERED and not patient.can_text):
         return None
     text = texts.render(answer, patient.language, clinic_name=settings.clinic_sms_name,
@@ -191,7 +218,7 @@ def _error_code(value) -> int | None:
 def handle_status(session: Session, sid: str | None, status: str | None, error_code, now: datetime) -> bool:
     """Apply a Twilio status callback; statuses only move forward. True when the row changed."""
     new = CALLBACK_STATUSES.get((status or "").strip().lower())
-    if not sid or new is None:
+    if not sid or new is None or _forged(sid):
         return False
     # Locked and re-read: callbacks for one message may arrive together and out of order.
     msg = session.execute(select(Message).where(Message.twilio_sid == sid, Message.direction == Direction.OUT)

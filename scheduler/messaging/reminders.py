@@ -26,6 +26,36 @@ from scheduler.models import (
 LAST_MINUTE = timedelta(minutes=1)
 
 
+class CalendarDays(timedelta):
+    """A lead time in whole days (`2d`): the same local clock time that many days before.
+
+    A clinic saying "two days before" means Saturday 10:00 for Monday 10:00, also across a DST
+    change (47 or 49 elapsed hours); `48h` means 48 elapsed hours. Arithmetic gives plain timedeltas.
+    """
+
+    def __new__(cls, days: int):
+        return super().__new__(cls, days=days)
+
+
+def offset_for(minutes: int, offsets: tuple[timedelta, ...] = ()) -> timedelta:
+    """The configured lead time a reminder row was planned with (rows store it in minutes)."""
+    for offset in offsets:
+        if offset == timedelta(minutes=minutes):
+            return offset
+    return timedelta(minutes=minutes)
+
+
+def nominal(start_dt: datetime, offset: timedelta, tz: str) -> datetime:
+    """The moment a lead time names, before quiet hours are considered (see CalendarDays)."""
+    if not isinstance(offset, CalendarDays):
+        return start_dt - offset
+    z = timeutil.zone(tz)
+    local = start_dt.astimezone(z)
+    # A wall time skipped by DST that day reads as the offset before the change (fold 0).
+    return datetime.combine(local.date() - timedelta(days=offset.days), local.time(),
+                            tzinfo=z).astimezone(timeutil.UTC)
+
+
 def in_quiet_hours(instant: datetime, tz: str, quiet: tuple[time, time] | None) -> bool:
     """True when `instant` falls in the quiet window [start, end) of the patient's local day."""
     if quiet is None:
@@ -58,7 +88,7 @@ def reminder_due(start_dt: datetime, offset: timedelta, tz: str,
     the window opens, or as it closes. It may move earlier by at most max(offset/2, 2h), so a
     2-hour reminder never turns into a message the evening before.
     """
-    due = start_dt - offset
+    due = nominal(start_dt, offset, tz)
     if not in_quiet_hours(due, tz, quiet):
         return due, None
     before, after = _window_edges(due, tz, quiet)
@@ -70,6 +100,25 @@ def reminder_due(start_dt: datetime, offset: timedelta, tz: str,
     if not candidates:
         return None, SkipReason.QUIET_HOURS
     return min(candidates, key=lambda c: abs(c - due)), None
+
+
+def timing(start_dt: datetime, offset: timedelta, tz: str, quiet: tuple[time, time] | None,
+           now: datetime) -> tuple[str | None, datetime | None]:
+    """At send time: (reason, None) to skip, (None, when) to defer, (None, None) to send now.
+
+    It judges by reminder_due, the planner's own decision, so a reminder is never planned for a
+    moment the sender then refuses: late means less than half the planned lead is left.
+    """
+    planned, why = reminder_due(start_dt, offset, tz, quiet)
+    if planned is None:
+        return why, None
+    keep = (start_dt - planned) / 2
+    if start_dt - now < keep:
+        return "stale", None  # a 48h reminder is not sent 3 hours before
+    if in_quiet_hours(now, tz, quiet):
+        later = notice_due(now, tz, quiet)
+        return ("quiet_hours", None) if start_dt - later < keep else (None, later)
+    return None, None
 
 
 def notice_due(now: datetime, tz: str, quiet: tuple[time, time] | None) -> datetime:
@@ -90,17 +139,22 @@ def _reminder_rows(patient: Patient, start_dt: datetime, now: datetime, key_pref
                    **refs) -> list[dict]:
     rows = []
     for offset in settings.reminder_offsets:
+        if nominal(start_dt, offset, patient.timezone) <= now:
+            # Booked inside this lead time: the booking text already names the time. Quiet hours
+            # moving the moment later (07:30 -> 08:00 for a 07:50 booking) do not bring it back.
+            continue
         due, why = reminder_due(start_dt, offset, patient.timezone, settings.quiet_hours)
         minutes = int(offset.total_seconds() // 60)
-        if due is None and start_dt - offset > now:
+        if due is None:
             # Recorded as skipped, not silently dropped: the log shows why it never went out.
-            row = _row(patient, "reminder", f"{key_prefix}:{minutes}m", start_dt - offset, now, start_dt,
+            row = _row(patient, "reminder", f"{key_prefix}:{minutes}m", nominal(start_dt, offset, patient.timezone),
+                       now, start_dt,
                        offset_minutes=minutes, skip_reason=why, **refs)
             row.update(status=MessageStatus.SKIPPED, history=[{"status": MessageStatus.SKIPPED, "at": now.isoformat(), "detail": why}])
             rows.append(row)
             continue
-        if due is None or due <= now:
-            continue  # booked inside this lead time: the booking text already names the time
+        if due <= now:
+            continue  # quiet hours moved it earlier, to a moment already past
         rows.append(_row(patient, "reminder", f"{key_prefix}:{minutes}m", due, now, start_dt,
                          offset_minutes=minutes, skip_reason=None, **refs))
     return rows
@@ -139,6 +193,54 @@ def appointment_changed(session: Session, appt: Appointment, now: datetime, noti
                       now, appt.start_dt, appointment_id=appt.id, offset_minutes=None, skip_reason=None)
     insert_ignore(session, Message, [notice_row, *_reminder_rows(patient, appt.start_dt, now, prefix, settings,
                                                                 appointment_id=appt.id)], "dedupe_key")
+
+
+def _upcoming_rows(session: Session, patient: Patient, now: datetime, settings: Settings) -> list[dict]:
+    """The reminder rows the patient's upcoming appointments and group meetings should have now."""
+    rows = []
+    for appt in session.scalars(select(Appointment).where(
+            Appointment.patient_id == patient.id, Appointment.status.in_(("scheduled", "confirmed")),
+            Appointment.start_dt > now)):
+        rows += _reminder_rows(patient, appt.start_dt, now, f"appt{appt.id}:v{appt.version}",
+                               settings, appointment_id=appt.id)
+    for enrollment in session.scalars(select(Enrollment).where(
+            Enrollment.patient_id == patient.id, Enrollment.status == "enrolled")):
+        occurrences = session.scalars(select(Occurrence).where(
+            Occurrence.group_id == enrollment.group_id, Occurrence.start_dt > now)).all()
+        rows += _enrollment_rows(enrollment, list(occurrences), now, settings)
+    return rows
+
+
+def replan_patient(session: Session, patient: Patient, now: datetime, *, settings: Settings) -> None:
+    """After anything that moves a patient's texts (zone, phone, language, consent, START).
+
+    A patient who may not be texted has every pending text withdrawn. Otherwise every reminder
+    their upcoming sessions should have is planned again with the same rules as at booking:
+    pending ones re-timed, ones withdrawn or skipped meanwhile restored (once: rows are keyed),
+    missing ones created. Reminders whose moment has passed stay as they are; so do texts
+    already sent, and notices (a booking text withdrawn by STOP is not sent after START).
+    """
+    if not patient.can_text:
+        withdraw(session, now, Message.patient_id == patient.id, Message.direction == "out",
+                 why="patient opted out" if patient.opted_out_at else "no consent to texts")
+        return
+    wanted = {row["dedupe_key"]: row for row in _upcoming_rows(session, patient, now, settings)}
+    if not wanted:
+        return
+    for msg in session.scalars(select(Message).where(Message.dedupe_key.in_(list(wanted)))):
+        row = wanted.pop(msg.dedupe_key)
+        if msg.status not in ("pending", "skipped", "withdrawn"):
+            continue  # sending, sent or failed: already on its way or settled
+        if (msg.status, msg.due_at, msg.skip_reason) == (row["status"], row["due_at"], row["skip_reason"]):
+            continue
+        msg.status, msg.due_at, msg.skip_reason = row["status"], row["due_at"], row["skip_reason"]
+        msg.session_start_dt = row["session_start_dt"]
+        msg.note(row["status"], now, row["skip_reason"] or "replanned")
+    by_shape: dict[frozenset, list[dict]] = {}  # one INSERT needs the same keys in every row
+    for row in wanted.values():
+        by_shape.setdefault(frozenset(row), []).append(row)
+    for rows in by_shape.values():
+        insert_ignore(session, Message, rows, "dedupe_key")
 
 
 def _enrollment_rows(enrollment: Enrollment, occurrences: list[Occurrence], now: datetime,

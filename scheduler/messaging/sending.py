@@ -18,11 +18,12 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduler.core import audit
 from scheduler.core.settings import Settings
-from scheduler.messaging import sms
+from scheduler.messaging import optouts, sms
 from scheduler.models import Message, MessageStatus, Patient, Task, TaskKind
 
 log = logging.getLogger(__name__)
@@ -74,9 +75,14 @@ class Pacer:
 
 
 
-def backoff(attempts: int) -> timedelta:
-    """Wait before retry number `attempts`: 30 s, doubling, at most 15 minutes."""
-    return min(BACKOFF_FIRST * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
+def backoff(attempts: int, first: timedelta = BACKOFF_FIRST) -> timedelta:
+    """Wait before retry number `attempts`: `first` (SMS_RETRY_SECONDS), doubling, at most 15 minutes."""
+    return min(first * 2 ** min(max(attempts - 1, 0), 16), BACKOFF_CAP)
+
+
+def retry_first(settings: Settings) -> timedelta:
+    """The first retry's wait from the settings (30 s unless SMS_RETRY_SECONDS says otherwise)."""
+    return timedelta(seconds=settings.sms_retry_seconds)
 
 
 def release(session: Session, ids: list[int], token: datetime) -> int:
@@ -86,7 +92,7 @@ def release(session: Session, ids: list[int], token: datetime) -> int:
     count = session.execute(
         update(Message).where(Message.id.in_(ids), Message.status == MessageStatus.SENDING,
                               Message.lease_until == token)
-        .values(status=MessageStatus.PENDING, lease_until=None, attempts=Message.attempts - 1)
+        .values(status=MessageStatus.PENDING, lease_until=None)
         .execution_options(synchronize_session=False)).rowcount
     session.commit()
     return count or 0
@@ -109,11 +115,14 @@ def look_up(session: Session, msg_id: int, token: datetime, now_fn: Callable[[],
     earlier = None
     if msg is not None and msg.body and msg.to_phone and msg.send_started_at:
         earlier = (msg.to_phone, msg.body, msg.send_started_at - LOOKUP_MARGIN)
+        # The same words to the same number earlier (book, cancel, rebook) are another row's text.
+        taken = frozenset(session.scalars(select(Message.twilio_sid).where(
+            Message.to_phone == msg.to_phone, Message.twilio_sid.is_not(None), Message.id != msg_id)))
     session.rollback()  # no transaction stays open while Twilio is asked
     if earlier is None:
         return None  # never prepared, so never sent
     try:
-        sid = backend.find_sent(*earlier)
+        sid = backend.find_sent(*earlier, exclude=taken)
     except sms.SmsError as exc:
         return record_failure(session, msg_id, token, now_fn(), exc)
     if sid:
@@ -132,11 +141,24 @@ def send(session: Session, out: Outgoing, now_fn: Callable[[], datetime], backen
     try:
         result = backend.send(out.to, out.body, status_callback=f"{base}/sms/status" if base else None)
     except sms.SmsError as exc:
-        return record_failure(session, out.id, out.token, now_fn(), exc)
+        return record_failure(session, out.id, out.token, now_fn(), exc, retry_first(settings))
     return Sent(out, result.sid, now_fn())
 
 
 # -- outcomes ------------------------------------------------------------------------------
+def set_aside(session: Session, msg_id: int, token: datetime, now: datetime) -> None:
+    """A row whose handling failed unexpectedly: back to pending a little later, still uncertain.
+
+    The failure is logged by type only (SQL errors may quote patient data); the pass goes on.
+    """
+    session.rollback()
+    session.execute(update(Message).where(Message.id == msg_id, Message.status == "sending",
+                                          Message.lease_until == token)
+                    .values(status="pending", due_at=now + AMBIGUOUS_RETRY, lease_until=None)
+                    .execution_options(synchronize_session=False))
+    session.commit()
+
+
 def record_sent(session: Session, msg_id: int, now: datetime, sid: str, detail: str | None = None) -> str:
     """Twilio has the text: record its sid, even if our lease ran out meanwhile (it is the truth)."""
     msg = session.execute(select(Message).where(Message.id == msg_id).with_for_update()
@@ -150,9 +172,15 @@ def record_sent(session: Session, msg_id: int, now: datetime, sid: str, detail: 
         session.rollback()
         return "lost"
     msg.status, msg.twilio_sid, msg.sent_at, msg.uncertain = MessageStatus.SENT, sid, now, False
+    msg.attempts += 1  # it reached Twilio (an unanswered send found there counts here, once)
     msg.lease_until, msg.error_code, msg.error = None, None, None
     msg.note(MessageStatus.SENT, now, detail)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:  # the sid is another row's: never record it twice
+        session.rollback()
+        log.error("message %s: sid already recorded for another text; not recorded", msg_id)
+        return "lost"
     return "sent"
 
 
@@ -163,6 +191,7 @@ _MARK_SENT = (update(_table)
                      _table.c.lease_until == bindparam("token"))
               .values(status=MessageStatus.SENT, twilio_sid=bindparam("t_sid"), sent_at=bindparam("at"),
                       uncertain=False, lease_until=None, error_code=None, error=None,
+                      attempts=_table.c.attempts + 1,
                       history=bindparam("hist")))
 
 
@@ -174,11 +203,15 @@ def record_sent_many(session: Session, sent: list[Sent]) -> dict[str, int]:
     """
     if not sent:
         return {}
-    done = session.execute(_MARK_SENT, [
-        dict(m_id=s.out.id, token=s.out.token, t_sid=s.sid, at=s.at,
-             hist=[*s.out.history, {"status": MessageStatus.SENT, "at": s.at.isoformat()}]) for s in sent]).rowcount
-    audit.record_many(session, "send", "message", [s.out.id for s in sent], sent[-1].at)  # ids only
-    session.commit()
+    try:
+        done = session.execute(_MARK_SENT, [
+            dict(m_id=s.out.id, token=s.out.token, t_sid=s.sid, at=s.at,
+                 hist=[*s.out.history, {"status": MessageStatus.SENT, "at": s.at.isoformat()}]) for s in sent]).rowcount
+        audit.record_many(session, "send", "message", [s.out.id for s in sent], sent[-1].at)  # ids only
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # one bad row: record them one by one below, so the others still count
+        done = -1
     if done == len(sent):  # both dialects report executemany's row count
         return {"sent": done}
     recorded = set(session.scalars(select(Message.id).where(Message.twilio_sid.in_([s.sid for s in sent]))))
@@ -197,7 +230,7 @@ def _task(session: Session, msg: Message, kind: str, detail: str, now: datetime)
 
 
 def record_failure(session: Session, msg_id: int, token: datetime, now: datetime,
-                   exc: sms.SmsError) -> str:
+                   exc: sms.SmsError, first_wait: timedelta = BACKOFF_FIRST) -> str:
     """Retry later, or give up visibly (a staff task); a 21610 opts the patient out."""
     msg = _ours(session, msg_id, token)
     if msg is None:
@@ -206,11 +239,14 @@ def record_failure(session: Session, msg_id: int, token: datetime, now: datetime
         return "lost"
     msg.error_code, msg.error, msg.lease_until = exc.code, exc.detail[:300], None
     if exc.kind == sms.AMBIGUOUS:
-        msg.uncertain = True
+        msg.uncertain = True  # counted once the lookup finds it at Twilio; not if it never arrived
+    else:
+        msg.attempts += 1  # Twilio answered with an error, or could not be reached
     if exc.kind == sms.OPTED_OUT:
         patient = session.get(Patient, msg.patient_id) if msg.patient_id is not None else None
         if patient is not None and patient.opted_out_at is None:
             patient.opted_out_at = now
+        optouts.remember(session, msg.to_phone, now)
         _task(session, msg, TaskKind.OPT_OUT, "Twilio refused: the number replied STOP; call them", now)
     elif exc.kind == sms.PERMANENT:
         _task(session, msg, TaskKind.SMS_FAILED, f"Text not sent: {exc.detail}", now)
@@ -218,8 +254,8 @@ def record_failure(session: Session, msg_id: int, token: datetime, now: datetime
         msg.error = f"gave up after {msg.attempts} attempts: {exc.detail}"[:300]
         _task(session, msg, TaskKind.SMS_FAILED, msg.error, now)
     else:
-        wait = AMBIGUOUS_RETRY if exc.kind == sms.AMBIGUOUS else backoff(msg.attempts)
-        msg.status, msg.due_at = MessageStatus.PENDING, now + wait
+        wait = AMBIGUOUS_RETRY if exc.kind == sms.AMBIGUOUS else backoff(msg.attempts, first_wait)
+        msg.status, msg.due_at = "pending", now + wait
         msg.note(MessageStatus.PENDING, now, f"retry: {exc.detail}")
         session.commit()
         return "retry"

@@ -161,12 +161,16 @@ class ConsoleBackend:
         print(f"[sms console] {sid} to {mask_number(to)}: {body}", flush=True)
         return SendResult(sid=sid, status="sent")
 
-    def find_sent(self, to: str, body: str, since: datetime) -> str | None:
-        """Sid of the newest recorded message with this recipient and body at or after `since`."""
+    def find_sent(self, to: str, body: str, since: datetime, exclude: frozenset[str] = frozenset()) -> str | None:
+        """Sid of the newest recorded message with this recipient and body at or after `since`.
+
+        Sids in `exclude` (already recorded for other texts) never match.
+        """
         floor = _aware(since) - CLOCK_SKEW
         with self._lock:
             for entry in reversed(self.outbox):
-                if entry.to == to and entry.body == body and self._sent_at[entry.sid] >= floor:
+                if (entry.to == to and entry.body == body and entry.sid not in exclude
+                        and self._sent_at[entry.sid] >= floor):
                     return entry.sid
         return None
 
@@ -218,8 +222,11 @@ class TwilioBackend:
             raise _map_exception(exc, creating=True) from exc
         return SendResult(sid=message.sid, status=str(message.status or "queued"))
 
-    def find_sent(self, to: str, body: str, since: datetime) -> str | None:
-        """Sid of a message to `to` with exactly `body` created at or after `since`, else None."""
+    def find_sent(self, to: str, body: str, since: datetime, exclude: frozenset[str] = frozenset()) -> str | None:
+        """Sid of a message to `to` with exactly `body` created at or after `since`, else None.
+
+        Sids in `exclude` (already recorded for other texts: the same words sent earlier) never match.
+        """
         since = _aware(since)
         floor = since - CLOCK_SKEW
         # Twilio's DateSent filter has day granularity: ask from the start of that UTC day.
@@ -227,24 +234,25 @@ class TwilioBackend:
         try:
             # Bounded by the day filter, so read every page: a busy number must not hide a match.
             found = self._match(
-                self.client.messages.stream(to=to, date_sent_after=day, page_size=100), body, floor
+                self.client.messages.stream(to=to, date_sent_after=day, page_size=100), body, floor, exclude
             )
             if found is None:
                 # A message still queued has no date_sent yet and may be missing from the
                 # filtered list: also look at the newest messages to that number.
-                found = self._match(self.client.messages.stream(to=to, limit=50), body, floor)
+                found = self._match(self.client.messages.stream(to=to, limit=50), body, floor, exclude)
         except Exception as exc:
             raise _map_exception(exc, creating=False) from exc
         return found
 
     @staticmethod
-    def _match(messages, body: str, floor: datetime) -> str | None:
-        """Newest message with this body not older than `floor` (undated counts as newest)."""
+    def _match(messages, body: str, floor: datetime, exclude: frozenset[str] = frozenset()) -> str | None:
+        """Newest message with this body not older than `floor` (undated counts as newest), not excluded."""
         newest = datetime.max.replace(tzinfo=UTC)
         best: tuple[datetime, str] | None = None
         for msg in messages:
             created = msg.date_created if isinstance(msg.date_created, datetime) else newest
-            if msg.body == body and created >= floor and (best is None or created > best[0]):
+            if (msg.body == body and created >= floor and msg.sid not in exclude
+                    and (best is None or created > best[0])):
                 best = (created, msg.sid)
         return best[1] if best else None
 

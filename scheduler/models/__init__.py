@@ -27,7 +27,7 @@ from scheduler.models.enums import (
     TaskKind,
 )
 from scheduler.models.groups import Attendance, Enrollment, GroupSeries, Occurrence
-from scheduler.models.messaging import Message, Task, TextTemplate
+from scheduler.models.messaging import EarlyStatus, Message, OptedOutNumber, Task, TextTemplate, Worker
 from scheduler.models.patients import CareTeamMember, Discharge, Patient
 from scheduler.models.staff import ApiToken, AuditEvent, User
 from scheduler.models.webhooks import SeenSignature
@@ -38,6 +38,6 @@ __all__ = [
     "AppointmentStatus", "Direction", "EnrollmentStatus", "Language", "MessageStatus", "Role", "SkipReason",
     "TaskKind",
     "ApiToken", "Appointment", "AppointmentEvent", "Attendance", "AuditEvent", "AvailabilityException",
-    "AvailabilityRule", "CareTeamMember", "Discharge", "Enrollment", "GroupSeries", "Message", "Occurrence",
-    "Patient", "SeenSignature", "Task", "TextTemplate", "Therapist", "User",
+    "AvailabilityRule", "CareTeamMember", "Discharge", "EarlyStatus", "Enrollment", "GroupSeries", "Message",
+    "Occurrence", "OptedOutNumber", "Patient", "SeenSignature", "Task", "TextTemplate", "Therapist", "User", "Worker",
 ]

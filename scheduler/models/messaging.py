@@ -52,6 +52,7 @@ class Message(db.Model):
     status: Mapped[str] = mapped_column(String(20), default=MessageStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(80))  # Worker.id of the claim's owner
     send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when a send may have reached Twilio unrecorded (timeout, crash): ask Twilio before retrying.
     uncertain: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -103,3 +104,34 @@ class TextTemplate(db.Model):
     body: Mapped[str] = mapped_column(String(500))
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OptedOutNumber(db.Model):
+    """A number that texted STOP (or that the carrier reports as opted out), patient or not.
+
+    A patient registered later with this number starts opted out: only their START lifts it.
+    """
+
+    __tablename__ = "opted_out_numbers"
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)  # E.164
+    opted_out_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EarlyStatus(db.Model):
+    """A delivery status callback that arrived before its send was recorded; applied once it is."""
+
+    __tablename__ = "early_statuses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    twilio_sid: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Worker(db.Model):
+    """A running dispatcher's heartbeat; its claims are taken over once it stops beating."""
+
+    __tablename__ = "workers"
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -127,10 +127,16 @@ def reschedule(session: Session, appointment_id: int, now: datetime, start: date
     if (new_start, new_end) == (appt.start_dt, appt.end_dt):
         return appt  # nothing moved: no new version, no text
     _check_free(session, therapist, appt.patient_id, new_start, new_end, exclude=appt.id)
+    moved = new_start != appt.start_dt
     appt.start_dt, appt.end_dt = new_start, new_end
+    appt.updated_at = now
+    if not moved:
+        # Texts name only the start: a new length changes nothing the patient was told.
+        _event(appt, now, user_id, "length changed")
+        session.flush()
+        return appt
     appt.version += 1
     appt.status = AppointmentStatus.SCHEDULED  # a confirmation was for the old time
-    appt.updated_at = now
     _event(appt, now, user_id, "rescheduled")
     session.flush()
     reminders.appointment_changed(session, appt, now, "rescheduled", settings=settings)

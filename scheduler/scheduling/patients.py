@@ -1,7 +1,7 @@
 """Patients: phone numbers, SMS consent, discharges, who may see a record, and the SMS log."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import phonenumbers
 from sqlalchemy import func, select
@@ -11,8 +11,8 @@ from scheduler.core import timeutil
 from scheduler.core.db import lock
 from scheduler.core.settings import Settings
 from scheduler.errors import Conflict, Invalid, NotFound
-from scheduler.messaging import reminders
-from scheduler.models import Discharge, Message, MessageStatus, Patient
+from scheduler.messaging import optouts, reminders
+from scheduler.models import Discharge, Message, Patient
 from scheduler.scheduling import care_teams
 
 # A discharge may be entered a little ahead (aftercare is planned before someone leaves),
@@ -93,6 +93,7 @@ def create_patient(session: Session, *, name: str, phone: str, timezone: str, sm
     session.flush()
     if therapist_ids:
         care_teams.set_team(session, patient, therapist_ids, now, user_id)
+    optouts.apply_to(session, patient, now)  # a number that texted STOP stays opted out
     return patient
 
 
@@ -100,9 +101,11 @@ def update_patient(session: Session, patient_id: int, changes: dict, now: dateti
                    source: str, *, settings: Settings, user_id: int | None = None) -> Patient:
     """Apply the given changes: name, phone, timezone, language, sms_consent, discharge_date, therapist_ids."""
     patient = lock(session, Patient, patient_id, "patient")
+    texted = (patient.phone, patient.timezone, patient.language, patient.sms_consent)
     if "phone" in changes and changes["phone"] != patient.phone:
         _phone_free(session, changes["phone"], patient.id)
         patient.phone = changes["phone"]
+        optouts.apply_to(session, patient, now)
     if "name" in changes:
         patient.name = changes["name"]
     if "language" in changes:
@@ -112,30 +115,15 @@ def update_patient(session: Session, patient_id: int, changes: dict, now: dateti
     if "sms_consent" in changes:
         # A STOP the patient texted stays in force: only their START lifts it (opted_out_at).
         _set_consent(patient, changes["sms_consent"], now, source)
-    if "timezone" in changes and changes["timezone"] != patient.timezone:
+    if "timezone" in changes:
         patient.timezone = changes["timezone"]
-        _replan_reminders(session, patient, now, settings.quiet_hours)
+    if (patient.phone, patient.timezone, patient.language, patient.sms_consent) != texted:
+        # Quiet hours are the patient's local night, and consent decides whether texts exist.
+        reminders.replan_patient(session, patient, now, settings=settings)
     if "therapist_ids" in changes:
         care_teams.set_team(session, patient, changes["therapist_ids"], now, user_id)
     session.flush()
     return patient
-
-
-def _replan_reminders(session: Session, patient: Patient, now: datetime,
-                      quiet: tuple[time, time] | None) -> None:
-    """Quiet hours are the patient's local night: a new zone moves their pending reminders."""
-    pending = session.scalars(select(Message).where(
-        Message.patient_id == patient.id, Message.status == MessageStatus.PENDING,
-        Message.kind == "reminder", Message.offset_minutes.is_not(None),
-        Message.session_start_dt.is_not(None))).all()
-    for msg in pending:
-        due, why = reminders.reminder_due(msg.session_start_dt, timedelta(minutes=msg.offset_minutes),
-                                          patient.timezone, quiet)
-        if due is None:
-            msg.status, msg.skip_reason = MessageStatus.SKIPPED, why
-            msg.note(MessageStatus.SKIPPED, now, why)
-        elif due != msg.due_at:
-            msg.due_at = max(due, now)
 
 
 def search(session: Session, query: str, visible, limit: int = 20) -> list[Patient]:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy import update as sa_update
 
 from scheduler import jobs
 from scheduler.core import timeutil
@@ -301,7 +302,9 @@ def test_transient_failure_then_exactly_one_text(tapp, standin, make_therapist, 
     run(tapp, BOOKED_AT + timedelta(seconds=30))
     assert len(standin.accepted) == 1 and standin.requests == 2
     booked = messages(tapp, appointment_id=appt_id, kind="booked")[0]
-    assert (booked.status, booked.twilio_sid, booked.attempts) == ("sent", standin.accepted[0]["sid"], 2)
+    # A refused connection or a gateway timeout may not have reached Twilio: only the send counts.
+    attempts = 1 if failure[0] == "refuse" or failure[1] == 504 else 2
+    assert (booked.status, booked.twilio_sid, booked.attempts) == ("sent", standin.accepted[0]["sid"], attempts)
     assert booked.uncertain is False
 
 
@@ -393,14 +396,14 @@ def test_claim_takes_each_due_row_once_and_recovers_expired_leases(tapp, make_th
         again = dispatch.claim(session, BOOKED_AT + timedelta(seconds=61), 10, lease)
         assert again == first
         msg = session.get(Message, first[0])
-        assert (msg.status, msg.attempts, msg.uncertain) == ("sending", 2, True)
+        assert (msg.status, msg.attempts, msg.uncertain) == ("sending", 0, True)  # claims are not attempts
         assert msg.lease_until == BOOKED_AT + timedelta(seconds=121)
         # The first claimer's token is stale: it may not write the row any more.
         ready, counts = dispatch.prepare(session, first, BOOKED_AT + lease, BOOKED_AT, lease, current())
         assert ready == [] and counts["lost"] == 1
         assert sending.release(session, first, BOOKED_AT + timedelta(seconds=121)) == 1
         session.expire_all()
-        assert (msg.status, msg.attempts, msg.lease_until) == ("pending", 1, None)
+        assert (msg.status, msg.attempts, msg.lease_until) == ("pending", 0, None)
 
 
 def test_worker_died_after_sending_is_not_sent_again(tapp, standin, make_therapist, make_patient):
@@ -567,3 +570,121 @@ def test_dispatch_job_stops_early_and_hands_rows_back(tapp, standin, make_therap
     counts = jobs.dispatch_job(tapp, backend, sending.Pacer(None), threading.Event(),
                                now_fn=lambda: BOOKED_AT)
     assert counts["sent"] == 3
+
+
+# -- issue 7 item 1: a lookup never takes another row's text; one row's failure holds up none --
+def test_an_unanswered_send_is_not_matched_to_an_identical_earlier_text(tapp, standin, make_therapist,
+                                                                         make_patient):
+    therapist, patient, other = make_therapist(), make_patient(), make_patient()
+    first = book_direct(tapp, therapist, patient, ny(5, 10))
+    run(tapp, BOOKED_AT)  # "Your appointment is set for Thu Mar 5 at 10:00 AM..."
+    with tapp.app_context():
+        appointments.cancel(db.session, first, BOOKED_AT + timedelta(minutes=1), settings=current())
+        db.session.commit()
+    run(tapp, BOOKED_AT + timedelta(minutes=1))
+    again = book_direct(tapp, therapist, patient, ny(5, 10), now=BOOKED_AT + timedelta(minutes=2))
+    standin.script(("refuse",))  # the rebooking text's answer is lost: did it arrive?
+    run(tapp, BOOKED_AT + timedelta(minutes=2))
+    [rebooked] = messages(tapp, appointment_id=again, kind="booked")
+    assert rebooked.uncertain and rebooked.status == "pending"
+    book_direct(tapp, therapist, other, ny(5, 12), now=BOOKED_AT + timedelta(minutes=2, seconds=5))  # claimed with it
+    for seconds in (10, 20, 60):  # no pass crashes; the text goes out once, with the other patient's
+        run(tapp, BOOKED_AT + timedelta(minutes=2, seconds=seconds))
+    [rebooked] = messages(tapp, appointment_id=again, kind="booked")
+    [original] = messages(tapp, appointment_id=first, kind="booked")
+    assert rebooked.status == "sent" and rebooked.twilio_sid != original.twilio_sid
+    assert [m["body"] for m in standin.accepted].count(rebooked.body) == 2  # first booking + rebooking
+    assert {m.status for m in messages(tapp, kind="booked")} == {"sent"}
+
+
+def test_a_row_that_cannot_be_recorded_holds_up_no_other(tapp, standin, make_therapist, make_patient,
+                                                         monkeypatch):
+    therapist = make_therapist()
+    ids = [book_direct(tapp, therapist, make_patient(), ny(5, 9 + i)) for i in range(3)]
+    real = sending.look_up
+    with tapp.app_context():  # every row uncertain: each starts with a lookup
+        db.session.execute(sa_update(Message).values(uncertain=True))
+        db.session.commit()
+    [broken] = messages(tapp, appointment_id=ids[1], kind="booked")
+
+    def look_up(session, msg_id, *args):
+        if msg_id == broken.id:
+            raise RuntimeError("simulated")
+        return real(session, msg_id, *args)
+    monkeypatch.setattr(sending, "look_up", look_up)
+    run(tapp, BOOKED_AT)
+    states = {m.appointment_id: m.status for m in messages(tapp, kind="booked")}
+    assert states[ids[0]] == states[ids[2]] == "sent" and states[ids[1]] == "pending"
+    monkeypatch.setattr(sending, "look_up", real)
+    run(tapp, BOOKED_AT + timedelta(minutes=5))
+    assert {m.status for m in messages(tapp, kind="booked")} == {"sent"} and len(standin.accepted) == 3
+
+
+# -- issue 7 item 10: claims are not attempts; a dead worker's texts are taken over in seconds --
+def _claimed_by_a_worker(tapp, heartbeat_age: timedelta, lease: timedelta = timedelta(minutes=2)) -> int:
+    """A booking text claimed (not sent) by a worker whose last heartbeat was `heartbeat_age` ago."""
+    from scheduler.core import clock
+    from scheduler.models import Worker
+    with tapp.app_context():
+        beat = clock.now() - heartbeat_age
+        db.session.add(Worker(id="w-other", started_at=beat, heartbeat_at=beat))
+        db.session.commit()
+        [msg_id] = dispatch.claim(db.session, BOOKED_AT, 10, lease, worker_id="w-other")
+        return msg_id
+
+
+@pytest.mark.parametrize(("age", "taken"), [(timedelta(seconds=1), False), (timedelta(seconds=7), False),
+                                            (timedelta(seconds=11), True), (timedelta(hours=3), True)])
+def test_a_dead_workers_claims_are_taken_over_long_before_their_lease_ends(tapp, standin, make_therapist,
+                                                                          make_patient, age, taken):
+    therapist, patient = make_therapist(), make_patient()
+    book_direct(tapp, therapist, patient, ny(5, 10))
+    msg_id = _claimed_by_a_worker(tapp, age)
+    counts = run(tapp, BOOKED_AT + timedelta(seconds=1))  # 119 s of the lease are left
+    [msg] = messages(tapp, id=msg_id)
+    if taken:
+        assert counts["claimed"] == 1 and msg.status == "sent" and len(standin.accepted) == 1
+        assert msg.attempts == 1  # the crashed claim cost nothing
+    else:
+        assert counts["claimed"] == 0 and msg.status == "sending" and standin.accepted == []
+
+
+def test_a_taken_over_text_that_had_left_is_found_not_resent(tapp, standin, make_therapist, make_patient):
+    therapist, patient = make_therapist(), make_patient()
+    book_direct(tapp, therapist, patient, ny(5, 10))
+    with tapp.app_context():  # a worker prepared and sent it, then died before recording
+        [msg_id] = dispatch.claim(db.session, BOOKED_AT, 10, timedelta(minutes=2), worker_id="w-gone")
+        ready, _ = dispatch.prepare(db.session, [msg_id], BOOKED_AT + timedelta(minutes=2), BOOKED_AT,
+                                    timedelta(minutes=2), current())
+        sms.make_backend(tapp.config).send(ready[0].to, ready[0].body)
+    run(tapp, BOOKED_AT + timedelta(seconds=5))
+    [msg] = messages(tapp, id=msg_id)
+    assert (msg.status, msg.twilio_sid, msg.attempts) == ("sent", standin.accepted[0]["sid"], 1)
+    assert len(standin.accepted) == 1
+
+
+def test_crashes_before_sending_never_use_up_the_attempts(tapp, standin, make_therapist, make_patient):
+    therapist, patient = make_therapist(), make_patient()
+    book_direct(tapp, therapist, patient, ny(5, 10))
+    for crash in range(sending.MAX_ATTEMPTS + 2):  # claimed, then the worker died, again and again
+        with tapp.app_context():
+            dispatch.claim(db.session, BOOKED_AT + timedelta(minutes=crash), 10, timedelta(seconds=30),
+                           worker_id=f"w-dead-{crash}")
+    run(tapp, BOOKED_AT + timedelta(minutes=20))
+    [msg] = messages(tapp, kind="booked")
+    assert (msg.status, msg.attempts) == ("sent", 1) and len(standin.accepted) == 1
+
+
+def test_a_worker_whose_heartbeat_is_stale_stops_sending(tapp, standin, make_therapist, make_patient):
+    from scheduler.messaging import workers
+    therapist = make_therapist()
+    for i in range(3):
+        book_direct(tapp, therapist, make_patient(), ny(5, 9 + i))
+    with tapp.app_context():
+        beat = workers.Heartbeat(db.engine)
+        beat.beat()
+        beat._last_ok -= workers.SEND_WITHIN  # the database stopped taking its heartbeats
+        counts = dispatch.run_once(db.session, lambda: BOOKED_AT, sms.make_backend(tapp.config), worker=beat,
+                                   settings=current())
+    assert standin.requests == 0 and counts["sent"] == 0
+    assert {m.status for m in messages(tapp, kind="booked")} == {"pending"}

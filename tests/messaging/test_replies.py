@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler.messaging.replies import classify
+from scheduler.messaging.replies import classify, read
 
 CASES = [
     # confirm
@@ -48,7 +48,6 @@ CASES = [
     ("", "other"), ("   ", "other"), ("?", "other"), ("I can't make it", "other"),
     ("c u soon", "other"), ("See you then", "other"), ("ok", "other"), ("thanks", "other"),
     ("start again please", "other"), ("can I start next week", "other"), ("yes start", "other"),
-    ("cancel my appointment", "other"), ("at the end of the day", "other"),
     ("para mañana?", "other"), ("what time is it", "other"), ("CC", "other"), ("C R", "other"),
     ("I got no texts yesterday", "other"), ("can you take me at 5", "other"),
     ("Don't call me, text me", "other"), ("info about parking?", "other"),
@@ -68,3 +67,64 @@ def test_stop_as_a_word_anywhere_opts_out():
 
 def test_none_is_other():
     assert classify(None) == "other"
+
+
+# Plain-language revocations, however they are phrased (FCC 2025: any reasonable means).
+CLEAR_REVOCATIONS = [
+    "I don't want these texts anymore", "I dont want these texts any more", "I do not want your messages",
+    "I no longer want to receive texts", "I no longer wish to receive these messages",
+    "i dont want to get texts from you", "I don't want to receive any more reminders",
+    "I don't need these reminders anymore", "Please don't send me texts", "please do not send me messages",
+    "Don't message me", "Never text me again", "do not text this number", "No more reminders",
+    "no texts please", "Remove me", "remove me from this list", "Take me off", "take me off this list",
+    "take my number off your list", "Delete my number", "Please unsubscribe me", "I want to unsubscribe",
+    "opt me out", "I want to be removed", "I'd like to be removed from your texts", "Quit texting me",
+    "Cease all texts", "not interested, stop", "I am not interested in these texts",
+    "I didn't sign up for this", "who is this? leave me alone", "Wrong number",
+    "I want out of these texts", "I revoke consent",
+    # Spanish
+    "No quiero recibir mensajes", "no quiero recibir más mensajes", "Ya no quiero recibir mensajes",
+    "no quiero sus mensajes", "No deseo recibir mensajes", "ya no quiero mensajes",
+    "no me envíen más mensajes", "No me manden mensajes", "No me escriban más", "ya no me escriban",
+    "Dejen de mandarme mensajes", "deja de enviarme mensajes", "Quiero darme de baja", "denme de baja",
+    "quítenme de la lista", "Sáquenme de su lista", "borren mi número", "eliminen mi número",
+    "no más avisos", "No más mensajes por favor", "no quiero recordatorios", "número equivocado",
+    "cancelar suscripción",
+]
+# An opt-out word among other words, not clearly a revocation: opted out, and staff check.
+UNCLEAR = [
+    "I can't stop by today", "cancel my appointment", "I need to cancel tomorrow", "at the end of the day",
+    "I'll be there at the end of the week", "I quit my job so I can come anytime", "stop by at 5?",
+    "quiero cancelar mi cita", "basta de esperar, voy mañana", "Can I stop in early?",
+]
+# Neither: nothing about stopping texts, and no opt-out word.
+NOT_REVOCATIONS = [
+    "Thanks for the text!", "I got your message, see you Tuesday", "Can you text me the address?",
+    "I'll be late", "What time is my appointment?", "Can I get reminders in Spanish?",
+    "I don't want to miss my appointment", "I never got the text about Tuesday",
+    "I don't know if I can make it", "Do not call me, text me", "please keep texting me",
+    "I no longer live at that address", "No, thank you", "no", "Gracias por el mensaje",
+    "Llegaré tarde", "No puedo ir mañana", "¿Me pueden mandar la dirección?", "no sé la hora",
+    "Ya no tengo carro, ¿hay otra hora?", "no quiero faltar a mi cita", "no recibí el mensaje",
+    "para mañana?", "para cuando es mi cita",
+]
+
+
+@pytest.mark.parametrize("body", CLEAR_REVOCATIONS)
+def test_plain_language_revocations_opt_out(body):
+    assert read(body) == ("opt_out", False), body
+
+
+@pytest.mark.parametrize("body", UNCLEAR)
+def test_an_opt_out_word_among_other_words_opts_out_for_staff_to_check(body):
+    assert read(body) == ("opt_out", True), body
+
+
+@pytest.mark.parametrize("body", NOT_REVOCATIONS)
+def test_replies_about_something_else_do_not_opt_out(body):
+    assert classify(body) != "opt_out", body
+
+
+@pytest.mark.parametrize("body", ["STOP", "stop please", "Cancel", "para", "BAJA", "end"])
+def test_a_lone_opt_out_word_is_clear(body):
+    assert read(body) == ("opt_out", False)

@@ -230,11 +230,14 @@ def test_reschedule_resets_confirmation_and_refuses_cancelled(app, api, make_the
         assert appointments.confirm(db.session, db.session.get(Appointment, appt_id), NOW) is True
         db.session.commit()
     r = api.patch(f"/appointments/{appt_id}", json={"duration_minutes": 30})
+    assert r.status_code == 200  # the patient was told only the start: still confirmed
+    assert r.json["status"] == "confirmed" and r.json["duration_minutes"] == 30
+    r = api.patch(f"/appointments/{appt_id}", json={"start": at(day, 11)})
     assert r.status_code == 200
     assert r.json["status"] == "scheduled" and r.json["duration_minutes"] == 30
-    assert [h["status"] for h in r.json["history"]] == ["scheduled", "confirmed", "scheduled"]
+    assert [h["status"] for h in r.json["history"]] == ["scheduled", "confirmed", "confirmed", "scheduled"]
     assert api.post(f"/appointments/{appt_id}/cancel", json={}).status_code == 200
-    assert api.patch(f"/appointments/{appt_id}", json={"start": at(day, 11)}).status_code == 409
+    assert api.patch(f"/appointments/{appt_id}", json={"start": at(day, 12)}).status_code == 409
 
 
 def test_reschedule_and_cancel_refused_once_started(app, make_therapist, make_patient):

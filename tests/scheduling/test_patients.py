@@ -254,17 +254,17 @@ def test_patch_validation(app, api, make_patient):
     (17, "pending", 16),   # 09:00 in Los Angeles: 07:00 is quiet, so it goes out at 08:00
     (15, "skipped", None),  # 07:00 in Los Angeles: no allowed moment close enough before it
 ])
-def test_new_timezone_replans_pending_reminders(ctx, make_patient, start_utc_hour, status,
+def test_new_timezone_replans_pending_reminders(ctx, make_therapist, make_patient, start_utc_hour, status,
                                                 due_utc_hour):
+    from scheduler.scheduling import appointments
     pid = make_patient(tz="America/New_York")
+    therapist = make_therapist(hours=((0, 1, 2, 3, 4, 5, 6), "00:00", "23:59"))
     start = datetime(2026, 3, 5, start_utc_hour, 0, tzinfo=UTC)
-    ctx.add(Message(patient_id=pid, kind="reminder", status="pending", attempts=0,
-                    offset_minutes=120, session_start_dt=start,
-                    due_at=start - timedelta(hours=2), created_at=NOW, history=[]))
+    appointments.book(ctx, therapist, pid, start, 50, NOW, settings=current())
     ctx.commit()
     patients.update_patient(ctx, pid, {"timezone": "America/Los_Angeles"}, NOW, "test", settings=current())
     ctx.commit()
-    msg = ctx.scalar(select(Message))
+    msg = ctx.scalar(select(Message).where(Message.offset_minutes == 120))
     assert msg.status == status
     if due_utc_hour is not None:
         assert msg.due_at == start.replace(hour=due_utc_hour)

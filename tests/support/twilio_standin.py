@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import secrets
 import threading
 from collections import deque
@@ -51,6 +52,7 @@ class TwilioStandin:
         self.list_requests = 0
         self.opted_out: set[str] = set()  # numbers that answer 21610, like a real STOP
         self._script: deque[tuple] = deque()
+        self._chaos: tuple[float, float, float, random.Random] | None = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -61,7 +63,7 @@ class TwilioStandin:
     def start(self) -> TwilioStandin:
         """Listen on a free port and serve from a daemon thread."""
         handler = type("Handler", (_Handler,), {"standin": self})
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler, bind_and_activate=False)
+        server = _QuietServer(("127.0.0.1", 0), handler, bind_and_activate=False)
         server.request_queue_size = 128  # the benchmark opens many keep-alive connections
         server.daemon_threads = True
         server.server_bind()
@@ -99,10 +101,23 @@ class TwilioStandin:
         with self._lock:
             self._script.extend(behaviours)
 
+    def chaos(self, fail: float, stall: float, stall_seconds: float, seed: int = 7) -> None:
+        """Unscripted creates fail with 500 at rate `fail`, or are accepted and then stall at rate `stall`."""
+        self._chaos = (fail, stall, stall_seconds, random.Random(seed))
+
     def _next_behaviour(self) -> tuple:
         with self._lock:
             self.requests += 1
-            return self._script.popleft() if self._script else ("ok",)
+            if self._script:
+                return self._script.popleft()
+            if self._chaos is not None:
+                fail, stall, seconds, rng = self._chaos
+                draw = rng.random()
+                if draw < fail:
+                    return ("error", 500, 500)
+                if draw < fail + stall:
+                    return ("accept_then_hang", seconds)
+            return ("ok",)
 
     # -- resources -----------------------------------------------------------------------
     def _store(self, form: dict[str, str]) -> dict:
@@ -200,6 +215,11 @@ class TwilioStandin:
             "start": page * size,
             "uri": page_uri(page),
         }
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        """A client killed mid-request (the chaos benchmark does that) is not an error here."""
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -1,0 +1,39 @@
+"""Numbers that opted out, remembered apart from patients: STOP binds the number, not the record.
+
+A STOP from a number no patient has yet, or a carrier's 21610, is kept here; a patient
+registered later with that number (or moved to it) starts opted out until they text START.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from scheduler.core.db import insert_ignore
+from scheduler.models import OptedOutNumber, Patient, Task
+
+
+def remember(session: Session, phone: str | None, now: datetime) -> None:
+    """Record that `phone` (E.164) opted out; the first record is kept."""
+    if phone:
+        insert_ignore(session, OptedOutNumber, [{"phone": phone, "opted_out_at": now}], "phone")
+
+
+def forget(session: Session, phone: str | None) -> None:
+    """The number texted START: it may be texted again."""
+    if phone:
+        session.execute(delete(OptedOutNumber).where(OptedOutNumber.phone == phone))
+
+
+def apply_to(session: Session, patient: Patient, now: datetime) -> bool:
+    """A patient given a number that opted out starts opted out, and staff are told; True if so."""
+    since = session.scalar(select(OptedOutNumber.opted_out_at).where(OptedOutNumber.phone == patient.phone))
+    if since is None or patient.opted_out_at is not None:
+        return False
+    patient.opted_out_at = since
+    session.flush()  # the task needs the patient's id
+    session.add(Task(patient_id=patient.id, kind="opt_out", created_at=now,
+                     detail="This number texted STOP before it was given to this patient: "
+                            "no texts until the patient texts START"))
+    return True
