@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date, datetime, timedelta
+from datetime import MAXYEAR, date, datetime, timedelta
+from functools import lru_cache
 from itertools import islice
 
 from dateutil import rrule as _rrule
@@ -45,6 +46,10 @@ MAX_CAPACITY = 100
 SHOWN_OCCURRENCES = 12  # GET /groups/{id} lists at least this many upcoming ones
 _TIME_OF_DAY_PARTS = re.compile(r"(^|;)\s*BY(HOUR|MINUTE|SECOND)\s*=", re.IGNORECASE)
 _INTERVAL = re.compile(r"(^|;)\s*INTERVAL\s*=\s*([^;]*)", re.IGNORECASE)
+_NOT_A_RULE = "expected an RRULE such as FREQ=WEEKLY;COUNT=12"
+_EASTER = re.compile(r"(^|;)\s*BYEASTER\s*=", re.IGNORECASE)
+# The Gregorian calendar, weekdays included, repeats every 400 years.
+_CALENDAR_CYCLE_YEARS = 400
 
 
 # --- series -------------------------------------------------------------------------------
@@ -75,15 +80,20 @@ def series_errors(local_start: datetime, tz: str, rule: str | None, now: datetim
         except timeutil.NonexistentTime as exc:
             errors["start"] = str(exc)
     if rule is not None:
-        message = _rule_error(local_start, rule)
+        message = _rule_error(local_start, rule) if isinstance(rule, str) else _NOT_A_RULE
         if message:
             errors["rrule"] = message
     return errors
 
 
+@lru_cache(maxsize=256)
 def _rule_error(local_start: datetime, rule: str) -> str | None:
-    """Why `rule` cannot drive a series starting at `local_start`, or None."""
-    text = normalize_rrule(rule) if isinstance(rule, str) else ""
+    """Why `rule` cannot drive a series starting at `local_start`, or None.
+
+    Cached: a request asks twice (the view to report every field at once, create_group to
+    refuse), and the answer depends on nothing else.
+    """
+    text = normalize_rrule(rule)
     # The time of day comes from start; BYHOUR & co. would also allow two meetings a day.
     if _TIME_OF_DAY_PARTS.search(text):
         return "leave out BYHOUR, BYMINUTE and BYSECOND: the time of day comes from start"
@@ -91,6 +101,10 @@ def _rule_error(local_start: datetime, rule: str) -> str | None:
     interval = _INTERVAL.search(text)
     if interval and not (interval.group(2).strip().isdigit() and 1 <= int(interval.group(2)) <= 52):
         return "INTERVAL must be a whole number from 1 to 52"
+    if _EASTER.search(text):
+        return "BYEASTER is not part of RFC 5545"
+    if _starts_the_rule(text, local_start) is False:
+        return "start must be the rule's first date (start does not match the rule)"
     try:
         timeutil.validate_rrule(text, local_start)
     except ValueError as exc:
@@ -99,6 +113,31 @@ def _rule_error(local_start: datetime, rule: str) -> str | None:
     if first != local_start:
         return "start must be the rule's first date (start does not match the rule)"
     return None
+
+
+def _starts_the_rule(text: str, local_start: datetime) -> bool | None:
+    """Whether `local_start` is one of the rule's dates (None: leave it to validate_rrule).
+
+    Asking dateutil directly is slow exactly when the answer is no: for a rule that never
+    matches (FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30) it searches every period up to year 9999,
+    seconds of CPU. The start is a date of the rule iff it is in the rule's first period (the
+    start's day, week, month or year), and that period does not depend on COUNT, UNTIL or
+    INTERVAL. So the same question is asked a multiple of 400 years later (the same calendar,
+    close to 9999) with an INTERVAL that jumps straight past 9999 after the first period.
+    """
+    try:
+        rr = _rrule.rrulestr(text, dtstart=local_start, ignoretz=True)
+    except (ValueError, TypeError, KeyError, OverflowError):
+        return None
+    if not isinstance(rr, _rrule.rrule) or rr._freq > _rrule.DAILY:
+        return None
+    shift = (MAXYEAR - local_start.year) // _CALENDAR_CYCLE_YEARS * _CALENDAR_CYCLE_YEARS
+    far = local_start.replace(year=local_start.year + shift)
+    probe = rr.replace(dtstart=far, interval=_CALENDAR_CYCLE_YEARS * 366, count=None, until=None)
+    try:
+        return probe.after(far, inc=True) == far
+    except OverflowError:  # a later period would lie past year 9999: none matched before it
+        return False
 
 
 def horizon(group: GroupSeries, now: datetime) -> date:
