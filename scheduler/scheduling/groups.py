@@ -8,12 +8,20 @@ an ambiguous fall-back time takes its first (daylight) reading.
 Enrollment locks patient then group (dbutil.lock; global order therapist -> patient -> group)
 and counts seats inside the lock, so capacity holds under any number of concurrent requests.
 The waitlist is ordered by (waitlisted_at, id); positions are derived, never stored.
+
+The horizon and clashes: a series meets however far its rule goes, though rows exist only up to
+`materialized_until`. Every check that a time is free (busy.py) expands the rule past that
+date, and creating a group or enrolling a patient checks the person's appointments past the
+horizon against the rule as well. So rolling the horizon forward never brings in a clash that
+a booking could have made. A meeting is still always created when the horizon rolls (the
+group is the fixed thing); if it clashes all the same (data from before these checks), staff
+get a task naming the group, the date and, for a patient, who.
 """
 from __future__ import annotations
 
 import logging
 import re
-from datetime import MAXYEAR, date, datetime, timedelta
+from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import islice
 
@@ -37,6 +45,7 @@ from scheduler.models import (
     Task,
     Therapist,
 )
+from scheduler.models.enums import EnrollmentStatus
 from scheduler.scheduling import busy
 
 log = logging.getLogger(__name__)
@@ -173,13 +182,13 @@ def _new_occurrences(session: Session, group: GroupSeries, until: date) -> list[
     return out
 
 
-def _facilitator_clash(session: Session, facilitator_id: int,
+def _facilitator_clash(session: Session, group: GroupSeries,
                        occurrences: list[Occurrence]) -> Occurrence | None:
     """The first of `occurrences` that overlaps the facilitator's other sessions, or None."""
     if not occurrences:
         return None
-    taken = busy.therapist_intervals(session, facilitator_id, min(o.start_dt for o in occurrences),
-                                     max(o.end_dt for o in occurrences))
+    taken = busy.therapist_intervals(session, group.facilitator_id, min(o.start_dt for o in occurrences),
+                                     max(o.end_dt for o in occurrences), exclude_group=group.id)
     return _first_overlap(occurrences, taken)
 
 
@@ -190,8 +199,35 @@ def _first_overlap(occurrences: list[Occurrence], taken: list[tuple[datetime, da
     return None
 
 
-def _when(occ: Occurrence, tz: str) -> str:
-    return occ.start_dt.astimezone(timeutil.zone(tz)).strftime("%a %Y-%m-%d at %H:%M")
+def _clash_past_horizon(session: Session, group: GroupSeries, who: str, person_id: int) -> datetime | None:
+    """The start of the first meeting past the group's horizon that overlaps an appointment of
+    therapist or patient `person_id` (booked before the group or enrollment existed), or None."""
+    if not group.rrule:
+        return None  # a single meeting is always materialised
+    horizon_start = datetime.combine(group.materialized_until, time.min, tzinfo=UTC)
+    taken = busy.appointments_after(session, who, person_id, horizon_start)
+    if not taken:
+        return None
+    for start, end in busy.meetings_of([group], taken[0][0], max(e for _, e in taken)):
+        if any(s < end and start < e for s, e in taken):
+            return start
+    return None
+
+
+def _patient_clash(session: Session, group: GroupSeries, patient_id: int,
+                   upcoming: list[Occurrence]) -> datetime | None:
+    """The start of the first meeting of `group` the patient is busy at, however far ahead, or None."""
+    if upcoming:
+        clash = _first_overlap(upcoming, busy.patient_intervals(
+            session, patient_id, upcoming[0].start_dt, upcoming[-1].end_dt, exclude_group=group.id))
+        if clash is not None:
+            return clash.start_dt
+    return _clash_past_horizon(session, group, "patient", patient_id)
+
+
+def _when(occ: Occurrence | datetime, tz: str) -> str:
+    start = occ if isinstance(occ, datetime) else occ.start_dt
+    return start.astimezone(timeutil.zone(tz)).strftime("%a %Y-%m-%d at %H:%M")
 
 
 def create_group(session: Session, *, title: str, facilitator_id: int, capacity: int,
@@ -211,11 +247,12 @@ def create_group(session: Session, *, title: str, facilitator_id: int, capacity:
                         rrule=normalize_rrule(rrule) if rrule else None, created_at=now)
     until = horizon(group, now)
     occurrences = _new_occurrences(session, group, until)
-    clash = _facilitator_clash(session, facilitator_id, occurrences)
+    group.materialized_until = until
+    clash = _facilitator_clash(session, group, occurrences) or _clash_past_horizon(
+        session, group, "therapist", facilitator_id)
     if clash is not None:
         raise Conflict(f"the facilitator already has a session on {_when(clash, timezone)}",
                        field="facilitator_id")
-    group.materialized_until = until
     session.add(group)
     session.flush()
     for occ in occurrences:
@@ -242,19 +279,38 @@ def extend_horizon(session: Session, now: datetime) -> int:
         group = lock(session, GroupSeries, row.id, "group")
         until = horizon(group, now)
         new = _new_occurrences(session, group, until)
-        clash = _facilitator_clash(session, group.facilitator_id, new)
+        clash = _facilitator_clash(session, group, new)
         if clash is not None:
             # The worker cannot refuse; staff must move one of the sessions. Ids only.
             log.warning("group %s: facilitator busy at a new occurrence on %s", group.id, clash.local_date)
             session.add(Task(kind="group_clash", created_at=now,
                              detail=f"Group {group.id}: the facilitator is busy on "
                                     f"{_when(clash, group.timezone)}; move one of the sessions"))
+        _flag_patient_clashes(session, group, new, now)
         session.add_all(new)
         session.flush()
         reminders.occurrences_added(session, group, new, now)
         group.materialized_until = until
         added += len(new)
     return added
+
+
+def _flag_patient_clashes(session: Session, group: GroupSeries, new: list[Occurrence], now: datetime) -> None:
+    """A task for each enrolled patient already busy at one of the new meetings (old data only)."""
+    if not new:
+        return
+    enrolled = session.scalars(select(Enrollment.patient_id).where(
+        Enrollment.group_id == group.id, Enrollment.status == EnrollmentStatus.ENROLLED)).all()
+    first, last = min(o.start_dt for o in new), max(o.end_dt for o in new)
+    for patient_id in enrolled:
+        clash = _first_overlap(new, busy.patient_intervals(session, patient_id, first, last,
+                                                           exclude_group=group.id))
+        if clash is not None:
+            log.warning("group %s: an enrolled patient is busy at a new occurrence on %s", group.id,
+                        clash.local_date)
+            session.add(Task(kind="group_clash", patient_id=patient_id, created_at=now,
+                             detail=f"Group {group.id}: this patient has another session on "
+                                    f"{_when(clash, group.timezone)}; move one of them"))
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -326,9 +382,7 @@ def enroll(session: Session, group_id: int, patient_id: int, now: datetime) -> E
     upcoming = _upcoming(session, group.id, now)
     if not upcoming:
         raise Conflict("this group has no upcoming sessions", field="group")
-    taken = busy.patient_intervals(session, patient.id, upcoming[0].start_dt, upcoming[-1].end_dt,
-                                   exclude_group=group.id)
-    clash = _first_overlap(upcoming, taken)
+    clash = _patient_clash(session, group, patient.id, upcoming)
     if clash is not None:
         raise Conflict(f"the patient already has a session on {_when(clash, group.timezone)}",
                        field="patient_id")
@@ -387,9 +441,7 @@ def _fill_seats(session: Session, group: GroupSeries, now: datetime) -> list[Enr
     for enrollment in waiting:
         if len(promoted) == free:
             break
-        if upcoming and _first_overlap(upcoming, busy.patient_intervals(
-                session, enrollment.patient_id, upcoming[0].start_dt, upcoming[-1].end_dt,
-                exclude_group=group.id)) is not None:
+        if _patient_clash(session, group, enrollment.patient_id, upcoming) is not None:
             session.add(Task(kind="waitlist_clash", patient_id=enrollment.patient_id, created_at=now,
                              detail=f"group {group.id}: seat free, but a session clashes"))
             continue
