@@ -2,7 +2,8 @@
 
 Every change locks therapist then patient (dbutil.lock) before it checks anything, so two
 requests for the same time cannot both pass the checks; PostgreSQL's exclusion constraints
-on appointments are the backstop. Each change writes its status event and its texts
+on appointments are the backstop. Cancelling or moving frees the patient's time, so the groups
+whose waitlist they are on are then locked (last, in id order) and offered again. Each change writes its status event and its texts
 (reminders.appointment_changed) in the same transaction.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ from scheduler.core.db import lock
 from scheduler.errors import Conflict, Invalid, NotFound
 from scheduler.messaging import reminders
 from scheduler.models import ATTENDANCE_STATUSES, Appointment, AppointmentEvent, Patient, Therapist
-from scheduler.scheduling import availability, busy
+from scheduler.scheduling import availability, busy, groups
 from scheduler.scheduling.therapists import weekly_rules
 
 MIN_MINUTES, MAX_MINUTES = 5, 480
@@ -122,6 +123,7 @@ def reschedule(session: Session, appointment_id: int, now: datetime, start: date
     _event(appt, now, user_id, "rescheduled")
     session.flush()
     reminders.appointment_changed(session, appt, now, "rescheduled")
+    groups.reoffer(session, appt.patient_id, now)  # the old time may have kept them off a group
     return appt
 
 
@@ -141,6 +143,7 @@ def cancel(session: Session, appointment_id: int, now: datetime, reason: str | N
     _event(appt, now, user_id, "cancelled")
     session.flush()
     reminders.appointment_changed(session, appt, now, "cancelled")
+    groups.reoffer(session, appt.patient_id, now)  # a seat this appointment kept them from
     return appt
 
 

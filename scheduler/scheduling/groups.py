@@ -27,7 +27,7 @@ from itertools import islice
 
 from dateutil import rrule as _rrule
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -386,8 +386,9 @@ def enroll(session: Session, group_id: int, patient_id: int, now: datetime) -> E
     if clash is not None:
         raise Conflict(f"the patient already has a session on {_when(clash, group.timezone)}",
                        field="patient_id")
-    seats_taken = session.scalar(select(func.count()).select_from(Enrollment).where(
-        Enrollment.group_id == group.id, Enrollment.status == "enrolled"))
+    # Those already waiting who can attend come first: a newcomer never jumps the line.
+    _fill_seats(session, group, now)
+    seats_taken = _seats_taken(session, group.id)
     enrollment = Enrollment(group_id=group.id, patient_id=patient.id, created_at=now)
     enrollment.group, enrollment.patient = group, patient
     if seats_taken < group.capacity:
@@ -406,50 +407,98 @@ def enroll(session: Session, group_id: int, patient_id: int, now: datetime) -> E
 
 def drop(session: Session, group_id: int, patient_id: int,
          now: datetime) -> tuple[Enrollment, list[Enrollment]]:
-    """Take the patient off the roster or waitlist; freed seats go to the first waitlisted.
+    """Take the patient off the roster or waitlist; freed seats go to the first waitlisted who can attend.
 
-    Returns the dropped enrollment and those promoted (each promoted patient is told by text).
+    Leaving a seat also frees the patient's time, so their own places on other waitlists are
+    offered again. Returns the dropped enrollment and those promoted, in any of these groups
+    (each promoted patient is told by text).
     """
     patient = lock(session, Patient, patient_id, "patient")
-    group = lock(session, GroupSeries, group_id, "group")
+    others = set(_waitlisted_groups(session, patient.id)) - {group_id}
+    # Several groups: locked in id order, as every transaction that locks more than one does.
+    locked = {gid: lock(session, GroupSeries, gid, "group") for gid in sorted(others | {group_id})}
+    group = locked[group_id]
     enrollment = _live(session, group.id, patient.id)
     if enrollment is None:
         raise NotFound("the patient is not enrolled in or waitlisted for this group")
-    enrollment.status, enrollment.dropped_at = "dropped", now
+    freed_time = enrollment.status == EnrollmentStatus.ENROLLED
+    enrollment.status, enrollment.dropped_at = EnrollmentStatus.DROPPED, now
     session.flush()
     reminders.dropped(session, enrollment, now)
-    return enrollment, _fill_seats(session, group, now)
+    promoted = _fill_seats(session, group, now)
+    if freed_time:
+        for gid in sorted(others):
+            promoted += _fill_seats(session, locked[gid], now)
+    return enrollment, promoted
+
+
+def reoffer(session: Session, patient_id: int, now: datetime) -> list[Enrollment]:
+    """The patient's time was freed (an appointment cancelled or moved): offer free seats again.
+
+    The caller holds the patient's lock (after the therapist's); the groups whose waitlist the
+    patient is on are locked next, in id order. Returns those promoted, the patient or others.
+    """
+    promoted = []
+    for gid in _waitlisted_groups(session, patient_id):
+        promoted += _fill_seats(session, lock(session, GroupSeries, gid, "group"), now)
+    return promoted
+
+
+def _waitlisted_groups(session: Session, patient_id: int) -> list[int]:
+    return list(session.scalars(select(Enrollment.group_id).where(
+        Enrollment.patient_id == patient_id, Enrollment.status == EnrollmentStatus.WAITLISTED
+    ).order_by(Enrollment.group_id)))
+
+
+def _seats_taken(session: Session, group_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(Enrollment).where(
+        Enrollment.group_id == group_id, Enrollment.status == EnrollmentStatus.ENROLLED))
 
 
 def _fill_seats(session: Session, group: GroupSeries, now: datetime) -> list[Enrollment]:
-    """Enrol waitlisted patients, first come first served, while seats are free.
+    """Seat waitlisted patients, longest waiting first, while seats are free; the caller holds the group's lock.
 
     Someone who has since booked another session at a meeting's time keeps their place in line
-    and staff get a task: a patient is never double-booked. (Their row is not locked here, as
-    that would break the therapist -> patient -> group lock order; SQLite serialises anyway.)
+    and staff get a task (once): a patient is never double-booked, and the seat goes to the
+    next in line who can attend. Each candidate's row is locked with SKIP LOCKED: waiting for it
+    would invert the therapist -> patient -> group order, and a patient whose record another
+    transaction holds right now is passed over this time (that change, if it frees their time,
+    offers the seat again). SQLite serialises writers anyway.
     """
-    seats_taken = session.scalar(select(func.count()).select_from(Enrollment).where(
-        Enrollment.group_id == group.id, Enrollment.status == "enrolled"))
-    free = group.capacity - seats_taken
+    free = group.capacity - _seats_taken(session, group.id)
     if free <= 0:
         return []
-    upcoming = _upcoming(session, group.id, now)
     waiting = session.scalars(select(Enrollment).where(
-        Enrollment.group_id == group.id, Enrollment.status == "waitlisted"
-    ).order_by(Enrollment.waitlisted_at, Enrollment.id)).all()
+        Enrollment.group_id == group.id, Enrollment.status == EnrollmentStatus.WAITLISTED
+    ).order_by(Enrollment.waitlisted_at, Enrollment.id).execution_options(populate_existing=True)).all()
+    if not waiting:
+        return []
+    upcoming = _upcoming(session, group.id, now)
     promoted = []
     for enrollment in waiting:
         if len(promoted) == free:
             break
-        if _patient_clash(session, group, enrollment.patient_id, upcoming) is not None:
-            session.add(Task(kind="waitlist_clash", patient_id=enrollment.patient_id, created_at=now,
-                             detail=f"group {group.id}: seat free, but a session clashes"))
+        if session.scalar(_PATIENT_IF_FREE, {"ident": enrollment.patient_id}) is None:
             continue
-        enrollment.status, enrollment.enrolled_at = "enrolled", now
+        if _patient_clash(session, group, enrollment.patient_id, upcoming) is not None:
+            _clash_task(session, group, enrollment.patient_id, now)
+            continue
+        enrollment.status, enrollment.enrolled_at = EnrollmentStatus.ENROLLED, now
         session.flush()
         reminders.enrolled(session, enrollment, now, promoted=True)
         promoted.append(enrollment)
     return promoted
+
+
+_PATIENT_IF_FREE = select(Patient.id).where(Patient.id == bindparam("ident")).with_for_update(skip_locked=True)
+
+
+def _clash_task(session: Session, group: GroupSeries, patient_id: int, now: datetime) -> None:
+    """Tell staff a seat passed a waiting patient by, unless an open task already says so."""
+    detail = f"group {group.id}: seat free, but a session clashes"
+    if session.scalar(select(Task.id).where(Task.kind == "waitlist_clash", Task.patient_id == patient_id,
+                                            Task.detail == detail, Task.done_at.is_(None)).limit(1)) is None:
+        session.add(Task(kind="waitlist_clash", patient_id=patient_id, created_at=now, detail=detail))
 
 
 # --- attendance and confirmation ----------------------------------------------------------
