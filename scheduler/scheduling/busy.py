@@ -192,7 +192,8 @@ def clash(session: Session, therapist_id: int, patient_id: int, start: datetime,
           exclude_appointment: int | None = None) -> str | None:
     """Why [start, end) cannot be booked: "time_off", "therapist" or "patient" (busy), or None."""
     params = _params(start, end, exclude_appointment, therapist=therapist_id, patient=patient_id)
-    *row, beyond = session.execute(_statement("clash"), params).one()
+    session.flush()  # what session.execute would do first; the Core path below skips the ORM's
+    *row, beyond = session.connection().execute(_statement("clash"), params).one()
     for reason, taken in zip(("time_off", "therapist", "patient"), row, strict=True):
         if taken:
             return reason
