@@ -204,7 +204,8 @@ def _clash_past_horizon(session: Session, group: GroupSeries, who: str, person_i
     therapist or patient `person_id` (booked before the group or enrollment existed), or None."""
     if not group.rrule:
         return None  # a single meeting is always materialised
-    horizon_start = datetime.combine(group.materialized_until, time.min, tzinfo=UTC)
+    materialised = group.materialized_until or group.local_start.date() - timedelta(days=1)
+    horizon_start = datetime.combine(materialised, time.min, tzinfo=UTC)
     taken = busy.appointments_after(session, who, person_id, horizon_start)
     if not taken:
         return None
