@@ -9,13 +9,14 @@ whose waitlist they are on are then locked (last, in id order) and offered again
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from scheduler.core import timeutil
-from scheduler.core.db import lock
+from scheduler.core.db import is_postgres, lock
 from scheduler.errors import Conflict, Invalid, NotFound
 from scheduler.messaging import reminders
 from scheduler.models import ATTENDANCE_STATUSES, Appointment, AppointmentEvent, Patient, Therapist
@@ -92,22 +93,41 @@ def book(session: Session, therapist_id: int, patient_id: int, start: datetime, 
     start = _start(start, therapist.timezone, now)
     end = start + length
     _check_free(session, therapist, patient.id, start, end)
-    # Two plain INSERTs, not a unit-of-work flush (the booking's largest cost in Python). The
-    # RETURNING gives the id that keys its texts; PostgreSQL's exclusion constraint fires here.
-    appt = session.scalars(_INSERT_APPOINTMENT, [dict(
-        therapist_id=therapist.id, patient_id=patient.id, start_dt=start, end_dt=end,
-        status=AppointmentStatus.SCHEDULED, version=1, created_at=now, updated_at=now)]).one()
+    # Plain INSERTs, not a unit-of-work flush (the booking's largest cost in Python); on
+    # PostgreSQL the appointment and its event go in one statement. The RETURNING gives the id
+    # that keys its texts; PostgreSQL's exclusion constraint fires here.
+    row = dict(therapist_id=therapist.id, patient_id=patient.id, start_dt=start, end_dt=end,
+               status=AppointmentStatus.SCHEDULED, version=1, created_at=now, updated_at=now)
+    event = dict(at=now, user_id=user_id, note="booked")
+    if is_postgres(session):
+        appt = session.scalars(_insert_statements()[1], {**row, **event}).one()
+    else:
+        appt = session.scalars(_insert_statements()[0], [row]).one()
+        session.connection().execute(_INSERT_EVENT, dict(appointment_id=appt.id, status=appt.status,
+                                                         start_dt=start, end_dt=end, **event))
     set_committed_value(appt, "therapist", therapist)  # known already: no lazy load, no change
     set_committed_value(appt, "patient", patient)
-    session.connection().execute(_INSERT_EVENT, dict(
-        appointment_id=appt.id, at=now, status=appt.status, user_id=user_id, note="booked",
-        start_dt=start, end_dt=end))
     reminders.appointment_changed(session, appt, now, "booked")
     return appt
 
 
-_INSERT_APPOINTMENT = insert(Appointment).returning(Appointment)
 _INSERT_EVENT = insert(AppointmentEvent.__table__)
+
+
+@cache
+def _insert_statements():
+    """A new appointment RETURNING it; and for PostgreSQL, the same with its event in a WITH."""
+    table, events = Appointment.__table__, AppointmentEvent.__table__
+    columns = ("therapist_id", "patient_id", "start_dt", "end_dt", "status", "version", "created_at", "updated_at")
+    new = insert(table).values({c: bindparam(c, type_=table.c[c].type) for c in columns})
+    booked = new.returning(*table.c).cte("booked")
+    event = insert(events).from_select(
+        ["appointment_id", "at", "status", "user_id", "note", "start_dt", "end_dt"],
+        select(booked.c.id, bindparam("at", type_=events.c.at.type), booked.c.status,
+               bindparam("user_id", type_=events.c.user_id.type), bindparam("note", type_=events.c.note.type),
+               booked.c.start_dt, booked.c.end_dt)).cte("booked_event")
+    # A data-modifying WITH always runs to completion, read by the outer query or not.
+    return insert(Appointment).returning(Appointment), select(aliased(Appointment, booked)).add_cte(event)
 
 
 def reschedule(session: Session, appointment_id: int, now: datetime, start: datetime | None = None,
