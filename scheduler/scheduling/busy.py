@@ -118,16 +118,14 @@ def _last_date(end: datetime) -> date:
     return end.astimezone(UTC).date() + timedelta(days=1)
 
 
-def meetings_of(series, start: datetime, end: datetime, after_materialised: bool = True) -> list[Interval]:
-    """Meetings of each series (rows of _SERIES_COLUMNS) overlapping [start, end), from its rule.
-
-    With `after_materialised`, only those on local dates past the series' materialised range.
-    """
+def meetings_of(series, start: datetime, end: datetime) -> list[Interval]:
+    """Meetings of each series (rows of _SERIES_COLUMNS, or GroupSeries) overlapping [start, end),
+    from its rule, on local dates past its materialised range."""
     out = []
     for row in series:
         length = timedelta(minutes=row.duration_minutes)
         for day, meets in timeutil.occurrence_starts(row.local_start, row.timezone, row.rrule, _last_date(end)):
-            if after_materialised and row.materialized_until is not None and day <= row.materialized_until:
+            if row.materialized_until is not None and day <= row.materialized_until:
                 continue
             if meets < end and start < meets + length:
                 out.append((meets, meets + length))
