@@ -14,7 +14,8 @@ def lock(session: Session, model, ident: int, what: str | None = None, load: str
     """Load a row and hold it for this transaction (FOR UPDATE on PostgreSQL).
 
     On SQLite every transaction already began with BEGIN IMMEDIATE, which serialises writers.
-    Callers lock in one global order, therapist -> patient -> group, so they cannot deadlock.
+    Callers lock in one global order, therapist -> patient -> group (several groups: by id), so
+    they cannot deadlock; a row wanted out of that order is taken with SKIP LOCKED, never waited for.
     `load` names a collection to fetch in the same statement (a join), e.g. a therapist's rules.
     """
     row = session.execute(_lock_statement(model, load), {"ident": ident}).unique().scalar_one_or_none()

@@ -2,18 +2,21 @@
 
 Every change locks therapist then patient (dbutil.lock) before it checks anything, so two
 requests for the same time cannot both pass the checks; PostgreSQL's exclusion constraints
-on appointments are the backstop. Each change writes its status event and its texts
+on appointments are the backstop. Cancelling or moving frees the patient's time, so the groups
+whose waitlist they are on are then locked (last, in id order) and offered again. Each change writes its status event and its texts
 (reminders.appointment_changed) in the same transaction.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from scheduler.core import timeutil
-from scheduler.core.db import lock
+from scheduler.core.db import is_postgres, lock
 from scheduler.core.settings import Settings
 from scheduler.errors import Conflict, Invalid, NotFound
 from scheduler.messaging import reminders
@@ -26,7 +29,7 @@ from scheduler.models import (
     Patient,
     Therapist,
 )
-from scheduler.scheduling import availability, busy, care_teams
+from scheduler.scheduling import availability, busy, care_teams, groups
 from scheduler.scheduling.limits import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from scheduler.scheduling.therapists import weekly_rules
 
@@ -99,15 +102,42 @@ def book(session: Session, therapist_id: int, patient_id: int, start: datetime, 
     start = _start(start, therapist.timezone, now)
     end = start + length
     _check_free(session, therapist, patient.id, start, end)
-    appt = Appointment(therapist_id=therapist.id, patient_id=patient.id, start_dt=start, end_dt=end,
-                       status=AppointmentStatus.SCHEDULED, version=1, created_at=now, updated_at=now)
-    appt.therapist, appt.patient = therapist, patient
-    session.add(appt)
-    _event(appt, now, user_id, "booked")
-    session.flush()  # the id keys its texts; PostgreSQL's exclusion constraint fires here
+    # Plain INSERTs, not a unit-of-work flush (the booking's largest cost in Python); on
+    # PostgreSQL the appointment and its event go in one statement. The RETURNING gives the id
+    # that keys its texts; PostgreSQL's exclusion constraint fires here.
+    row = dict(therapist_id=therapist.id, patient_id=patient.id, start_dt=start, end_dt=end,
+               status=AppointmentStatus.SCHEDULED, version=1, created_at=now, updated_at=now)
+    event = dict(at=now, user_id=user_id, note="booked")
+    if is_postgres(session):
+        appt = session.scalars(_insert_statements()[1], {**row, **event}).one()
+    else:
+        appt = session.scalars(_insert_statements()[0], [row]).one()
+        session.connection().execute(_INSERT_EVENT, dict(appointment_id=appt.id, status=appt.status,
+                                                         start_dt=start, end_dt=end, **event))
+    set_committed_value(appt, "therapist", therapist)  # known already: no lazy load, no change
+    set_committed_value(appt, "patient", patient)
     reminders.appointment_changed(session, appt, now, "booked", settings=settings)
     care_teams.booked_by(session, user_id, patient.id, therapist.id, now)
     return appt
+
+
+_INSERT_EVENT = insert(AppointmentEvent.__table__)
+
+
+@cache
+def _insert_statements():
+    """A new appointment RETURNING it; and for PostgreSQL, the same with its event in a WITH."""
+    table, events = Appointment.__table__, AppointmentEvent.__table__
+    columns = ("therapist_id", "patient_id", "start_dt", "end_dt", "status", "version", "created_at", "updated_at")
+    new = insert(table).values({c: bindparam(c, type_=table.c[c].type) for c in columns})
+    booked = new.returning(*table.c).cte("booked")
+    event = insert(events).from_select(
+        ["appointment_id", "at", "status", "user_id", "note", "start_dt", "end_dt"],
+        select(booked.c.id, bindparam("at", type_=events.c.at.type), booked.c.status,
+               bindparam("user_id", type_=events.c.user_id.type), bindparam("note", type_=events.c.note.type),
+               booked.c.start_dt, booked.c.end_dt)).cte("booked_event")
+    # A data-modifying WITH always runs to completion, read by the outer query or not.
+    return insert(Appointment).returning(Appointment), select(aliased(Appointment, booked)).add_cte(event)
 
 
 def reschedule(session: Session, appointment_id: int, now: datetime, start: datetime | None = None,
@@ -140,6 +170,7 @@ def reschedule(session: Session, appointment_id: int, now: datetime, start: date
     _event(appt, now, user_id, "rescheduled")
     session.flush()
     reminders.appointment_changed(session, appt, now, "rescheduled", settings=settings)
+    groups.reoffer(session, appt.patient_id, now, settings=settings)  # the old time may have kept them off a group
     return appt
 
 
@@ -159,6 +190,7 @@ def cancel(session: Session, appointment_id: int, now: datetime, reason: str | N
     _event(appt, now, user_id, "cancelled")
     session.flush()
     reminders.appointment_changed(session, appt, now, "cancelled", settings=settings)
+    groups.reoffer(session, appt.patient_id, now, settings=settings)  # a seat this appointment kept them from
     return appt
 
 

@@ -8,16 +8,25 @@ an ambiguous fall-back time takes its first (daylight) reading.
 Enrollment locks patient then group (dbutil.lock; global order therapist -> patient -> group)
 and counts seats inside the lock, so capacity holds under any number of concurrent requests.
 The waitlist is ordered by (waitlisted_at, id); positions are derived, never stored.
+
+The horizon and clashes: a series meets however far its rule goes, though rows exist only up to
+`materialized_until`. Every check that a time is free (busy.py) expands the rule past that
+date, and creating a group or enrolling a patient checks the person's appointments past the
+horizon against the rule as well. So rolling the horizon forward never brings in a clash that
+a booking could have made. A meeting is still always created when the horizon rolls (the
+group is the fixed thing); if it clashes all the same (data from before these checks), staff
+get a task naming the group, the date and, for a patient, who.
 """
 from __future__ import annotations
 
 import logging
 import re
-from datetime import date, datetime, timedelta
+from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from itertools import islice
 
 from dateutil import rrule as _rrule
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -48,6 +57,10 @@ MAX_CAPACITY = MAX_GROUP_CAPACITY
 SHOWN_OCCURRENCES = 12  # GET /groups/{id} lists at least this many upcoming ones
 _TIME_OF_DAY_PARTS = re.compile(r"(^|;)\s*BY(HOUR|MINUTE|SECOND)\s*=", re.IGNORECASE)
 _INTERVAL = re.compile(r"(^|;)\s*INTERVAL\s*=\s*([^;]*)", re.IGNORECASE)
+_NOT_A_RULE = "expected an RRULE such as FREQ=WEEKLY;COUNT=12"
+_EASTER = re.compile(r"(^|;)\s*BYEASTER\s*=", re.IGNORECASE)
+# The Gregorian calendar, weekdays included, repeats every 400 years.
+_CALENDAR_CYCLE_YEARS = 400
 
 
 # --- series -------------------------------------------------------------------------------
@@ -78,15 +91,20 @@ def series_errors(local_start: datetime, tz: str, rule: str | None, now: datetim
         except timeutil.NonexistentTime as exc:
             errors["start"] = str(exc)
     if rule is not None:
-        message = _rule_error(local_start, rule)
+        message = _rule_error(local_start, rule) if isinstance(rule, str) else _NOT_A_RULE
         if message:
             errors["rrule"] = message
     return errors
 
 
+@lru_cache(maxsize=256)
 def _rule_error(local_start: datetime, rule: str) -> str | None:
-    """Why `rule` cannot drive a series starting at `local_start`, or None."""
-    text = normalize_rrule(rule) if isinstance(rule, str) else ""
+    """Why `rule` cannot drive a series starting at `local_start`, or None.
+
+    Cached: a request asks twice (the view to report every field at once, create_group to
+    refuse), and the answer depends on nothing else.
+    """
+    text = normalize_rrule(rule)
     # The time of day comes from start; BYHOUR & co. would also allow two meetings a day.
     if _TIME_OF_DAY_PARTS.search(text):
         return "leave out BYHOUR, BYMINUTE and BYSECOND: the time of day comes from start"
@@ -94,6 +112,10 @@ def _rule_error(local_start: datetime, rule: str) -> str | None:
     interval = _INTERVAL.search(text)
     if interval and not (interval.group(2).strip().isdigit() and 1 <= int(interval.group(2)) <= 52):
         return "INTERVAL must be a whole number from 1 to 52"
+    if _EASTER.search(text):
+        return "BYEASTER is not part of RFC 5545"
+    if _starts_the_rule(text, local_start) is False:
+        return "start must be the rule's first date (start does not match the rule)"
     try:
         timeutil.validate_rrule(text, local_start)
     except ValueError as exc:
@@ -102,6 +124,31 @@ def _rule_error(local_start: datetime, rule: str) -> str | None:
     if first != local_start:
         return "start must be the rule's first date (start does not match the rule)"
     return None
+
+
+def _starts_the_rule(text: str, local_start: datetime) -> bool | None:
+    """Whether `local_start` is one of the rule's dates (None: leave it to validate_rrule).
+
+    Asking dateutil directly is slow exactly when the answer is no: for a rule that never
+    matches (FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30) it searches every period up to year 9999,
+    seconds of CPU. The start is a date of the rule iff it is in the rule's first period (the
+    start's day, week, month or year), and that period does not depend on COUNT, UNTIL or
+    INTERVAL. So the same question is asked a multiple of 400 years later (the same calendar,
+    close to 9999) with an INTERVAL that jumps straight past 9999 after the first period.
+    """
+    try:
+        rr = _rrule.rrulestr(text, dtstart=local_start, ignoretz=True)
+    except (ValueError, TypeError, KeyError, OverflowError):
+        return None
+    if not isinstance(rr, _rrule.rrule) or rr._freq > _rrule.DAILY:
+        return None
+    shift = (MAXYEAR - local_start.year) // _CALENDAR_CYCLE_YEARS * _CALENDAR_CYCLE_YEARS
+    far = local_start.replace(year=local_start.year + shift)
+    probe = rr.replace(dtstart=far, interval=_CALENDAR_CYCLE_YEARS * 366, count=None, until=None)
+    try:
+        return probe.after(far, inc=True) == far
+    except OverflowError:  # a later period would lie past year 9999: none matched before it
+        return False
 
 
 def horizon(group: GroupSeries, now: datetime, weeks: int) -> date:
@@ -136,13 +183,13 @@ def _new_occurrences(session: Session, group: GroupSeries, until: date) -> list[
     return out
 
 
-def _facilitator_clash(session: Session, facilitator_id: int,
+def _facilitator_clash(session: Session, group: GroupSeries,
                        occurrences: list[Occurrence]) -> Occurrence | None:
     """The first of `occurrences` that overlaps the facilitator's other sessions, or None."""
     if not occurrences:
         return None
-    taken = busy.therapist_intervals(session, facilitator_id, min(o.start_dt for o in occurrences),
-                                     max(o.end_dt for o in occurrences))
+    taken = busy.therapist_intervals(session, group.facilitator_id, min(o.start_dt for o in occurrences),
+                                     max(o.end_dt for o in occurrences), exclude_group=group.id)
     return _first_overlap(occurrences, taken)
 
 
@@ -153,8 +200,36 @@ def _first_overlap(occurrences: list[Occurrence], taken: list[tuple[datetime, da
     return None
 
 
-def _when(occ: Occurrence, tz: str) -> str:
-    return occ.start_dt.astimezone(timeutil.zone(tz)).strftime("%a %Y-%m-%d at %H:%M")
+def _clash_past_horizon(session: Session, group: GroupSeries, who: str, person_id: int) -> datetime | None:
+    """The start of the first meeting past the group's horizon that overlaps an appointment of
+    therapist or patient `person_id` (booked before the group or enrollment existed), or None."""
+    if not group.rrule:
+        return None  # a single meeting is always materialised
+    materialised = group.materialized_until or group.local_start.date() - timedelta(days=1)
+    horizon_start = datetime.combine(materialised, time.min, tzinfo=UTC)
+    taken = busy.appointments_after(session, who, person_id, horizon_start)
+    if not taken:
+        return None
+    for start, end in busy.meetings_of([group], taken[0][0], max(e for _, e in taken)):
+        if any(s < end and start < e for s, e in taken):
+            return start
+    return None
+
+
+def _patient_clash(session: Session, group: GroupSeries, patient_id: int,
+                   upcoming: list[Occurrence]) -> datetime | None:
+    """The start of the first meeting of `group` the patient is busy at, however far ahead, or None."""
+    if upcoming:
+        clash = _first_overlap(upcoming, busy.patient_intervals(
+            session, patient_id, upcoming[0].start_dt, upcoming[-1].end_dt, exclude_group=group.id))
+        if clash is not None:
+            return clash.start_dt
+    return _clash_past_horizon(session, group, "patient", patient_id)
+
+
+def _when(occ: Occurrence | datetime, tz: str) -> str:
+    start = occ if isinstance(occ, datetime) else occ.start_dt
+    return start.astimezone(timeutil.zone(tz)).strftime("%a %Y-%m-%d at %H:%M")
 
 
 def create_group(session: Session, *, title: str, facilitator_id: int, capacity: int,
@@ -174,11 +249,12 @@ def create_group(session: Session, *, title: str, facilitator_id: int, capacity:
                         rrule=normalize_rrule(rrule) if rrule else None, created_at=now)
     until = horizon(group, now, settings.group_horizon_weeks)
     occurrences = _new_occurrences(session, group, until)
-    clash = _facilitator_clash(session, facilitator_id, occurrences)
+    group.materialized_until = until
+    clash = _facilitator_clash(session, group, occurrences) or _clash_past_horizon(
+        session, group, "therapist", facilitator_id)
     if clash is not None:
         raise Conflict(f"the facilitator already has a session on {_when(clash, timezone)}",
                        field="facilitator_id")
-    group.materialized_until = until
     session.add(group)
     session.flush()
     for occ in occurrences:
@@ -205,19 +281,38 @@ def extend_horizon(session: Session, now: datetime, *, settings: Settings) -> in
         group = lock(session, GroupSeries, row.id, "group")
         until = horizon(group, now, settings.group_horizon_weeks)
         new = _new_occurrences(session, group, until)
-        clash = _facilitator_clash(session, group.facilitator_id, new)
+        clash = _facilitator_clash(session, group, new)
         if clash is not None:
             # The worker cannot refuse; staff must move one of the sessions. Ids only.
             log.warning("group %s: facilitator busy at a new occurrence on %s", group.id, clash.local_date)
             session.add(Task(kind=TaskKind.GROUP_CLASH, created_at=now,
                              detail=f"Group {group.id}: the facilitator is busy on "
                                     f"{_when(clash, group.timezone)}; move one of the sessions"))
+        _flag_patient_clashes(session, group, new, now)
         session.add_all(new)
         session.flush()
         reminders.occurrences_added(session, group, new, now, settings=settings)
         group.materialized_until = until
         added += len(new)
     return added
+
+
+def _flag_patient_clashes(session: Session, group: GroupSeries, new: list[Occurrence], now: datetime) -> None:
+    """A task for each enrolled patient already busy at one of the new meetings (old data only)."""
+    if not new:
+        return
+    enrolled = session.scalars(select(Enrollment.patient_id).where(
+        Enrollment.group_id == group.id, Enrollment.status == EnrollmentStatus.ENROLLED)).all()
+    first, last = min(o.start_dt for o in new), max(o.end_dt for o in new)
+    for patient_id in enrolled:
+        clash = _first_overlap(new, busy.patient_intervals(session, patient_id, first, last,
+                                                           exclude_group=group.id))
+        if clash is not None:
+            log.warning("group %s: an enrolled patient is busy at a new occurrence on %s", group.id,
+                        clash.local_date)
+            session.add(Task(kind="group_clash", patient_id=patient_id, created_at=now,
+                             detail=f"Group {group.id}: this patient has another session on "
+                                    f"{_when(clash, group.timezone)}; move one of them"))
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -290,14 +385,13 @@ def enroll(session: Session, group_id: int, patient_id: int, now: datetime, *,
     upcoming = _upcoming(session, group.id, now)
     if not upcoming:
         raise Conflict("this group has no upcoming sessions", field="group")
-    taken = busy.patient_intervals(session, patient.id, upcoming[0].start_dt, upcoming[-1].end_dt,
-                                   exclude_group=group.id)
-    clash = _first_overlap(upcoming, taken)
+    clash = _patient_clash(session, group, patient.id, upcoming)
     if clash is not None:
         raise Conflict(f"the patient already has a session on {_when(clash, group.timezone)}",
                        field="patient_id")
-    seats_taken = session.scalar(select(func.count()).select_from(Enrollment).where(
-        Enrollment.group_id == group.id, Enrollment.status == EnrollmentStatus.ENROLLED))
+    # Those already waiting who can attend come first: a newcomer never jumps the line.
+    _fill_seats(session, group, now, settings)
+    seats_taken = _seats_taken(session, group.id)
     enrollment = Enrollment(group_id=group.id, patient_id=patient.id, created_at=now)
     enrollment.group, enrollment.patient = group, patient
     if seats_taken < group.capacity:
@@ -316,52 +410,98 @@ def enroll(session: Session, group_id: int, patient_id: int, now: datetime, *,
 
 def drop(session: Session, group_id: int, patient_id: int,
          now: datetime, *, settings: Settings) -> tuple[Enrollment, list[Enrollment]]:
-    """Take the patient off the roster or waitlist; freed seats go to the first waitlisted.
+    """Take the patient off the roster or waitlist; freed seats go to the first waitlisted who can attend.
 
-    Returns the dropped enrollment and those promoted (each promoted patient is told by text).
+    Leaving a seat also frees the patient's time, so their own places on other waitlists are
+    offered again. Returns the dropped enrollment and those promoted, in any of these groups
+    (each promoted patient is told by text).
     """
     patient = lock(session, Patient, patient_id, "patient")
-    group = lock(session, GroupSeries, group_id, "group")
+    others = set(_waitlisted_groups(session, patient.id)) - {group_id}
+    # Several groups: locked in id order, as every transaction that locks more than one does.
+    locked = {gid: lock(session, GroupSeries, gid, "group") for gid in sorted(others | {group_id})}
+    group = locked[group_id]
     enrollment = _live(session, group.id, patient.id)
     if enrollment is None:
         raise NotFound("the patient is not enrolled in or waitlisted for this group")
+    freed_time = enrollment.status == EnrollmentStatus.ENROLLED
     enrollment.status, enrollment.dropped_at = EnrollmentStatus.DROPPED, now
     session.flush()
     reminders.dropped(session, enrollment, now)
-    return enrollment, _fill_seats(session, group, now, settings)
+    promoted = _fill_seats(session, group, now, settings)
+    if freed_time:
+        for gid in sorted(others):
+            promoted += _fill_seats(session, locked[gid], now, settings)
+    return enrollment, promoted
+
+
+def reoffer(session: Session, patient_id: int, now: datetime, *, settings: Settings) -> list[Enrollment]:
+    """The patient's time was freed (an appointment cancelled or moved): offer free seats again.
+
+    The caller holds the patient's lock (after the therapist's); the groups whose waitlist the
+    patient is on are locked next, in id order. Returns those promoted, the patient or others.
+    """
+    promoted = []
+    for gid in _waitlisted_groups(session, patient_id):
+        promoted += _fill_seats(session, lock(session, GroupSeries, gid, "group"), now, settings)
+    return promoted
+
+
+def _waitlisted_groups(session: Session, patient_id: int) -> list[int]:
+    return list(session.scalars(select(Enrollment.group_id).where(
+        Enrollment.patient_id == patient_id, Enrollment.status == EnrollmentStatus.WAITLISTED
+    ).order_by(Enrollment.group_id)))
+
+
+def _seats_taken(session: Session, group_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(Enrollment).where(
+        Enrollment.group_id == group_id, Enrollment.status == EnrollmentStatus.ENROLLED))
 
 
 def _fill_seats(session: Session, group: GroupSeries, now: datetime, settings: Settings) -> list[Enrollment]:
-    """Enrol waitlisted patients, first come first served, while seats are free.
+    """Seat waitlisted patients, longest waiting first, while seats are free; the caller holds the group's lock.
 
     Someone who has since booked another session at a meeting's time keeps their place in line
-    and staff get a task: a patient is never double-booked. (Their row is not locked here, as
-    that would break the therapist -> patient -> group lock order; SQLite serialises anyway.)
+    and staff get a task (once): a patient is never double-booked, and the seat goes to the
+    next in line who can attend. Each candidate's row is locked with SKIP LOCKED: waiting for it
+    would invert the therapist -> patient -> group order, and a patient whose record another
+    transaction holds right now is passed over this time (that change, if it frees their time,
+    offers the seat again). SQLite serialises writers anyway.
     """
-    seats_taken = session.scalar(select(func.count()).select_from(Enrollment).where(
-        Enrollment.group_id == group.id, Enrollment.status == EnrollmentStatus.ENROLLED))
-    free = group.capacity - seats_taken
+    free = group.capacity - _seats_taken(session, group.id)
     if free <= 0:
         return []
-    upcoming = _upcoming(session, group.id, now)
     waiting = session.scalars(select(Enrollment).where(
         Enrollment.group_id == group.id, Enrollment.status == EnrollmentStatus.WAITLISTED
-    ).order_by(Enrollment.waitlisted_at, Enrollment.id)).all()
+    ).order_by(Enrollment.waitlisted_at, Enrollment.id).execution_options(populate_existing=True)).all()
+    if not waiting:
+        return []
+    upcoming = _upcoming(session, group.id, now)
     promoted = []
     for enrollment in waiting:
         if len(promoted) == free:
             break
-        if upcoming and _first_overlap(upcoming, busy.patient_intervals(
-                session, enrollment.patient_id, upcoming[0].start_dt, upcoming[-1].end_dt,
-                exclude_group=group.id)) is not None:
-            session.add(Task(kind=TaskKind.WAITLIST_CLASH, patient_id=enrollment.patient_id, created_at=now,
-                             detail=f"group {group.id}: seat free, but a session clashes"))
+        if session.scalar(_PATIENT_IF_FREE, {"ident": enrollment.patient_id}) is None:
+            continue
+        if _patient_clash(session, group, enrollment.patient_id, upcoming) is not None:
+            _clash_task(session, group, enrollment.patient_id, now)
             continue
         enrollment.status, enrollment.enrolled_at = EnrollmentStatus.ENROLLED, now
         session.flush()
         reminders.enrolled(session, enrollment, now, promoted=True, settings=settings)
         promoted.append(enrollment)
     return promoted
+
+
+_PATIENT_IF_FREE = select(Patient.id).where(Patient.id == bindparam("ident")).with_for_update(skip_locked=True)
+
+
+def _clash_task(session: Session, group: GroupSeries, patient_id: int, now: datetime) -> None:
+    """Tell staff a seat passed a waiting patient by, unless an open task already says so."""
+    detail = f"group {group.id}: seat free, but a session clashes"
+    if session.scalar(select(Task.id).where(Task.kind == "waitlist_clash", Task.patient_id == patient_id,
+                                            Task.detail == detail, Task.done_at.is_(None)).limit(1)) is None:
+        session.add(Task(kind="waitlist_clash", patient_id=patient_id, created_at=now, detail=detail))
 
 
 # --- attendance and confirmation ----------------------------------------------------------

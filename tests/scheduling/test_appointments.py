@@ -361,7 +361,9 @@ def test_get_returns_history_and_is_audited(app, api, make_therapist, make_patie
     assert r.status_code == 200
     assert set(r.json) >= {"id", "therapist_id", "patient_id", "start", "end", "status", "cancel_reason",
                            "history"}
-    assert r.json["history"][0]["status"] == "scheduled"
+    booked = r.json["history"]
+    assert booked == [{"at": booked[0]["at"], "status": "scheduled", "user_id": api.user_id, "note": "booked",
+                       "start": r.json["start"], "end": r.json["end"]}]
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == "read", AuditEvent.entity == "appointment",

@@ -248,6 +248,9 @@ BAD_RULES = [
     "FREQ=DAILY;INTERVAL=0", "FREQ=DAILY;INTERVAL=x", "FREQ=DAILY;BYHOUR=9,18", "FREQ=DAILY;byminute=5",
     "FREQ=WEEKLY;BYDAY=MO",  # the first meeting (a Tuesday) does not match the rule
     "FREQ=WEEKLY;UNTIL=20260101", "FREQ=WEEKLY;BYDAY=XX", "FREQ=WEEKLY\nFREQ=DAILY", "FREQ=WEEKLY;FOO=1",
+    # Rules that never meet at all: dateutil alone would search every year up to 9999.
+    "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", "FREQ=MONTHLY;BYMONTH=4;BYMONTHDAY=31",
+    "FREQ=WEEKLY;BYMONTH=2;BYMONTHDAY=30;BYDAY=TU", "FREQ=YEARLY;BYEASTER=0",
 ]
 
 
@@ -264,6 +267,12 @@ def test_series_errors_name_the_rule(rule):
     (datetime(2026, 11, 1, 1, 30), "FREQ=DAILY", None),  # fall-back: ambiguous, read as the first
     (datetime(2026, 3, 2, 7, 0), None, "start"),         # 12:00 UTC: not after NOW
     (datetime(2026, 3, 3, 18, 0, 1), None, "start"),
+    # Rare but real dates: the quick check must not refuse them.
+    (datetime(2028, 2, 29, 18), "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", None),
+    (datetime(2026, 3, 27, 18), "FREQ=MONTHLY;BYDAY=-1FR", None),
+    (datetime(2026, 3, 31, 18), "FREQ=MONTHLY;BYMONTHDAY=-1;INTERVAL=3;COUNT=4", None),
+    (datetime(2026, 12, 31, 18), "FREQ=YEARLY;BYWEEKNO=53;BYDAY=TH", None),
+    (datetime(2026, 3, 3, 18), "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", "rrule"),
 ])
 def test_series_errors_for_start(start, rule, field):
     assert list(groups.series_errors(start, NY, rule, NOW)) == ([field] if field else [])
@@ -274,6 +283,21 @@ def test_rrule_validation_through_the_api(api, facilitator):
         r = api.post("/groups", json=body(facilitator, rrule=rule))
         assert r.status_code == 422, rule
         assert list(r.get_json()["errors"]) == ["rrule"], rule
+
+
+def test_a_rule_that_never_meets_is_a_422_naming_the_rule(api, facilitator):
+    r = api.post("/groups", json=body(facilitator, rrule="FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30"))
+    assert r.status_code == 422
+    assert r.get_json()["errors"] == {"rrule": "start must be the rule's first date (start does not match the rule)"}
+
+
+def test_a_request_validates_its_rule_once(api, facilitator, monkeypatch, engine_name):
+    rule = f"FREQ=WEEKLY;COUNT={len(engine_name)};WKST=SU"  # one not seen before in this process
+    calls = []
+    real = groups.timeutil.validate_rrule
+    monkeypatch.setattr(groups.timeutil, "validate_rrule", lambda *a: calls.append(a) or real(*a))
+    assert api.post("/groups", json=body(facilitator, rrule=rule)).status_code == 201
+    assert len(calls) == 1
 
 
 CREATE_CASES = [
