@@ -29,8 +29,7 @@ def create_user(email: str, role: str, password: str | None) -> None:
     """Create a staff user (a therapist user is linked to the therapist with that email)."""
     try:
         user = auth.create_user(db.session, email, role, _now(), password=password)
-        audit.record(db.session, "create", "user", user.id, _now(), route="cli users create")
-        db.session.commit()
+        audit.commit(db.session, "create", "user", user.id, _now(), route="cli users create")
     except DomainError as exc:
         db.session.rollback()
         raise click.ClickException(exc.message) from None
@@ -47,8 +46,7 @@ def create_token(email: str, days: int) -> None:
     if not user.active:
         raise click.ClickException("that user is deactivated")
     token = auth.issue_token(db.session, user, _now(), days)
-    audit.record(db.session, "create", "api_token", user.id, _now(), route="cli users token")
-    db.session.commit()
+    audit.commit(db.session, "create", "api_token", user.id, _now(), route="cli users token")
     click.echo(token)
 
 
@@ -58,8 +56,7 @@ def revoke_tokens(email: str) -> None:
     """End every API token of that user at once."""
     user = _user(email)
     revoked = auth.revoke_tokens(db.session, user, _now())
-    audit.record(db.session, "revoke", "api_token", user.id, _now(), route="cli users revoke")
-    db.session.commit()
+    audit.commit(db.session, "revoke", "api_token", user.id, _now(), route="cli users revoke")
     click.echo(f"revoked {len(revoked)} API tokens of {user.email}")
 
 
@@ -69,8 +66,7 @@ def deactivate_user(email: str) -> None:
     """The user can no longer sign in or use the API: every token and session ends now."""
     user = _user(email)
     revoked = auth.deactivate(db.session, user, _now())
-    audit.record(db.session, "deactivate", "user", user.id, _now(), route="cli users deactivate")
-    db.session.commit()
+    audit.commit(db.session, "deactivate", "user", user.id, _now(), route="cli users deactivate")
     click.echo(f"deactivated {user.email}: {len(revoked)} API tokens revoked, sessions ended")
 
 

@@ -24,13 +24,13 @@ def record(session: Session, action: str, entity: str, entity_id: int | None,
 
 
 def commit(session: Session, action: str, entity: str, entity_id: int | None,
-           now: datetime, user_id: int | None = None) -> None:
+           now: datetime, user_id: int | None = None, route: str | None = None) -> None:
     """End a unit of work: record who read or changed which record, then commit both together.
 
     Every API view and staff page ends this way. Build any answer from the objects before
     calling it: the commit expires them, and reading them again costs a reload per row.
     """
-    record(session, action, entity, entity_id, now, user_id)
+    record(session, action, entity, entity_id, now, user_id, route=route)
     session.commit()
 
 

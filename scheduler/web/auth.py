@@ -1,7 +1,7 @@
 """Sign-in and sign-out for staff: Flask-Login sessions, throttled failures, a safe way back.
 
 Passwords are Werkzeug scrypt hashes (core.auth.create_user writes them). A session names the
-user and their `session_version` (when the column exists): bumping it, or deactivating the
+user and their `session_version` (core.auth.session_id): bumping it, or deactivating the
 user, ends every session of theirs at the next request.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from scheduler.core import audit
+from scheduler.core import audit, auth
 from scheduler.core.clock import now
 from scheduler.extensions import db, limiter, login_manager
 from scheduler.models import User
@@ -45,15 +45,10 @@ class SessionUser:
         return bool(self.user.active)
 
     def get_id(self) -> str:
-        return f"{self.user.id}.{session_version(self.user)}"
+        return auth.session_id(self.user)
 
     def __getattr__(self, name):  # email, role, therapist_id... as on the User
         return getattr(self.user, name)
-
-
-def session_version(user: User) -> int:
-    """The hook for revoking sessions: a User.session_version column, if the schema has one."""
-    return int(getattr(user, "session_version", None) or 0)
 
 
 def init_login(app: Flask) -> None:
@@ -62,13 +57,8 @@ def init_login(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(session_id: str):
         """The active user this session names, unless their sessions were revoked since."""
-        user_id, _, version = session_id.partition(".")
-        if not user_id.isdigit():
-            return None
-        user = db.session.get(User, int(user_id))
-        if user is None or not user.active or str(session_version(user)) != (version or "0"):
-            return None
-        return SessionUser(user)
+        user = auth.user_for_session(db.session, session_id)
+        return SessionUser(user) if user is not None else None
 
 
 def safe_next(target: str | None) -> str | None:
