@@ -82,6 +82,9 @@ def test_book_from_a_free_slot_with_the_keyboard(live_app, clinic, signed_in):
     page.keyboard.press("Enter")
     field = page.get_by_role("dialog").get_by_label("Patient")
     field.wait_for()
+    # The dialog's script moves focus just after the swap: wait for it (a loaded machine is slower).
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'f-patient'",
+                           timeout=5000)
     assert page.evaluate("() => document.activeElement.id") == "f-patient"
     page.keyboard.type("Alex")
     page.get_by_role("radio", name="Alex Morgan").wait_for()
