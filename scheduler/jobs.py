@@ -22,7 +22,7 @@ from scheduler.core import settings
 from scheduler.core.clock import now as _now
 from scheduler.core.db import is_postgres
 from scheduler.extensions import db
-from scheduler.messaging import dispatch, sending, sms, workers
+from scheduler.messaging import dispatch, sending, sms, statuses, workers
 from scheduler.models import (
     ACTIVE_APPOINTMENT_STATUSES,
     Appointment,
@@ -100,11 +100,14 @@ def no_show_followups(session: Session, now: datetime) -> int:
 
 
 def housekeeping(session: Session, now: datetime) -> dict[str, int]:
-    """Forget old webhook signatures; log (counts only) what went wrong in the last day and anything stuck."""
+    """Forget old webhook signatures and early statuses, apply any left over; log (counts only)
+    what went wrong in the last day and anything stuck."""
     from scheduler.webhooks import prune_signatures
 
     pruned = prune_signatures(session, now)
+    forgotten = statuses.forget_early(session, now)
     session.commit()
+    late = statuses.apply_early(session)  # kept for a send a crash recorded without applying them
     day_ago = now - timedelta(days=1)
     out = dict(session.execute(
         select(Message.status, func.count()).where(Message.direction == Direction.OUT, Message.created_at > day_ago,
@@ -121,6 +124,7 @@ def housekeeping(session: Session, now: datetime) -> dict[str, int]:
         Message.due_at < now - timedelta(minutes=10))) or 0
     session.rollback()
     out["signatures_pruned"] = pruned
+    out["early_statuses_applied"], out["early_statuses_forgotten"] = late, forgotten
     level = logging.WARNING if out["overdue"] or out.get("failed") else logging.INFO
     log.log(level, "texts, last day: %s", " ".join(f"{k}={v}" for k, v in sorted(out.items())))
     return out

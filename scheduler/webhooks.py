@@ -31,8 +31,8 @@ from scheduler.core import audit, settings
 from scheduler.core.clock import now
 from scheduler.core.db import is_postgres
 from scheduler.extensions import db
-from scheduler.messaging import inbound
-from scheduler.models import Message, Patient, SeenSignature
+from scheduler.messaging import inbound, statuses
+from scheduler.models import Message, SeenSignature
 
 bp = Blueprint("webhooks", __name__, url_prefix="/sms")
 log = logging.getLogger(__name__)
@@ -130,18 +130,16 @@ def inbound_message():
 
 @bp.post("/status")
 def message_status():
-    """Twilio's delivery status for a text we sent; unknown sids and stale statuses change nothing."""
+    """Twilio's delivery status for a text we sent; one that comes before the send is recorded is kept."""
     form = request.form
     if g.replayed:
         db.session.rollback()
         return Response(status=204)
-    msg = db.session.scalar(select(Message).where(Message.twilio_sid == form["MessageSid"]))
-    patient = db.session.get(Patient, msg.patient_id) if msg and msg.patient_id else None
-    before = _opted_out_at(patient)
-    inbound.handle_status(db.session, form["MessageSid"], form.get("MessageStatus"),
-                          form.get("ErrorCode"), now())
-    _audit_opt_change(db.session, patient, before)  # a carrier's 21610 opts the patient out
+    outcome = statuses.handle(db.session, form["MessageSid"], form.get("MessageStatus"),
+                              form.get("ErrorCode"), now())
     db.session.commit()
+    if outcome == statuses.KEPT:
+        statuses.apply_early(db.session, [form["MessageSid"]])  # recorded while we kept it?
     return Response(status=204)
 
 

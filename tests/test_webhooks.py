@@ -16,6 +16,7 @@ from scheduler.messaging.sms import new_sid
 from scheduler.models import (
     Appointment,
     Attendance,
+    EarlyStatus,
     Enrollment,
     GroupSeries,
     Message,
@@ -432,9 +433,13 @@ def test_failed_with_21610_opts_the_patient_out(app, client, patient, book_appoi
 
 def test_unknown_sid_or_status_changes_nothing(app, client, patient):
     sid = add_outbound(app, patient, "sent")
-    callback(client, new_sid(), "delivered")
+    early = {"MessageSid": new_sid(), "MessageStatus": "delivered", "AccountSid": "AC" + "0" * 32}
+    assert post(client, "/sms/status", early).status_code == 204
     callback(client, sid, "no-such-status")
     assert rows(app, Message)[0].status == "sent"
+    # An unknown sid may be a send not yet recorded: kept once (a replay keeps nothing more).
+    assert post(client, "/sms/status", early).status_code == 204
+    assert [e.status for e in rows(app, EarlyStatus)] == ["delivered"]
     # Without a well-formed MessageSid it is refused outright (a re-split replay looks like this).
     assert post(client, "/sms/status", {"MessageSid": "", "MessageStatus": "delivered"}).status_code == 403
     assert post(client, "/sms/status", {}).status_code == 403

@@ -1,4 +1,5 @@
-"""What a patient's text does (confirm, reschedule, opt out or in, help), and Twilio's delivery statuses.
+"""What a patient's text does (confirm, reschedule, opt out or in, help); delivery
+statuses are messaging.statuses.
 
 Inbound texts and their answers are stored as Message rows so the patient's log is complete;
 anything staff should act on becomes a Task. Neither ever goes to the logs.
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.core.settings import Settings
 from scheduler.errors import DomainError
-from scheduler.messaging import optouts, reminders, replies, sms, templates, texts
+from scheduler.messaging import optouts, reminders, replies, templates, texts
 from scheduler.models import (
     Appointment,
     Direction,
@@ -38,17 +39,6 @@ ANSWERS = {
 }
 # A number that opted out (or never consented) still gets these answers, and no others.
 ALWAYS_ANSWERED = frozenset({replies.OPT_OUT, replies.OPT_IN, replies.HELP})
-
-# Twilio's callback statuses we act on, as our statuses; earlier ones (queued, accepted,
-# sending) say nothing our row does not already know.
-CALLBACK_STATUSES = {"sent": "sent", "delivered": "delivered", "read": "delivered",
-                     "undelivered": "undelivered", "failed": "failed"}
-# How far along an outbound text is; a status only ever replaces one of lower rank.
-RANK = {"pending": 0, "sending": 1, "sent": 2, "delivered": 3, "undelivered": 3, "failed": 3}
-FAILED = ("undelivered", "failed")
-OPTED_OUT_CODE = 21610  # Twilio: the number replied STOP to the carrier
-
-
 
 def find_patient(session: Session, from_phone: str | None) -> Patient | None:
     """The patient with this number, locked for the transaction; None for an unknown number."""
@@ -93,17 +83,6 @@ def next_occurrence(session: Session, patient_id: int, now: datetime) -> Occurre
     ).first()
 
 
-def opt_out(session: Session, patient: Patient, now: datetime) -> bool:
-    """Stop all texts to the patient at once: mark opted out, withdraw pending ones. False if already."""
-    if patient.opted_out_at is not None:
-        return False
-    patient.opted_out_at = now
-    optouts.remember(session, patient.phone, now)
-    reminders.withdraw(session, now, Message.patient_id == patient.id, Message.direction == Direction.OUT,
-                       why="patient opted out")
-    return True
-
-
 def _task(session: Session, patient: Patient, kind: str, inbound: Message, now: datetime,
           detail: str, appointment: Appointment | None = None) -> None:
     session.add(Task(patient_id=patient.id, kind=kind, message_id=inbound.id, detail=detail,
@@ -138,7 +117,7 @@ def _act(session: Session, patient: Patient, kind: str, inbound: Message, now: d
         _task(session, patient, TaskKind.RESCHEDULE_REQUEST, inbound, now,
               "Asked by text to reschedule; the appointment stays until staff change it", appt)
     elif kind == replies.OPT_OUT:
-        if not opt_out(session, patient, now):
+        if not optouts.opt_out(session, patient, now):
             return None, None  # already opted out: the one confirmation was sent then
         # CANCEL is an opt-out word: someone who meant their appointment needs a call.
         detail = ("Opted out: the reply had an opt-out word among other words; call them to check "
@@ -206,39 +185,3 @@ def handle_inbound(session: Session, from_phone: str | None, body: str | None, m
                         history=[{"status": MessageStatus.SENT, "at": now.isoformat(), "detail": "reply in TwiML"}]))
     session.flush()
     return text
-
-
-def _error_code(value) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-
-
-def handle_status(session: Session, sid: str | None, status: str | None, error_code, now: datetime) -> bool:
-    """Apply a Twilio status callback; statuses only move forward. True when the row changed."""
-    new = CALLBACK_STATUSES.get((status or "").strip().lower())
-    if not sid or new is None or _forged(sid):
-        return False
-    # Locked and re-read: callbacks for one message may arrive together and out of order.
-    msg = session.execute(select(Message).where(Message.twilio_sid == sid, Message.direction == Direction.OUT)
-                          .with_for_update().execution_options(populate_existing=True)).scalar_one_or_none()
-    if msg is None or msg.status not in RANK or RANK[new] <= RANK[msg.status]:
-        return False
-    msg.status = new
-    if new in ("sent", "delivered") and msg.sent_at is None:
-        msg.sent_at = now
-    detail = None
-    if new in FAILED:
-        code = _error_code(error_code)
-        msg.error_code = code
-        msg.error = detail = sms.describe_error(code)[:300]
-        patient = session.get(Patient, msg.patient_id) if msg.patient_id else None
-        if patient is not None:
-            if code == OPTED_OUT_CODE:
-                opt_out(session, patient, now)  # the carrier says STOP: honour it here too
-            session.add(Task(patient_id=patient.id, kind=TaskKind.SMS_FAILED, message_id=msg.id,
-                             appointment_id=msg.appointment_id, detail=detail, created_at=now))
-    msg.note(new, now, detail)
-    session.flush()
-    return True

@@ -11,7 +11,19 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from scheduler.core.db import insert_ignore
-from scheduler.models import OptedOutNumber, Patient, Task
+from scheduler.messaging import reminders
+from scheduler.models import Direction, Message, OptedOutNumber, Patient, Task, TaskKind
+
+
+def opt_out(session: Session, patient: Patient, now: datetime) -> bool:
+    """Stop all texts to the patient at once: mark opted out, withdraw pending ones. False if already."""
+    if patient.opted_out_at is not None:
+        return False
+    patient.opted_out_at = now
+    remember(session, patient.phone, now)
+    reminders.withdraw(session, now, Message.patient_id == patient.id, Message.direction == Direction.OUT,
+                       why="patient opted out")
+    return True
 
 
 def remember(session: Session, phone: str | None, now: datetime) -> None:
@@ -33,7 +45,7 @@ def apply_to(session: Session, patient: Patient, now: datetime) -> bool:
         return False
     patient.opted_out_at = since
     session.flush()  # the task needs the patient's id
-    session.add(Task(patient_id=patient.id, kind="opt_out", created_at=now,
+    session.add(Task(patient_id=patient.id, kind=TaskKind.OPT_OUT, created_at=now,
                      detail="This number texted STOP before it was given to this patient: "
                             "no texts until the patient texts START"))
     return True

@@ -1,9 +1,9 @@
 """Send prepared texts through the SMS backend and record what came of each, under the row's lease.
 
 A prepared row (Outgoing, from dispatch.prepare) leaves here: paced, sent, then recorded as
-sent (record_sent_many), retried later or failed (record_failure), or handed back untouched
-(release). A row whose earlier send went unanswered is first looked up at Twilio (look_up),
-so a retry never texts twice. Every write re-checks the lease token: a worker that stalled
+sent (record_sent_many, which then applies any delivery status that came first), retried
+later or failed (record_failure), or handed back untouched (release). A row whose earlier
+send went unanswered is first looked up at Twilio (look_up), so a retry never texts twice. Every write re-checks the lease token: a worker that stalled
 past its lease cannot overwrite the row's new owner. No transaction is open while Twilio is
 being talked to (on SQLite it would hold the database's write lock).
 """
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.core import audit
 from scheduler.core.settings import Settings
-from scheduler.messaging import optouts, sms
+from scheduler.messaging import optouts, sms, statuses
 from scheduler.models import Message, MessageStatus, Patient, Task, TaskKind
 
 log = logging.getLogger(__name__)
@@ -160,7 +160,26 @@ def set_aside(session: Session, msg_id: int, token: datetime, now: datetime) -> 
 
 
 def record_sent(session: Session, msg_id: int, now: datetime, sid: str, detail: str | None = None) -> str:
-    """Twilio has the text: record its sid, even if our lease ran out meanwhile (it is the truth)."""
+    """Twilio has the text: record its sid, even if our lease ran out meanwhile (it is the truth).
+
+    A delivery status that came before this is applied right after.
+    """
+    outcome = _record_one(session, msg_id, now, sid, detail)
+    if outcome == "sent":
+        _apply_early(session, [sid])
+    return outcome
+
+
+def _apply_early(session: Session, sids: list[str]) -> None:
+    """Statuses Twilio reported before we recorded these sids; the sends stay recorded whatever happens."""
+    try:
+        statuses.apply_early(session, sids)
+    except Exception as exc:  # housekeeping sweeps up what is left; the pass goes on
+        session.rollback()
+        log.error("early delivery statuses not applied yet (%s)", type(exc).__name__)
+
+
+def _record_one(session: Session, msg_id: int, now: datetime, sid: str, detail: str | None = None) -> str:
     msg = session.execute(select(Message).where(Message.id == msg_id).with_for_update()
                           .execution_options(populate_existing=True)).scalar_one_or_none()
     if msg is None:
@@ -213,14 +232,16 @@ def record_sent_many(session: Session, sent: list[Sent]) -> dict[str, int]:
         session.rollback()  # one bad row: record them one by one below, so the others still count
         done = -1
     if done == len(sent):  # both dialects report executemany's row count
-        return {"sent": done}
-    recorded = set(session.scalars(select(Message.id).where(Message.twilio_sid.in_([s.sid for s in sent]))))
-    session.rollback()
-    counts = {"sent": len(recorded)}
-    for s in sent:
-        if s.out.id not in recorded:
-            outcome = record_sent(session, s.out.id, s.at, s.sid)
-            counts[outcome] = counts.get(outcome, 0) + 1
+        counts = {"sent": done}
+    else:
+        recorded = set(session.scalars(select(Message.id).where(Message.twilio_sid.in_([s.sid for s in sent]))))
+        session.rollback()
+        counts = {"sent": len(recorded)}
+        for s in sent:
+            if s.out.id not in recorded:
+                outcome = _record_one(session, s.out.id, s.at, s.sid)
+                counts[outcome] = counts.get(outcome, 0) + 1
+    _apply_early(session, [s.sid for s in sent])
     return counts
 
 
@@ -244,8 +265,8 @@ def record_failure(session: Session, msg_id: int, token: datetime, now: datetime
         msg.attempts += 1  # Twilio answered with an error, or could not be reached
     if exc.kind == sms.OPTED_OUT:
         patient = session.get(Patient, msg.patient_id) if msg.patient_id is not None else None
-        if patient is not None and patient.opted_out_at is None:
-            patient.opted_out_at = now
+        if patient is not None and optouts.opt_out(session, patient, now):
+            audit.record(session, "opt_out", "patient", patient.id, now)
         optouts.remember(session, msg.to_phone, now)
         _task(session, msg, TaskKind.OPT_OUT, "Twilio refused: the number replied STOP; call them", now)
     elif exc.kind == sms.PERMANENT:

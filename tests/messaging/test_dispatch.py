@@ -26,22 +26,6 @@ BOOKED_AT = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # Monday 10:00 in New York
 ALL_HOURS = ((0, 1, 2, 3, 4, 5, 6), "06:00", "23:30")
 
 
-@pytest.fixture
-def twilio_app(make_app, standin):
-    """An app that sends through the real twilio client to the stand-in, unthrottled."""
-    def build(**config):
-        return make_app(**{"SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": standin.account_sid,
-                           "TWILIO_AUTH_TOKEN": "x" * 32, "TWILIO_MESSAGING_SERVICE_SID": "MG" + "0" * 32,
-                           "TWILIO_API_BASE_URL": standin.base_url, "SMS_TIMEOUT_SECONDS": 2,
-                           "SMS_MAX_PER_SECOND": 1000, **config})
-    return build
-
-
-@pytest.fixture
-def tapp(twilio_app):
-    return twilio_app()
-
-
 def run(app, now: datetime) -> dict:
     """One dispatch pass at a fixed `now`."""
     with app.app_context():
@@ -285,7 +269,9 @@ def test_21610_opts_the_patient_out_and_is_never_retried(tapp, standin, make_the
     for moment in (BOOKED_AT + timedelta(hours=1), ny(3, 10), ny(5, 8)):
         run(tapp, moment)
     assert standin.requests == 1 and standin.accepted == []
-    assert {m.skip_reason for m in messages(tapp, kind="reminder")} == {"opted_out"}
+    # Withdrawn at once, as a STOP by text would (and START brings back those still due).
+    assert {(m.status, m.history[-1].get("detail")) for m in messages(tapp, kind="reminder")} == {
+        ("withdrawn", "patient opted out")}
 
 
 @pytest.mark.parametrize("failure", [("error", 500, 500), ("error", 429, 20429), ("error", 503, 503),

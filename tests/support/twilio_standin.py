@@ -7,6 +7,7 @@ import random
 import secrets
 import threading
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
@@ -51,6 +52,9 @@ class TwilioStandin:
         self.requests = 0  # create attempts, including scripted failures
         self.list_requests = 0
         self.opted_out: set[str] = set()  # numbers that answer 21610, like a real STOP
+        # Called with each accepted message before the create is answered: a status callback
+        # sent from here reaches the app before it can have recorded the send.
+        self.on_accept: Callable[[dict], None] | None = None
         self._script: deque[tuple] = deque()
         self._chaos: tuple[float, float, float, random.Random] | None = None
         self._lock = threading.Lock()
@@ -309,6 +313,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(400, self.standin.error_body(400, invalid))
             return
         record = self.standin._store(form)
+        if self.standin.on_accept is not None:
+            self.standin.on_accept(record)
         if kind == "accept_then_hang":
             self.standin._stopping.wait(float(behaviour[1]))
             self.close_connection = True

@@ -1,0 +1,117 @@
+"""Twilio's delivery statuses for texts we sent: applied in order and once, even when they come early.
+
+A callback can arrive before its send is recorded: Twilio calls back while the worker is still
+batching what it records (sending.record_sent_many), or while a crashed worker's text waits to
+be found at Twilio. Such a callback is kept (models.EarlyStatus) and applied once the send is
+recorded. Both sides look again after committing, the webhook after keeping the callback and
+the worker after recording the send, so whichever commits second sees the other's row; taking
+kept rows with DELETE ... RETURNING lets only one of them apply it. Housekeeping sweeps up what
+a crash between the two left behind, and forgets callbacks no send ever claimed.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from scheduler.core import audit
+from scheduler.messaging import optouts, sms
+from scheduler.models import Direction, EarlyStatus, Message, MessageStatus, Patient, Task, TaskKind
+
+# Twilio's callback statuses we act on, as our statuses; earlier ones (queued, accepted,
+# sending) say nothing our row does not already know.
+CALLBACK_STATUSES = {"sent": MessageStatus.SENT, "delivered": MessageStatus.DELIVERED,
+                     "read": MessageStatus.DELIVERED, "undelivered": MessageStatus.UNDELIVERED,
+                     "failed": MessageStatus.FAILED}
+# How far along an outbound text is; a status only ever replaces one of lower rank.
+RANK = {MessageStatus.PENDING: 0, MessageStatus.SENDING: 1, MessageStatus.SENT: 2,
+        MessageStatus.DELIVERED: 3, MessageStatus.UNDELIVERED: 3, MessageStatus.FAILED: 3}
+FAILED = (MessageStatus.UNDELIVERED, MessageStatus.FAILED)
+OPTED_OUT_CODE = 21610  # Twilio: the number replied STOP to the carrier
+# An unanswered send is looked up at Twilio within minutes; a week covers any outage.
+KEEP_EARLY = timedelta(days=7)
+
+APPLIED, IGNORED, KEPT = "applied", "ignored", "kept"
+
+
+def error_code(value) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _locked(session: Session, sid: str) -> Message | None:
+    # Locked and re-read: callbacks for one message may arrive together and out of order.
+    return session.execute(select(Message).where(Message.twilio_sid == sid, Message.direction == Direction.OUT)
+                           .with_for_update().execution_options(populate_existing=True)).scalar_one_or_none()
+
+
+def handle(session: Session, sid: str | None, status: str | None, code, now: datetime) -> str:
+    """A status callback, in the caller's transaction: APPLIED, IGNORED, or KEPT for a send not yet recorded.
+
+    After committing a KEPT one, call apply_early: the send may have been recorded meanwhile.
+    """
+    new = CALLBACK_STATUSES.get((status or "").strip().lower())
+    if not sid or new is None or "\x00" in sid:
+        return IGNORED
+    msg = _locked(session, sid)
+    if msg is None:
+        session.add(EarlyStatus(twilio_sid=sid, status=new, error_code=error_code(code), received_at=now))
+        return KEPT
+    return APPLIED if _apply(session, msg, new, error_code(code), now) else IGNORED
+
+
+def _apply(session: Session, msg: Message, new: str, code: int | None, now: datetime) -> bool:
+    """Move the locked row forward to `new`; a failure asks staff, a carrier's STOP opts out."""
+    if msg.status not in RANK or RANK[new] <= RANK[msg.status]:
+        return False
+    msg.status = new
+    if new in (MessageStatus.SENT, MessageStatus.DELIVERED) and msg.sent_at is None:
+        msg.sent_at = now
+    detail = None
+    if new in FAILED:
+        msg.error_code = code
+        msg.error = detail = sms.describe_error(code)[:300]
+        patient = session.get(Patient, msg.patient_id) if msg.patient_id else None
+        if patient is not None:
+            if code == OPTED_OUT_CODE and optouts.opt_out(session, patient, now):
+                audit.record(session, "opt_out", "patient", patient.id, now)  # the carrier says STOP
+            session.add(Task(patient_id=patient.id, kind=TaskKind.SMS_FAILED, message_id=msg.id,
+                             appointment_id=msg.appointment_id, detail=detail, created_at=now))
+    msg.note(new, now, detail)
+    session.flush()
+    return True
+
+
+def apply_early(session: Session, sids: Iterable[str] | None = None) -> int:
+    """Apply kept callbacks whose send is now recorded (all of them when `sids` is None); commits.
+
+    Returns how many changed a text. Each kept callback is taken by one caller only.
+    """
+    recorded = select(Message.twilio_sid).where(Message.direction == Direction.OUT,
+                                                Message.twilio_sid.is_not(None))
+    if sids is not None:
+        sids = list(sids)
+        if not sids:
+            return 0
+        recorded = recorded.where(Message.twilio_sid.in_(sids))
+    taken = session.execute(
+        delete(EarlyStatus).where(EarlyStatus.twilio_sid.in_(recorded))
+        .returning(EarlyStatus.id, EarlyStatus.twilio_sid, EarlyStatus.status, EarlyStatus.error_code,
+                   EarlyStatus.received_at)
+        .execution_options(synchronize_session=False)).all()
+    changed = 0
+    for row in sorted(taken, key=lambda r: (r.received_at, r.id)):
+        msg = _locked(session, row.twilio_sid)
+        if msg is not None and _apply(session, msg, row.status, row.error_code, row.received_at):
+            changed += 1
+    session.commit()
+    return changed
+
+
+def forget_early(session: Session, now: datetime) -> int:
+    """Drop kept callbacks older than KEEP_EARLY that no recorded send claimed; returns how many."""
+    return session.execute(delete(EarlyStatus).where(EarlyStatus.received_at < now - KEEP_EARLY)).rowcount or 0
