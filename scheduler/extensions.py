@@ -51,4 +51,5 @@ def _sqlite_connect(dbapi_conn, _record):
 def _sqlite_begin(conn):
     """SQLite: every transaction takes the write lock up front, so check-then-write is atomic."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight to the driver: every transaction runs this, and nothing reads its result.
+        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")

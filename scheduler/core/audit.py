@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 
 from scheduler.models import AuditEvent
 
+_INSERT = insert(AuditEvent.__table__)
+
 
 def record(session: Session, action: str, entity: str, entity_id: int | None,
            now: datetime, user_id: int | None = None, route: str | None = None) -> None:
@@ -19,8 +21,9 @@ def record(session: Session, action: str, entity: str, entity_id: int | None,
     if has_request_context():
         user_id = user_id if user_id is not None else getattr(g.get("user"), "id", None)
         route = f"{request.method} {request.url_rule.rule}" if request.url_rule else request.method
-    session.add(AuditEvent(at=now, user_id=user_id, action=action, entity=entity,
-                           entity_id=entity_id, route=route))
+    # A plain INSERT on the session's connection: one row needs no unit-of-work flush.
+    session.connection().execute(_INSERT, {"at": now, "user_id": user_id, "action": action, "entity": entity,
+                                           "entity_id": entity_id, "route": route})
 
 
 def commit(session: Session, action: str, entity: str, entity_id: int | None,
