@@ -163,13 +163,8 @@ def own_therapist(therapist_id: int) -> None:
 
 def _refused(exc: DomainError) -> None:
     """Audit a refused attempt: a record hidden from the caller, or a route their role may not use."""
-    if isinstance(exc, access.Refused):
-        entity, entity_id = exc.entity, exc.entity_id
-    else:  # role refused: the route says what was tried, the first id in the URL which record
-        parts = request.url_rule.rule.split("/") if request.url_rule else []
-        entity = parts[3] if len(parts) > 3 else "api"  # /api/v1/<entity>/...
-        entity_id = next(iter((request.view_args or {}).values()), None)
-    audit.record_refusal(db.session, entity[:40], entity_id, now(), getattr(g.get("user"), "id", None))
+    hidden = (exc.entity, exc.entity_id) if isinstance(exc, access.Refused) else ()
+    audit.record_refused(db.session, now(), getattr(g.get("user"), "id", None), *hidden)
 
 
 @bp.errorhandler(DomainError)

@@ -49,6 +49,23 @@ def record_refusal(session: Session, entity: str, entity_id: int | None, now: da
     session.commit()
 
 
+def record_refused(session: Session, now: datetime, user_id: int | None, entity: str = "",
+                   entity_id: int | None = None) -> None:
+    """Record a refusal the API or a page answered (404 as if missing, or 403 for the role).
+
+    Without `entity` the route says what was tried (its first word after any /api/v1) and the
+    first id in the URL which record. Shared by both edges so they audit refusals alike.
+    """
+    if not entity:
+        rule = request.url_rule.rule if has_request_context() and request.url_rule else ""
+        words = [part for part in rule.split("/") if part and not part.startswith("<")]
+        if words[:2] == ["api", "v1"]:
+            words = words[2:]
+        entity = words[0] if words else "page"
+        entity_id = next(iter((request.view_args or {}).values()), None) if has_request_context() else None
+    record_refusal(session, entity[:40], entity_id if isinstance(entity_id, int) else None, now, user_id)
+
+
 def record_many(session: Session, action: str, entity: str, entity_ids: list[int], now: datetime,
                 user_id: int | None = None) -> None:
     """One audit row per id in one statement, for work done outside a request (e.g. texts sent)."""

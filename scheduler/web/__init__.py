@@ -15,7 +15,8 @@ from flask import Blueprint, Flask, g, redirect, render_template, request, url_f
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from scheduler.core import access
+from scheduler.core import access, audit
+from scheduler.core.clock import now
 from scheduler.errors import DomainError, Forbidden, NotFound
 from scheduler.extensions import db
 from scheduler.models import User
@@ -135,13 +136,20 @@ def error_page(exc: HTTPException):
 @bp.errorhandler(Forbidden)
 def forbidden(exc: Forbidden):
     db.session.rollback()
+    _audit_refusal()
     return render_template("errors/403.html", code=403, detail=exc.message), 403
 
 
 @bp.errorhandler(NotFound)
 def not_found(exc: NotFound):
     db.session.rollback()
+    if isinstance(exc, access.Refused):  # hidden, not missing: audited as the API audits it
+        _audit_refusal(exc.entity, exc.entity_id)
     return render_template("errors/404.html", code=404, detail=exc.message), 404
+
+
+def _audit_refusal(*hidden) -> None:
+    audit.record_refused(db.session, now(), getattr(g.get("user"), "id", None), *hidden)
 
 
 @bp.errorhandler(DomainError)

@@ -173,7 +173,7 @@ def _go(where: str):
 def _mine(appointment_id: int) -> Appointment:
     """The appointment (404), if the user may act on it (a therapist: only their own, 403)."""
     appt = appointments.get(db.session, appointment_id)
-    access.require_therapist(user(), appt.therapist_id)
+    access.require_appointment(user(), appt)
     return appt
 
 

@@ -34,8 +34,7 @@ def _facilitators() -> list[tuple[int, str]]:
 def _visible_group(group_id: int) -> GroupSeries:
     """The group, if this user may see it: staff see all, a therapist the ones they facilitate."""
     group = groups.get_group(db.session, group_id)
-    if not access.may_see_therapist(user(), group.facilitator_id):
-        raise NotFound("group not found")  # the same answer whether or not it exists
+    access.require_group(user(), group)  # the same answer whether or not it exists
     return group
 
 

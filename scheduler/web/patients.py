@@ -10,7 +10,7 @@ from flask import redirect, render_template, request, url_for
 from scheduler import schemas
 from scheduler.core import access, audit, settings
 from scheduler.core.clock import now
-from scheduler.errors import DomainError, Invalid, NotFound
+from scheduler.errors import DomainError, Invalid
 from scheduler.extensions import db
 from scheduler.models import Patient
 from scheduler.scheduling import patient_record, patients
@@ -34,8 +34,7 @@ def _source() -> str:
 
 def _readable(patient_id: int) -> Patient:
     """The patient, if this user may see them (the same 404 whether or not they exist)."""
-    if not access.may_see_patient(db.session, user(), patient_id):
-        raise NotFound("patient not found")
+    access.require_patient(db.session, user(), patient_id)  # hidden: audited as a refusal
     return patients.get_patient(db.session, patient_id)
 
 

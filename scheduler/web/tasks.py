@@ -24,8 +24,8 @@ def _visible_task(task_id: int) -> Task:
     task = tasks.get_task(db.session, task_id)
     if task.patient_id is None and not access.sees_everyone(user()):
         raise NotFound("task not found")
-    if task.patient_id is not None and not access.may_see_patient(db.session, user(), task.patient_id):
-        raise NotFound("task not found")
+    if task.patient_id is not None:
+        access.require_patient(db.session, user(), task.patient_id, "task not found")
     return task
 
 

@@ -46,6 +46,21 @@ def test_a_therapist_sees_only_patients_in_their_care(staff, pages, in_care):
     assert "/login" in pages.get(f"/patients/{mine}").location
 
 
+def test_pages_audit_their_refusals_as_the_api_does(app, staff, in_care):
+    mine, other = in_care
+    with app.app_context():
+        therapist_user = db.session.scalar(select(AuditEvent.user_id).where(AuditEvent.action == "login")
+                                           .order_by(AuditEvent.id.desc()))
+    assert staff.therapist.get(f"/patients/{other}").status_code == 404  # hidden: refused, audited
+    assert staff.therapist.get("/patients/999999").status_code == 404  # not in their care either
+    assert staff.therapist.get(f"/patients/{mine}/edit").status_code == 403  # the role: audited
+    with app.app_context():
+        rows = db.session.execute(select(AuditEvent.entity, AuditEvent.entity_id, AuditEvent.user_id)
+                                  .where(AuditEvent.action == "refused").order_by(AuditEvent.id)).all()
+    assert rows == [("patient", other, therapist_user), ("patient", 999999, therapist_user),
+                    ("patients", mine, therapist_user)]
+
+
 def test_search_by_name_or_phone_with_htmx_fragment(staff, in_care):
     html = staff.coordinator.get("/patients?q=555-0111").get_data(as_text=True)
     assert "Ana Mine" in html and "Bo Other" not in html
