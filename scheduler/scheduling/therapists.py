@@ -36,6 +36,12 @@ class TimeOff:
     reason: str | None = None
 
 
+def names(session: Session) -> list[tuple[int, str]]:
+    """Every therapist as (id, name), by name: what a form offers to pick from."""
+    return [tuple(row) for row in session.execute(select(Therapist.id, Therapist.name)
+                                                  .order_by(Therapist.name, Therapist.id))]
+
+
 def get(session: Session, therapist_id: int) -> Therapist:
     """The therapist, or 404."""
     therapist = session.get(Therapist, therapist_id)

@@ -31,6 +31,11 @@ class FormState:
         value = self.data.get(name, default)
         return "" if value is None else str(value)
 
+    def values(self, name: str) -> list[str]:
+        """Every value given for a field that repeats (the ticked boxes of one name)."""
+        value = self.data.get(name) or []
+        return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
     def error(self, name: str) -> str | None:
         return self.errors.get(name)
 

@@ -15,7 +15,7 @@ from scheduler.core.clock import now
 from scheduler.errors import DomainError, Invalid, NotFound
 from scheduler.extensions import db
 from scheduler.models import ATTENDANCE_STATUSES, Enrollment, GroupSeries, Occurrence, Patient, Therapist
-from scheduler.scheduling import group_changes, groups, patients
+from scheduler.scheduling import group_changes, groups, patients, therapists
 from scheduler.web import bp, roles, user
 from scheduler.web.forms import FormState, parse_int
 from scheduler.web.helpers import done_before, new_form_id, remember, when, zone_names
@@ -28,7 +28,7 @@ ATTENDANCE_LABELS = {"attended": "Attended", "no_show": "No-show", "late_cancell
 
 
 def _facilitators() -> list[tuple[int, str]]:
-    return list(db.session.execute(select(Therapist.id, Therapist.name).order_by(Therapist.name, Therapist.id)))
+    return therapists.names(db.session)
 
 
 def _visible_group(group_id: int) -> GroupSeries:

@@ -13,14 +13,14 @@ from scheduler.core.clock import now
 from scheduler.errors import DomainError, Invalid
 from scheduler.extensions import db
 from scheduler.models import Patient
-from scheduler.scheduling import patient_record, patients
+from scheduler.scheduling import patient_record, patients, therapists
 from scheduler.web import bp, is_htmx, roles, user
 from scheduler.web.forms import FormState
 from scheduler.web.helpers import day, done_before, new_form_id, remember, when, zone_names
 
 STAFF = ("admin", "coordinator")
 LANGUAGES = (("en", "English"), ("es", "Spanish"))
-ALIASES = {"sms_consent": "consent"}
+ALIASES = {"sms_consent": "consent", "therapist_ids": "care_team"}
 STATUS_LABELS = {
     "pending": "Waiting to send", "sending": "Sending", "sent": "Sent", "delivered": "Delivered",
     "undelivered": "Not delivered", "failed": "Failed", "skipped": "Not sent", "withdrawn": "Withdrawn",
@@ -68,6 +68,9 @@ def _details(state: FormState, creating: bool) -> dict:
     data = {"name": state.get("name"), "phone": state.get("phone"), "timezone": state.get("timezone").strip(),
             "language": state.get("language") or "en", "discharge_date": state.get("discharge_date").strip(),
             "sms_consent": "true" if state.get("consent") in ("on", "true", "1") else "false"}
+    team = state.values("care_team")
+    if team or not creating:  # the edit form shows the whole team: nothing ticked empties it
+        data["therapist_ids"] = [int(v) if v.isdigit() else v for v in team]
     model = schemas.PatientCreate if creating else schemas.PatientUpdate
     try:
         body = schemas.parse(model, data, strings=True)
@@ -79,7 +82,14 @@ def _details(state: FormState, creating: bool) -> dict:
 
 def _form(state: FormState, patient: Patient | None = None, status: int = 200):
     return render_template("patients/form.html", form=state, patient=patient, zones=zone_names(),
-                           languages=LANGUAGES, day=day), status
+                           languages=LANGUAGES, day=day, therapists=therapists.names(db.session)), status
+
+
+def _posted() -> FormState:
+    """The form as typed; the Care team boxes are a list (one value per ticked therapist)."""
+    state = FormState(request.form, ALIASES)
+    state.data["care_team"] = request.form.getlist("care_team")
+    return state
 
 
 @bp.get("/patients/new")
@@ -92,7 +102,7 @@ def patient_new():
 @roles(*STAFF)
 def patient_create():
     """Register a patient, or show the form again with what was typed and a message per field."""
-    state = FormState(request.form, ALIASES)
+    state = _posted()
     earlier = done_before(state.get("form_id"))
     if earlier:
         return redirect(earlier)
@@ -101,7 +111,7 @@ def patient_create():
         return _form(state, status=422)
     clock = now()
     try:
-        patient = patients.create_patient(db.session, now=clock, source=_source(), **values)
+        patient = patients.create_patient(db.session, now=clock, source=_source(), user_id=user().id, **values)
     except DomainError as exc:
         db.session.rollback()
         return _form(state.fail(exc), status=exc.status)
@@ -116,7 +126,8 @@ def patient_create():
 def patient_edit(patient_id: int):
     patient = patients.get_patient(db.session, patient_id)
     state = FormState({"name": patient.name, "phone": patient.phone, "timezone": patient.timezone,
-                       "language": patient.language, "consent": "on" if patient.sms_consent else ""})
+                       "language": patient.language, "consent": "on" if patient.sms_consent else "",
+                       "care_team": [str(i) for i in patient.therapist_ids]})
     html = _form(state, patient)[0]
     audit.commit(db.session, "read", "patient", patient.id, now())
     return html
@@ -127,13 +138,14 @@ def patient_edit(patient_id: int):
 def patient_update(patient_id: int):
     """Change the details; a date in Discharge date adds a discharge (earlier ones are kept)."""
     patient = patients.get_patient(db.session, patient_id)
-    state = FormState(request.form, ALIASES)
+    state = _posted()
     changes = _details(state, creating=False)
     if not state.ok:
         return _form(state, patient, 422)
     clock = now()
     try:
-        patients.update_patient(db.session, patient_id, changes, clock, _source(), settings=settings.current())
+        patients.update_patient(db.session, patient_id, changes, clock, _source(), settings=settings.current(),
+                                user_id=user().id)
     except DomainError as exc:
         db.session.rollback()
         return _form(state.fail(exc), patients.get_patient(db.session, patient_id), exc.status)

@@ -96,17 +96,20 @@ def test_take_attendance(signed_in, live_app, shot):
     assert occ
 
 
-def test_patient_form_with_a_mistake(signed_in, shot):
+def test_patient_form_with_a_mistake(signed_in, live_app, shot):
+    therapist(live_app, "Dana Reyes")
     page = signed_in("coordinator")
     page.goto("/patients/new")
     page.get_by_label("Name").fill("Rosa Diaz")
     page.get_by_label("Phone").fill("12")
     page.get_by_label("Time zone").fill("America/New_York")
     page.get_by_label("Consent to texts").check()
+    page.get_by_role("group", name="Care team").get_by_label("Dana Reyes").check()
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_label("Phone")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#e-phone")).to_contain_text("Phone")
     expect(page.get_by_label("Name")).to_have_value("Rosa Diaz")
+    expect(page.get_by_role("group", name="Care team").get_by_label("Dana Reyes")).to_be_checked()
     assert_accessible(page, "patient form with a mistake")
     shot(page, "patient-form-error")
     page.get_by_label("Phone").fill("(201) 555-0199")

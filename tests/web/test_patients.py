@@ -91,6 +91,34 @@ def test_create_then_edit(staff, app):
         assert (p.name, p.sms_consent, len(p.discharges)) == ("Rosa M. Diaz", False, 1)
 
 
+def test_the_care_team_is_set_on_the_form_and_decides_who_sees_the_patient(staff, app):
+    dana, marcus = staff.therapist_id, staff.other_therapist_id
+    html = staff.coordinator.get("/patients/new").get_data(as_text=True)
+    assert "<legend>Care team</legend>" in html
+    assert f'<label for="f-care_team-{dana}">' in html and "Dana Reyes" in html and "Marcus Lee" in html
+    created = staff.coordinator.post("/patients/new", data={**form(), "care_team": [str(dana)]})
+    assert created.status_code == 302
+    pid = int(created.location.rsplit("/", 1)[1])
+    with app.app_context():
+        assert db.session.get(Patient, pid).therapist_ids == [dana]
+    page = staff.therapist.get(f"/patients/{pid}")  # Dana's own patient now
+    assert page.status_code == 200 and "<dt>Care team</dt><dd>Dana Reyes</dd>" in page.get_data(as_text=True)
+    edit = staff.coordinator.get(f"/patients/{pid}/edit").get_data(as_text=True)
+    assert f'value="{dana}" checked' in edit and f'value="{marcus}" checked' not in edit
+    moved = staff.coordinator.post(f"/patients/{pid}/edit", data={**form(), "care_team": [str(marcus)]})
+    assert moved.status_code == 302
+    assert staff.therapist.get(f"/patients/{pid}").status_code == 404  # no longer in Dana's care
+    tampered = staff.coordinator.post(f"/patients/{pid}/edit", data={**form(), "care_team": ["999999"]})
+    assert tampered.status_code == 422
+    assert 'id="e-care_team"' in tampered.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Patient, pid).therapist_ids == [marcus]  # nothing half-written
+    emptied = staff.coordinator.post(f"/patients/{pid}/edit", data=form())  # no box ticked
+    assert emptied.status_code == 302
+    with app.app_context():
+        assert db.session.get(Patient, pid).therapist_ids == []
+
+
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("name", "", "Name is required"),
     ("phone", "12", "Phone "),
