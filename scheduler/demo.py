@@ -12,7 +12,7 @@ from scheduler.core import auth, timeutil
 from scheduler.core.settings import Settings
 from scheduler.errors import DomainError
 from scheduler.models import Appointment, AppointmentEvent, GroupSeries, Patient, Therapist, User
-from scheduler.scheduling import appointments, care_teams, groups, patients, therapists
+from scheduler.scheduling import appointments, care_teams, groups, patients, roster, therapists
 
 TZ = "America/New_York"
 SESSION_MINUTES = 50
@@ -103,7 +103,7 @@ def _group(session: Session, facilitator: Therapist, members: list[Patient], now
         settings=settings)
     for i, patient in enumerate(members):
         # A microsecond apart, so the waitlist has a clear first-come order.
-        groups.enroll(session, group.id, patient.id, now + timedelta(microseconds=i), settings=settings)
+        roster.enroll(session, group.id, patient.id, now + timedelta(microseconds=i), settings=settings)
     return group
 
 

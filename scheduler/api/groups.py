@@ -8,7 +8,7 @@ from scheduler.api import audited, bp, endpoint, now, roles
 from scheduler.core import access, settings, timeutil
 from scheduler.extensions import db
 from scheduler.models import Attendance, Enrollment, GroupSeries, Occurrence
-from scheduler.scheduling import groups
+from scheduler.scheduling import groups, roster
 
 LOCAL = "%Y-%m-%dT%H:%M"
 
@@ -37,7 +37,7 @@ def enrollment_json(enrollment: Enrollment) -> dict:
     body = {"status": enrollment.status, "enrollment_id": enrollment.id,
             "group_id": enrollment.group_id, "patient_id": enrollment.patient_id}
     if enrollment.status == "waitlisted":
-        body["position"] = groups.waitlist_position(db.session, enrollment)
+        body["position"] = roster.waitlist_position(db.session, enrollment)
     return body
 
 
@@ -57,7 +57,7 @@ def _series_errors(data: dict) -> dict[str, str]:
 
 
 def _group_body(group: GroupSeries, clock) -> dict:
-    return group_json(group, groups.roster_counts(db.session, group.id),
+    return group_json(group, roster.roster_counts(db.session, group.id),
                       groups.next_occurrences(db.session, group, clock))
 
 
@@ -89,7 +89,7 @@ def get_group(group_id: int):
 @endpoint(schemas.Enrollment, body=schemas.EnrollmentCreate, status=201, conflict=True)
 def enroll_patient(group_id: int, body: schemas.EnrollmentCreate):
     """Enrol a patient, or waitlist them when the group is full."""
-    enrollment = groups.enroll(db.session, group_id, body.patient_id, now(), settings=settings.current())
+    enrollment = roster.enroll(db.session, group_id, body.patient_id, now(), settings=settings.current())
     return audited("create", "enrollment", enrollment.id, enrollment_json(enrollment), 201)
 
 
@@ -98,7 +98,7 @@ def enroll_patient(group_id: int, body: schemas.EnrollmentCreate):
 @endpoint(schemas.Dropped, conflict=True)
 def drop_enrollment(group_id: int, patient_id: int):
     """Drop a patient; a freed seat goes to the first waitlisted patient, who is told by text."""
-    dropped, promoted = groups.drop(db.session, group_id, patient_id, now(), settings=settings.current())
+    dropped, promoted = roster.drop(db.session, group_id, patient_id, now(), settings=settings.current())
     body = {"status": "dropped", "enrollment_id": dropped.id,
             "promoted_patient_ids": [e.patient_id for e in promoted]}
     return audited("delete", "enrollment", dropped.id, body,
@@ -112,6 +112,6 @@ def record_occurrence_attendance(group_id: int, occurrence_id: int, body: schema
     """Record a patient's attended / no_show / late_cancelled for a meeting that has started."""
     access.require_group(g.user, groups.get_group(db.session, group_id))
     access.require_patient(db.session, g.user, body.patient_id, "patient_id not found", "patient_id")
-    row = groups.record_attendance(db.session, group_id, occurrence_id, body.patient_id, body.status,
+    row = roster.record_attendance(db.session, group_id, occurrence_id, body.patient_id, body.status,
                                    now(), g.user.id)
     return audited("update", "attendance", row.id, attendance_json(row))

@@ -26,7 +26,7 @@ from scheduler.models import (
     Task,
     TaskKind,
 )
-from scheduler.scheduling import appointments, groups
+from scheduler.scheduling import appointments, roster
 from scheduler.scheduling.patients import normalize_phone
 
 # The text each kind of reply is answered with (confirm picks its own, see _confirm).
@@ -99,7 +99,7 @@ def _confirm(session: Session, patient: Patient, inbound: Message, now: datetime
             inbound.appointment_id = appt.id
             return "confirm_ack", appt.start_dt
         if occ is not None:
-            groups.confirm_occurrence(session, occ, patient.id, now)
+            roster.confirm_occurrence(session, occ, patient.id, now)
             inbound.occurrence_id = occ.id
             return "confirm_ack", occ.start_dt
     except DomainError:

@@ -29,7 +29,7 @@ from scheduler.models import (
     Patient,
     Therapist,
 )
-from scheduler.scheduling import availability, busy, care_teams, groups
+from scheduler.scheduling import availability, busy, care_teams, roster
 from scheduler.scheduling.limits import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from scheduler.scheduling.therapists import weekly_rules
 
@@ -170,7 +170,7 @@ def reschedule(session: Session, appointment_id: int, now: datetime, start: date
     _event(appt, now, user_id, "rescheduled")
     session.flush()
     reminders.appointment_changed(session, appt, now, "rescheduled", settings=settings)
-    groups.reoffer(session, appt.patient_id, now, settings=settings)  # the old time may have kept them off a group
+    roster.reoffer(session, appt.patient_id, now, settings=settings)  # the old time may have kept them off a group
     return appt
 
 
@@ -190,7 +190,7 @@ def cancel(session: Session, appointment_id: int, now: datetime, reason: str | N
     _event(appt, now, user_id, "cancelled")
     session.flush()
     reminders.appointment_changed(session, appt, now, "cancelled", settings=settings)
-    groups.reoffer(session, appt.patient_id, now, settings=settings)  # a seat this appointment kept them from
+    roster.reoffer(session, appt.patient_id, now, settings=settings)  # a seat this appointment kept them from
     return appt
 
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from scheduler.core import timeutil
 from scheduler.core.db import lock
 from scheduler.core.settings import Settings
 from scheduler.errors import Conflict, Invalid
 from scheduler.messaging import reminders
-from scheduler.models import Attendance, Enrollment, GroupSeries, Occurrence, Patient, Therapist
-from scheduler.scheduling import busy, groups
+from scheduler.models import Enrollment, GroupSeries, Occurrence, Therapist
+from scheduler.scheduling import busy, groups, roster
 
 MAX_MEETINGS = 104  # two years of weekly meetings; a longer series is a new group
 
@@ -78,9 +78,9 @@ def update_group(session: Session, group_id: int, changes: dict, now: datetime, 
         ).order_by(Occurrence.start_dt)).all()
         if upcoming:
             taken = busy.therapist_intervals(session, new_facilitator, upcoming[0].start_dt, upcoming[-1].end_dt)
-            clash = groups._first_overlap(upcoming, taken)
+            clash = groups.first_overlap(upcoming, taken)
             if clash is not None:
-                raise Conflict(f"that facilitator already has a session on {groups._when(clash, group.timezone)}",
+                raise Conflict(f"that facilitator already has a session on {groups.meeting_time(clash, group.timezone)}",
                                field="facilitator_id")
         group.facilitator_id = new_facilitator
     if "capacity" in changes:
@@ -96,29 +96,4 @@ def update_group(session: Session, group_id: int, changes: dict, now: datetime, 
         if field in changes:
             setattr(group, field, changes[field])
     session.flush()
-    return group, groups._fill_seats(session, group, now, settings)
-
-
-# --- reading for the group page -----------------------------------------------------------
-
-
-def roster(session: Session, group_id: int) -> tuple[list[Enrollment], list[Enrollment]]:
-    """(enrolled by when they took their seat, waitlisted in line order), patients loaded."""
-    rows = session.scalars(select(Enrollment).options(selectinload(Enrollment.patient)).where(
-        Enrollment.group_id == group_id, Enrollment.status.in_(("enrolled", "waitlisted"))
-    ).order_by(Enrollment.enrolled_at, Enrollment.waitlisted_at, Enrollment.id)).all()
-    enrolled = [e for e in rows if e.status == "enrolled"]
-    waiting = sorted((e for e in rows if e.status == "waitlisted"), key=lambda e: (e.waitlisted_at, e.id))
-    return enrolled, waiting
-
-
-def attendance_sheet(session: Session, occurrence: Occurrence) -> list[tuple[Patient, str | None]]:
-    """Everyone who held a seat when the meeting began, by name, with what is recorded so far."""
-    held_seat = (Enrollment.group_id == occurrence.group_id, Enrollment.enrolled_at.is_not(None),
-                 Enrollment.enrolled_at <= occurrence.start_dt,
-                 Enrollment.dropped_at.is_(None) | (Enrollment.dropped_at > occurrence.start_dt))
-    patients = session.scalars(select(Patient).where(
-        Patient.id.in_(select(Enrollment.patient_id).where(*held_seat))).order_by(Patient.name, Patient.id)).all()
-    recorded = dict(session.execute(select(Attendance.patient_id, Attendance.status).where(
-        Attendance.occurrence_id == occurrence.id)).all())
-    return [(p, recorded.get(p.id)) for p in patients]
+    return group, roster.fill_seats(session, group, now, settings)

@@ -15,7 +15,7 @@ from scheduler.core.clock import now
 from scheduler.errors import DomainError, Invalid, NotFound
 from scheduler.extensions import db
 from scheduler.models import ATTENDANCE_STATUSES, Enrollment, GroupSeries, Occurrence, Patient, Therapist
-from scheduler.scheduling import group_changes, groups, patients, therapists
+from scheduler.scheduling import group_changes, groups, patients, roster, therapists
 from scheduler.web import bp, roles, user
 from scheduler.web.forms import FormState, parse_int
 from scheduler.web.helpers import done_before, new_form_id, remember, when, zone_names
@@ -206,7 +206,7 @@ def _page(group: GroupSeries, enroll_form: FormState | None = None, matches=(), 
     past = db.session.scalars(select(Occurrence).where(
         Occurrence.group_id == group.id, Occurrence.start_dt <= clock, Occurrence.cancelled.is_(False)
     ).order_by(Occurrence.start_dt.desc()).limit(6)).all()
-    enrolled, waiting = group_changes.roster(db.session, group.id)
+    enrolled, waiting = roster.members(db.session, group.id)
     facilitator = db.session.get(Therapist, group.facilitator_id)
     html = render_template(
         "groups/group.html", group=group, facilitator=facilitator, when=when, clock=clock,
@@ -254,7 +254,7 @@ def group_enroll(group_id: int):
         return _page(group, state, matches, 422)
     clock = now()
     try:
-        enrollment = groups.enroll(db.session, group.id, patient_id, clock, settings=settings.current())
+        enrollment = roster.enroll(db.session, group.id, patient_id, clock, settings=settings.current())
     except DomainError as exc:
         db.session.rollback()
         if isinstance(exc, NotFound):
@@ -272,7 +272,7 @@ def group_drop(group_id: int, patient_id: int):
     """Drop a patient; the first waitlisted patient takes the freed seat and is told by text."""
     clock = now()
     try:
-        dropped, promoted = groups.drop(db.session, group_id, patient_id, clock, settings=settings.current())
+        dropped, promoted = roster.drop(db.session, group_id, patient_id, clock, settings=settings.current())
     except NotFound:
         db.session.rollback()  # dropped already (a second click): nothing more to do
         return redirect(url_for("web.group_page", group_id=group_id) + "#roster")
@@ -298,7 +298,7 @@ def meeting_cancel(group_id: int, occurrence_id: int):
 
 def _attendance_page(group: GroupSeries, occ: Occurrence, state: FormState | None = None, status: int = 200):
     clock = now()
-    sheet = group_changes.attendance_sheet(db.session, occ)
+    sheet = roster.attendance_sheet(db.session, occ)
     html = render_template("groups/attendance.html", group=group, occ=occ, sheet=sheet, when=when,
                            started=occ.start_dt <= clock, labels=ATTENDANCE_LABELS,
                            form=state or FormState({}))
@@ -321,7 +321,7 @@ def meeting_attendance_save(group_id: int, occurrence_id: int):
     group = _visible_group(group_id)
     occ = groups.get_occurrence(db.session, group.id, occurrence_id)
     state = FormState(request.form)
-    sheet = group_changes.attendance_sheet(db.session, occ)
+    sheet = roster.attendance_sheet(db.session, occ)
     chosen = {}
     for patient, _status in sheet:
         value = state.get(f"status-{patient.id}")
@@ -337,7 +337,7 @@ def meeting_attendance_save(group_id: int, occurrence_id: int):
     clock = now()
     try:
         for patient_id, value in chosen.items():
-            row = groups.record_attendance(db.session, group.id, occ.id, patient_id, value, clock, user().id)
+            row = roster.record_attendance(db.session, group.id, occ.id, patient_id, value, clock, user().id)
             audit.record(db.session, "update", "attendance", row.id, clock)
     except DomainError as exc:
         db.session.rollback()

@@ -17,7 +17,7 @@ from scheduler.core.settings import current
 from scheduler.extensions import db
 from scheduler.messaging import dispatch, sending, sms
 from scheduler.models import Appointment, Message, Occurrence, Patient, Task
-from scheduler.scheduling import appointments, groups
+from scheduler.scheduling import appointments, groups, roster
 from tests.support import ny
 
 UTC = UTC
@@ -105,7 +105,7 @@ def _weekly_group(app, facilitator: int, patient_ids: list[int], now: datetime, 
                                     capacity=capacity, local_start=datetime(2026, 3, 3, 18),
                                     duration_minutes=60, timezone=NY, now=now, rrule=rrule, settings=current())
         for pid in patient_ids:
-            groups.enroll(db.session, group.id, pid, now, settings=current())
+            roster.enroll(db.session, group.id, pid, now, settings=current())
         db.session.commit()
         return group.id
 
@@ -137,7 +137,7 @@ def test_promoted_from_waitlist_text_names_the_next_meeting(tapp, standin, make_
     first, second = make_patient(phone="+12015550001"), make_patient(phone="+12015550002")
     group_id = _weekly_group(tapp, facilitator, [first, second], BOOKED_AT, capacity=1)
     with tapp.app_context():  # an hour before Tuesday's meeting the seat frees up
-        groups.drop(db.session, group_id, first, ny(10, 17), settings=current())
+        roster.drop(db.session, group_id, first, ny(10, 17), settings=current())
         db.session.commit()
     assert {m.status for m in messages(tapp, patient_id=first, kind="reminder")} >= {"withdrawn"}
     run(tapp, ny(10, 19))  # the dispatcher only gets to it after that meeting began

@@ -11,7 +11,7 @@ from scheduler.core import auth, clock
 from scheduler.core.settings import current
 from scheduler.extensions import db
 from scheduler.models import Enrollment, Message
-from scheduler.scheduling import groups
+from scheduler.scheduling import groups, roster
 from tests.support import NOW, racing
 
 THREADS = 40
@@ -30,15 +30,15 @@ def group_id(app, make_therapist):
         return group.id
 
 
-def roster(app, gid: int) -> tuple[list[int], list[int]]:
+def seated(app, gid: int) -> tuple[list[int], list[int]]:
     """(patients enrolled, patients waitlisted in position order), read afresh."""
     with app.app_context():
         rows = db.session.scalars(select(Enrollment).where(Enrollment.group_id == gid,
                                                            Enrollment.status != "dropped")).all()
         enrolled = [e.patient_id for e in rows if e.status == "enrolled"]
         waiting = sorted((e for e in rows if e.status == "waitlisted"),
-                         key=lambda e: groups.waitlist_position(db.session, e))
-        assert [groups.waitlist_position(db.session, e) for e in waiting] == list(range(1, len(waiting) + 1))
+                         key=lambda e: roster.waitlist_position(db.session, e))
+        assert [roster.waitlist_position(db.session, e) for e in waiting] == list(range(1, len(waiting) + 1))
         return enrolled, [e.patient_id for e in waiting]
 
 
@@ -46,8 +46,8 @@ def test_enrol_in_domain_functions(app, make_patient, group_id):
     pids = [make_patient() for _ in range(THREADS)]
 
     def enrol(i: int):
-        enrollment = groups.enroll(db.session, group_id, pids[i], NOW + timedelta(microseconds=i), settings=current())
-        answer = (enrollment.status, groups.waitlist_position(db.session, enrollment))
+        enrollment = roster.enroll(db.session, group_id, pids[i], NOW + timedelta(microseconds=i), settings=current())
+        answer = (enrollment.status, roster.waitlist_position(db.session, enrollment))
         db.session.commit()
         return answer
 
@@ -55,7 +55,7 @@ def test_enrol_in_domain_functions(app, make_patient, group_id):
     assert [o for o in outcomes if not isinstance(o, tuple)] == []
     assert sum(status == "enrolled" for status, _ in outcomes) == CAPACITY
     assert sorted(p for status, p in outcomes if status == "waitlisted") == list(range(1, THREADS - CAPACITY + 1))
-    enrolled, waiting = roster(app, group_id)
+    enrolled, waiting = seated(app, group_id)
     assert len(enrolled) == CAPACITY and len(waiting) == THREADS - CAPACITY
     assert set(enrolled) | set(waiting) == set(pids)
     with app.app_context():  # reminders only for those with a seat
@@ -85,7 +85,7 @@ def test_enrol_and_drop_through_the_api(app, make_patient, group_id, monkeypatch
         range(1, THREADS - CAPACITY + 1))
 
     # Now everyone seated leaves at once: each freed seat goes to the next in line, exactly once.
-    enrolled, waiting = roster(app, group_id)
+    enrolled, waiting = seated(app, group_id)
 
     def drop(i: int):
         if i >= CAPACITY:
@@ -98,7 +98,7 @@ def test_enrol_and_drop_through_the_api(app, make_patient, group_id, monkeypatch
     assert {code for code, _ in outcomes} == {200}
     promoted = [pid for _, ids in outcomes for pid in ids]
     assert sorted(promoted) == sorted(waiting[:CAPACITY])
-    now_enrolled, now_waiting = roster(app, group_id)
+    now_enrolled, now_waiting = seated(app, group_id)
     assert sorted(now_enrolled) == sorted(waiting[:CAPACITY])
     assert now_waiting == waiting[CAPACITY:]
     with app.app_context():

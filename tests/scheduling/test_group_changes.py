@@ -10,7 +10,7 @@ from scheduler.core.settings import current
 from scheduler.errors import Conflict, Invalid
 from scheduler.messaging import dispatch
 from scheduler.models import Message, Patient
-from scheduler.scheduling import appointments, group_changes, groups
+from scheduler.scheduling import appointments, group_changes, groups, roster
 from tests.support import NOW
 
 NY = "America/New_York"
@@ -60,7 +60,7 @@ def test_cancel_one_meeting_withdraws_its_reminders_and_tells_each_enrolled_pati
     group = make_group(ctx, make_therapist())
     seated, other, waiting = make_patient(), make_patient(), make_patient()
     for pid in (seated, other, waiting):
-        groups.enroll(ctx, group.id, pid, NOW, settings=current())
+        roster.enroll(ctx, group.id, pid, NOW, settings=current())
     ctx.commit()
     first, second = groups.next_occurrences(ctx, group, NOW)[:2]
     occ, told = group_changes.cancel_occurrence(ctx, group.id, second.id, NOW, settings=current())
@@ -80,7 +80,7 @@ def test_cancel_one_meeting_withdraws_its_reminders_and_tells_each_enrolled_pati
 def test_the_cancellation_text_names_the_meeting(app, ctx, make_therapist, make_patient):
     therapist, patient = make_therapist(), make_patient()  # before the session holds SQLite's lock
     group = make_group(ctx, therapist)
-    groups.enroll(ctx, group.id, patient, NOW, settings=current())
+    roster.enroll(ctx, group.id, patient, NOW, settings=current())
     occ = groups.next_occurrences(ctx, group, NOW)[1]
     group_changes.cancel_occurrence(ctx, group.id, occ.id, NOW, settings=current())
     ctx.commit()
@@ -100,7 +100,7 @@ def test_raising_capacity_seats_the_waitlist_in_order(ctx, make_therapist, make_
     group = make_group(ctx, make_therapist(), capacity=1)
     a, b, c = make_patient(), make_patient(), make_patient()
     for pid in (a, b, c):
-        groups.enroll(ctx, group.id, pid, NOW, settings=current())
+        roster.enroll(ctx, group.id, pid, NOW, settings=current())
     ctx.commit()
     _, promoted = group_changes.update_group(ctx, group.id, {"capacity": 2, "title": "Tuesday circle"}, NOW, settings=current())
     ctx.commit()
@@ -112,7 +112,7 @@ def test_capacity_below_the_seats_taken_is_refused(ctx, make_therapist, make_pat
     therapist, patients = make_therapist(), [make_patient(), make_patient()]
     group = make_group(ctx, therapist, capacity=3)
     for pid in patients:
-        groups.enroll(ctx, group.id, pid, NOW, settings=current())
+        roster.enroll(ctx, group.id, pid, NOW, settings=current())
     ctx.commit()
     with pytest.raises(Invalid) as caught:
         group_changes.update_group(ctx, group.id, {"capacity": 1}, NOW, settings=current())

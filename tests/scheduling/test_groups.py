@@ -22,7 +22,7 @@ from scheduler.models import (
     Occurrence,
     Task,
 )
-from scheduler.scheduling import groups
+from scheduler.scheduling import groups, roster
 from tests.support import NOW, count
 
 NY = "America/New_York"
@@ -110,7 +110,7 @@ def positions(look, group_id: int, patient_ids) -> dict[int, int | None]:
             e = s.scalar(select(Enrollment).where(Enrollment.group_id == group_id,
                                                   Enrollment.patient_id == pid,
                                                   Enrollment.status != "dropped"))
-            out[pid] = groups.waitlist_position(s, e) if e else None
+            out[pid] = roster.waitlist_position(s, e) if e else None
         return out
 
 
@@ -624,8 +624,8 @@ def test_confirm_occurrence_keeps_the_first_confirmation(api, look, clock, make_
     enrol(api, group["id"], pid)
     with look() as s:
         occ = s.get(Occurrence, group["next_occurrences"][0]["id"])
-        row = groups.confirm_occurrence(s, occ, pid, NOW)
-        again = groups.confirm_occurrence(s, occ, pid, NOW + timedelta(hours=1))
+        row = roster.confirm_occurrence(s, occ, pid, NOW)
+        again = roster.confirm_occurrence(s, occ, pid, NOW + timedelta(hours=1))
         s.commit()
         assert row.id == again.id and again.confirmed_at == NOW and again.status is None
     clock.now = AFTER_FIRST
@@ -636,7 +636,7 @@ def test_confirm_occurrence_keeps_the_first_confirmation(api, look, clock, make_
         occ = s.get(Occurrence, row.occurrence_id)
         occ.cancelled = True
         with pytest.raises(Conflict):
-            groups.confirm_occurrence(s, occ, pid, NOW)
+            roster.confirm_occurrence(s, occ, pid, NOW)
 
 
 # --- audit --------------------------------------------------------------------------------

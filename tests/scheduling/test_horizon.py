@@ -10,7 +10,7 @@ from sqlalchemy import select
 from scheduler.core.settings import current
 from scheduler.errors import Conflict
 from scheduler.models import Appointment, GroupSeries, Occurrence, Task
-from scheduler.scheduling import appointments, busy, groups, therapists
+from scheduler.scheduling import appointments, busy, groups, roster, therapists
 from tests.support import NOW
 
 NY = ZoneInfo("America/New_York")
@@ -27,7 +27,7 @@ def clinic(ctx, make_therapist, make_patient):
     group = groups.create_group(ctx, title="Morning circle", facilitator_id=facilitator, capacity=8,
                                 local_start=FIRST, duration_minutes=60, timezone="America/New_York",
                                 rrule="FREQ=WEEKLY", now=NOW, settings=current())
-    groups.enroll(ctx, group.id, member, NOW, settings=current())
+    roster.enroll(ctx, group.id, member, NOW, settings=current())
     ctx.commit()
     assert group.materialized_until < BEYOND.date()
     return {"group": group.id, "facilitator": facilitator, "other": other, "member": member,
@@ -99,7 +99,7 @@ def test_a_cancelled_meeting_frees_its_time_past_the_first_check(ctx, clinic):
 def test_enrolling_checks_appointments_past_the_horizon(ctx, clinic):
     book(ctx, clinic["other"], clinic["outsider"], FAR)
     with pytest.raises(Conflict) as caught:
-        groups.enroll(ctx, clinic["group"], clinic["outsider"], NOW, settings=current())
+        roster.enroll(ctx, clinic["group"], clinic["outsider"], NOW, settings=current())
     assert caught.value.field == "patient_id" and "2028-03-07" in caught.value.message
     ctx.rollback()
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from scheduler.core.settings import current
 from scheduler.extensions import db
 from scheduler.models import Enrollment, Message, Task
-from scheduler.scheduling import appointments, groups
+from scheduler.scheduling import appointments, groups, roster
 from tests.support import NOW, racing
 
 NY = ZoneInfo("America/New_York")
@@ -25,8 +25,8 @@ def clinic(ctx, make_therapist, make_patient):
     facilitator, other = make_therapist(name="Lee"), make_therapist(name="Kim")
     a, b, c, d = (make_patient(name=n) for n in "ABCD")
     group = new_group(ctx, facilitator, FIRST)
-    groups.enroll(ctx, group, a, NOW, settings=current())
-    groups.enroll(ctx, group, b, NOW + timedelta(seconds=1), settings=current())
+    roster.enroll(ctx, group, a, NOW, settings=current())
+    roster.enroll(ctx, group, b, NOW + timedelta(seconds=1), settings=current())
     clash = appointments.book(ctx, other, b, SECOND, 50, NOW, settings=current()).id  # read before the commit expires it
     ctx.commit()
     return {"group": group, "facilitator": facilitator, "other": other, "a": a, "b": b, "c": c, "d": d,
@@ -50,7 +50,7 @@ def promoted_texts(ctx, patient):
 
 
 def drop(ctx, group, patient, now=NOW):
-    _, promoted = groups.drop(ctx, group, patient, now, settings=current())
+    _, promoted = roster.drop(ctx, group, patient, now, settings=current())
     ctx.commit()
     return [e.patient_id for e in promoted]
 
@@ -82,7 +82,7 @@ def test_moving_it_onto_another_meeting_keeps_the_patient_waiting(ctx, clinic):
 
 def test_a_newcomer_takes_a_seat_nobody_waiting_can_use(ctx, clinic):
     drop(ctx, clinic["group"], clinic["a"])
-    assert groups.enroll(ctx, clinic["group"], clinic["c"], NOW, settings=current()).status == "enrolled"
+    assert roster.enroll(ctx, clinic["group"], clinic["c"], NOW, settings=current()).status == "enrolled"
     ctx.commit()
     assert status(ctx, clinic["group"], clinic["b"]) == "waitlisted"
 
@@ -92,16 +92,16 @@ def test_a_newcomer_never_jumps_a_waiting_patient_who_can_now_attend(ctx, clinic
     the seat, so the next enrollment attempt does, and the newcomer queues behind."""
     drop(ctx, clinic["group"], clinic["a"])
     later = SECOND + timedelta(hours=2)
-    newcomer = groups.enroll(ctx, clinic["group"], clinic["c"], later, settings=current())
+    newcomer = roster.enroll(ctx, clinic["group"], clinic["c"], later, settings=current())
     ctx.commit()
-    assert newcomer.status == "waitlisted" and groups.waitlist_position(ctx, newcomer) == 1
+    assert newcomer.status == "waitlisted" and roster.waitlist_position(ctx, newcomer) == 1
     assert status(ctx, clinic["group"], clinic["b"]) == "enrolled"
     assert promoted_texts(ctx, clinic["b"]) == 1
 
 
 def test_the_longest_waiting_who_can_attend_gets_the_seat(ctx, clinic):
-    groups.enroll(ctx, clinic["group"], clinic["c"], NOW + timedelta(seconds=2), settings=current())
-    groups.enroll(ctx, clinic["group"], clinic["d"], NOW + timedelta(seconds=3), settings=current())
+    roster.enroll(ctx, clinic["group"], clinic["c"], NOW + timedelta(seconds=2), settings=current())
+    roster.enroll(ctx, clinic["group"], clinic["d"], NOW + timedelta(seconds=3), settings=current())
     ctx.commit()
     assert drop(ctx, clinic["group"], clinic["a"]) == [clinic["c"]]
     assert status(ctx, clinic["group"], clinic["d"]) == "waitlisted"
@@ -117,7 +117,7 @@ def test_leaving_a_group_at_the_same_hour_frees_the_seat_in_the_other(ctx, clini
     appointments.cancel(ctx, clinic["clash"], NOW, settings=current())
     ctx.commit()
     other_group = new_group(ctx, make_therapist(name="Ray"), FIRST, title="Other circle")
-    assert groups.enroll(ctx, other_group, clinic["b"], NOW, settings=current()).status == "enrolled"
+    assert roster.enroll(ctx, other_group, clinic["b"], NOW, settings=current()).status == "enrolled"
     ctx.commit()
     assert drop(ctx, clinic["group"], clinic["a"]) == []  # B is busy at every meeting now
     assert drop(ctx, other_group, clinic["b"]) == [clinic["b"]]
@@ -127,7 +127,7 @@ def test_leaving_a_group_at_the_same_hour_frees_the_seat_in_the_other(ctx, clini
 def test_a_cancellation_racing_a_drop_still_seats_the_patient(app, ctx, clinic):
     def work(i: int):
         if i == 0:
-            groups.drop(db.session, clinic["group"], clinic["a"], NOW, settings=current())
+            roster.drop(db.session, clinic["group"], clinic["a"], NOW, settings=current())
         else:
             appointments.cancel(db.session, clinic["clash"], NOW, settings=current())
         db.session.commit()
@@ -146,7 +146,7 @@ def test_a_booking_racing_a_promotion_never_double_books(app, ctx, clinic):
 
     def work(i: int):
         if i == 0:
-            groups.drop(db.session, clinic["group"], clinic["a"], NOW, settings=current())
+            roster.drop(db.session, clinic["group"], clinic["a"], NOW, settings=current())
         else:
             appointments.book(db.session, clinic["other"], clinic["b"], third, 50, NOW, settings=current())
         db.session.commit()
