@@ -43,6 +43,13 @@ def test_no_page_asset_comes_from_outside():
             assert "data:" not in text or path.suffix != ".css", path
 
 
+def test_pages_name_their_icon_so_browsers_do_not_ask_for_a_missing_favicon(client):
+    html = client.get("/login").get_data(as_text=True)
+    href = re.search(r'<link rel="icon" href="([^"]+)"', html).group(1)
+    with client.get(href) as icon:  # a file response: closed, or its file stays open
+        assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+
+
 if __name__ == "__main__":
     css, icons = build()
     CSP_SAFE.write_text(css)
