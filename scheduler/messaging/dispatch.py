@@ -204,7 +204,7 @@ def prepare(session: Session, ids: list[int], token: datetime, now: datetime, se
             if not (msg.uncertain and msg.send_started_at):
                 msg.send_started_at = now
             msg.lease_until = now + send_lease
-            msg.note("sending", now, f"attempt {msg.attempts + 1}")
+            msg.note(MessageStatus.SENDING, now, f"attempt {msg.attempts + 1}")
             ready.append(Outgoing(msg.id, msg.lease_until, patient.phone, body, list(msg.history)))
     session.commit()
     return ready, counts

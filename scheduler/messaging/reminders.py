@@ -229,7 +229,7 @@ def replan_patient(session: Session, patient: Patient, now: datetime, *, setting
         return
     for msg in session.scalars(select(Message).where(Message.dedupe_key.in_(list(wanted)))):
         row = wanted.pop(msg.dedupe_key)
-        if msg.status not in ("pending", "skipped", "withdrawn"):
+        if msg.status not in (MessageStatus.PENDING, MessageStatus.SKIPPED, MessageStatus.WITHDRAWN):
             continue  # sending, sent or failed: already on its way or settled
         if (msg.status, msg.due_at, msg.skip_reason) == (row["status"], row["due_at"], row["skip_reason"]):
             continue

@@ -152,9 +152,9 @@ def set_aside(session: Session, msg_id: int, token: datetime, now: datetime) -> 
     The failure is logged by type only (SQL errors may quote patient data); the pass goes on.
     """
     session.rollback()
-    session.execute(update(Message).where(Message.id == msg_id, Message.status == "sending",
+    session.execute(update(Message).where(Message.id == msg_id, Message.status == MessageStatus.SENDING,
                                           Message.lease_until == token)
-                    .values(status="pending", due_at=now + AMBIGUOUS_RETRY, lease_until=None)
+                    .values(status=MessageStatus.PENDING, due_at=now + AMBIGUOUS_RETRY, lease_until=None)
                     .execution_options(synchronize_session=False))
     session.commit()
 
@@ -276,7 +276,7 @@ def record_failure(session: Session, msg_id: int, token: datetime, now: datetime
         _task(session, msg, TaskKind.SMS_FAILED, msg.error, now)
     else:
         wait = AMBIGUOUS_RETRY if exc.kind == sms.AMBIGUOUS else backoff(msg.attempts, first_wait)
-        msg.status, msg.due_at = "pending", now + wait
+        msg.status, msg.due_at = MessageStatus.PENDING, now + wait
         msg.note(MessageStatus.PENDING, now, f"retry: {exc.detail}")
         session.commit()
         return "retry"

@@ -15,7 +15,7 @@ from scheduler.core.db import lock
 from scheduler.core.settings import Settings
 from scheduler.errors import Conflict, Invalid
 from scheduler.messaging import reminders
-from scheduler.models import Enrollment, GroupSeries, Occurrence, Therapist
+from scheduler.models import Enrollment, EnrollmentStatus, GroupSeries, Occurrence, Therapist
 from scheduler.scheduling import busy, groups, roster
 
 MAX_MEETINGS = 104  # two years of weekly meetings; a longer series is a new group
@@ -88,7 +88,7 @@ def update_group(session: Session, group_id: int, changes: dict, now: datetime, 
         if not 1 <= capacity <= groups.MAX_CAPACITY:
             raise Invalid({"capacity": f"must be from 1 to {groups.MAX_CAPACITY}"})
         enrolled = session.scalar(select(func.count()).select_from(Enrollment).where(
-            Enrollment.group_id == group.id, Enrollment.status == "enrolled"))
+            Enrollment.group_id == group.id, Enrollment.status == EnrollmentStatus.ENROLLED))
         if capacity < enrolled:
             raise Invalid({"capacity": f"{enrolled} patients hold a seat: drop some before lowering it"})
         group.capacity = capacity

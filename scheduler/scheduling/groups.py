@@ -294,7 +294,7 @@ def _flag_patient_clashes(session: Session, group: GroupSeries, new: list[Occurr
         if clash is not None:
             log.warning("group %s: an enrolled patient is busy at a new occurrence on %s", group.id,
                         clash.local_date)
-            session.add(Task(kind="group_clash", patient_id=patient_id, created_at=now,
+            session.add(Task(kind=TaskKind.GROUP_CLASH, patient_id=patient_id, created_at=now,
                              detail=f"Group {group.id}: this patient has another session on "
                                     f"{meeting_time(clash, group.timezone)}; move one of them"))
 

@@ -12,7 +12,16 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scheduler.models import Appointment, Attendance, Enrollment, GroupSeries, Occurrence, Therapist
+from scheduler.models import (
+    ACTIVE_APPOINTMENT_STATUSES,
+    Appointment,
+    Attendance,
+    Enrollment,
+    EnrollmentStatus,
+    GroupSeries,
+    Occurrence,
+    Therapist,
+)
 
 
 @dataclass(frozen=True)
@@ -35,7 +44,7 @@ def _appointments(session: Session, patient_id: int, therapist_id: int | None, u
     if therapist_id is not None:
         stmt = stmt.where(Appointment.therapist_id == therapist_id)
     if upcoming:
-        stmt = stmt.where(Appointment.end_dt > now, Appointment.status.in_(("scheduled", "confirmed")))
+        stmt = stmt.where(Appointment.end_dt > now, Appointment.status.in_(ACTIVE_APPOINTMENT_STATUSES))
         stmt = stmt.order_by(Appointment.start_dt)
     else:
         stmt = stmt.where(Appointment.start_dt <= now).order_by(Appointment.start_dt.desc())
@@ -48,7 +57,7 @@ def _meetings(session: Session, patient_id: int, upcoming: bool, now: datetime, 
         stmt = select(Occurrence, GroupSeries.title, GroupSeries.timezone).join(
             GroupSeries, GroupSeries.id == Occurrence.group_id).join(
             Enrollment, Enrollment.group_id == Occurrence.group_id).where(
-            Enrollment.patient_id == patient_id, Enrollment.status == "enrolled",
+            Enrollment.patient_id == patient_id, Enrollment.status == EnrollmentStatus.ENROLLED,
             Occurrence.end_dt > now).order_by(Occurrence.start_dt).limit(limit)
         return [Visit(o.start_dt, o.end_dt, title, "cancelled" if o.cancelled else "enrolled", tz,
                          group_id=o.group_id) for o, title, tz in session.execute(stmt)]

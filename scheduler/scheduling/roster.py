@@ -27,6 +27,7 @@ from scheduler.models import (
     Occurrence,
     Patient,
     Task,
+    TaskKind,
 )
 from scheduler.scheduling import busy, groups
 
@@ -35,7 +36,7 @@ def roster_counts(session: Session, group_id: int) -> dict[str, int]:
     """How many are enrolled and waitlisted."""
     rows = session.execute(select(Enrollment.status, func.count()).where(
         Enrollment.group_id == group_id, Enrollment.status != EnrollmentStatus.DROPPED).group_by(Enrollment.status))
-    counts = {"enrolled": 0, "waitlisted": 0}
+    counts = {EnrollmentStatus.ENROLLED: 0, EnrollmentStatus.WAITLISTED: 0}
     counts.update({status: n for status, n in rows})
     return counts
 
@@ -190,9 +191,9 @@ _PATIENT_IF_FREE = select(Patient.id).where(Patient.id == bindparam("ident")).wi
 def _clash_task(session: Session, group: GroupSeries, patient_id: int, now: datetime) -> None:
     """Tell staff a seat passed a waiting patient by, unless an open task already says so."""
     detail = f"group {group.id}: seat free, but a session clashes"
-    if session.scalar(select(Task.id).where(Task.kind == "waitlist_clash", Task.patient_id == patient_id,
+    if session.scalar(select(Task.id).where(Task.kind == TaskKind.WAITLIST_CLASH, Task.patient_id == patient_id,
                                             Task.detail == detail, Task.done_at.is_(None)).limit(1)) is None:
-        session.add(Task(kind="waitlist_clash", patient_id=patient_id, created_at=now, detail=detail))
+        session.add(Task(kind=TaskKind.WAITLIST_CLASH, patient_id=patient_id, created_at=now, detail=detail))
 
 
 def _patient_clash(session: Session, group: GroupSeries, patient_id: int,
