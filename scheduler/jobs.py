@@ -105,9 +105,10 @@ def housekeeping(session: Session, now: datetime) -> dict[str, int]:
     from scheduler.webhooks import prune_signatures
 
     pruned = prune_signatures(session, now)
-    forgotten = statuses.forget_early(session, now)
     session.commit()
-    late = statuses.apply_early(session)  # kept for a send a crash recorded without applying them
+    late = statuses.apply_early(session)  # kept for a send recorded by a worker that then crashed
+    forgotten = statuses.forget_early(session, now)  # after applying: only those no send claimed
+    session.commit()
     day_ago = now - timedelta(days=1)
     out = dict(session.execute(
         select(Message.status, func.count()).where(Message.direction == Direction.OUT, Message.created_at > day_ago,

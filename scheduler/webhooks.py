@@ -140,7 +140,7 @@ def message_status():
     db.session.commit()
     if outcome == statuses.KEPT:
         statuses.apply_early(db.session, [form["MessageSid"]])  # recorded while we kept it?
-    return Response(status=204)
+    return Response(status=204)  # kept, at worst: the worker or housekeeping applies it
 
 
 def prune_signatures(session: Session, at: datetime) -> int:

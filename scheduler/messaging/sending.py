@@ -166,17 +166,8 @@ def record_sent(session: Session, msg_id: int, now: datetime, sid: str, detail: 
     """
     outcome = _record_one(session, msg_id, now, sid, detail)
     if outcome == "sent":
-        _apply_early(session, [sid])
+        statuses.apply_early(session, [sid])
     return outcome
-
-
-def _apply_early(session: Session, sids: list[str]) -> None:
-    """Statuses Twilio reported before we recorded these sids; the sends stay recorded whatever happens."""
-    try:
-        statuses.apply_early(session, sids)
-    except Exception as exc:  # housekeeping sweeps up what is left; the pass goes on
-        session.rollback()
-        log.error("early delivery statuses not applied yet (%s)", type(exc).__name__)
 
 
 def _record_one(session: Session, msg_id: int, now: datetime, sid: str, detail: str | None = None) -> str:
@@ -241,7 +232,7 @@ def record_sent_many(session: Session, sent: list[Sent]) -> dict[str, int]:
             if s.out.id not in recorded:
                 outcome = _record_one(session, s.out.id, s.at, s.sid)
                 counts[outcome] = counts.get(outcome, 0) + 1
-    _apply_early(session, [s.sid for s in sent])
+    statuses.apply_early(session, [s.sid for s in sent])
     return counts
 
 

@@ -6,14 +6,16 @@ be found at Twilio. Such a callback is kept (models.EarlyStatus) and applied onc
 recorded. Both sides look again after committing, the webhook after keeping the callback and
 the worker after recording the send, so whichever commits second sees the other's row; taking
 kept rows with DELETE ... RETURNING lets only one of them apply it. Housekeeping sweeps up what
-a crash between the two left behind, and forgets callbacks no send ever claimed.
+a crash (or a failed try) left behind, and forgets, after a week, callbacks no send claimed.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from scheduler.core import audit
@@ -34,6 +36,8 @@ OPTED_OUT_CODE = 21610  # Twilio: the number replied STOP to the carrier
 KEEP_EARLY = timedelta(days=7)
 
 APPLIED, IGNORED, KEPT = "applied", "ignored", "kept"
+
+log = logging.getLogger(__name__)
 
 
 def error_code(value) -> int | None:
@@ -86,32 +90,48 @@ def _apply(session: Session, msg: Message, new: str, code: int | None, now: date
     return True
 
 
-def apply_early(session: Session, sids: Iterable[str] | None = None) -> int:
-    """Apply kept callbacks whose send is now recorded (all of them when `sids` is None); commits.
+def _recorded(sids: list[str] | None = None):
+    """The sids of sends we recorded (of `sids`, when given), as a subquery."""
+    recorded = select(Message.twilio_sid).where(Message.direction == Direction.OUT, Message.twilio_sid.is_not(None))
+    return recorded if sids is None else recorded.where(Message.twilio_sid.in_(sids))
 
-    Returns how many changed a text. Each kept callback is taken by one caller only.
+
+def apply_early(session: Session, sids: Iterable[str] | None = None) -> int:
+    """Apply kept callbacks whose send is now recorded (all of them when `sids` is None).
+
+    One at a time, each in a transaction of its own: a text's lock is never held while another
+    text's (or its patient's) is wanted, so this cannot deadlock with a webhook applying a status
+    of its own. DELETE ... RETURNING gives each kept callback to one caller only; one that fails
+    stays kept for the next try (housekeeping), and nothing here raises a database error to the
+    caller (a webhook answer, a dispatch pass). Returns how many changed a text.
     """
-    recorded = select(Message.twilio_sid).where(Message.direction == Direction.OUT,
-                                                Message.twilio_sid.is_not(None))
-    if sids is not None:
-        sids = list(sids)
-        if not sids:
-            return 0
-        recorded = recorded.where(Message.twilio_sid.in_(sids))
-    taken = session.execute(
-        delete(EarlyStatus).where(EarlyStatus.twilio_sid.in_(recorded))
-        .returning(EarlyStatus.id, EarlyStatus.twilio_sid, EarlyStatus.status, EarlyStatus.error_code,
-                   EarlyStatus.received_at)
-        .execution_options(synchronize_session=False)).all()
+    sids = None if sids is None else list(sids)
+    if sids == []:
+        return 0
+    try:
+        kept = session.scalars(select(EarlyStatus.id).where(EarlyStatus.twilio_sid.in_(_recorded(sids)))
+                               .order_by(EarlyStatus.received_at, EarlyStatus.id)).all()
+    except SQLAlchemyError as exc:  # never the caller's failure: what is kept stays kept
+        log.error("early delivery statuses not looked up (%s)", type(exc).__name__)
+        kept = []
+    session.rollback()
     changed = 0
-    for row in sorted(taken, key=lambda r: (r.received_at, r.id)):
-        msg = _locked(session, row.twilio_sid)
-        if msg is not None and _apply(session, msg, row.status, row.error_code, row.received_at):
-            changed += 1
-    session.commit()
+    for early_id in kept:
+        try:
+            row = session.execute(delete(EarlyStatus).where(EarlyStatus.id == early_id).returning(
+                EarlyStatus.twilio_sid, EarlyStatus.status, EarlyStatus.error_code, EarlyStatus.received_at)
+                .execution_options(synchronize_session=False)).first()
+            msg = _locked(session, row.twilio_sid) if row is not None else None
+            if msg is not None and _apply(session, msg, row.status, row.error_code, row.received_at):
+                changed += 1
+            session.commit()
+        except SQLAlchemyError as exc:  # e.g. a deadlock victim: kept, and tried again later
+            session.rollback()
+            log.error("early delivery status %s not applied yet (%s)", early_id, type(exc).__name__)
     return changed
 
 
 def forget_early(session: Session, now: datetime) -> int:
-    """Drop kept callbacks older than KEEP_EARLY that no recorded send claimed; returns how many."""
-    return session.execute(delete(EarlyStatus).where(EarlyStatus.received_at < now - KEEP_EARLY)).rowcount or 0
+    """Drop kept callbacks older than KEEP_EARLY whose send was never recorded; returns how many."""
+    return session.execute(delete(EarlyStatus).where(
+        EarlyStatus.received_at < now - KEEP_EARLY, EarlyStatus.twilio_sid.not_in(_recorded()))).rowcount or 0

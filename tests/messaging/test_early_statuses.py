@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from scheduler import jobs
 from scheduler.core.settings import current
@@ -160,7 +161,9 @@ def _recorded_without_its_early_status(app, therapist: int, patient: int, receiv
 
 def test_housekeeping_applies_what_a_crash_left_and_forgets_only_unclaimed_old_ones(
         app, make_therapist, make_patient):
-    msg_id = _recorded_without_its_early_status(app, make_therapist(), make_patient(), BOOKED_AT)
+    # Older than the week kept callbacks are forgotten after: its send is recorded, so it counts.
+    msg_id = _recorded_without_its_early_status(app, make_therapist(), make_patient(),
+                                                BOOKED_AT - timedelta(days=8))
     with app.app_context():
         db.session.add_all([  # statuses for sends never recorded here: kept a week, then forgotten
             EarlyStatus(twilio_sid=sms.new_sid(), status="delivered", received_at=BOOKED_AT - timedelta(days=8)),
@@ -174,6 +177,35 @@ def test_housekeeping_applies_what_a_crash_left_and_forgets_only_unclaimed_old_o
     assert msg.status == "undelivered"
     assert [t.message_id for t in rows(app, Task)] == [msg_id]
     assert [e.received_at for e in rows(app, EarlyStatus)] == [BOOKED_AT - timedelta(days=6)]
+
+
+def test_a_send_recorded_while_the_webhook_keeps_its_status_is_still_told(app, engine_name, make_patient,
+                                                                            monkeypatch):
+    """The webhook finds no send and keeps the status; before it commits, the worker records the
+    send and looks for kept statuses (none yet). Only the webhook's second look can apply it."""
+    if engine_name == "sqlite":
+        pytest.skip("SQLite serialises writers: the webhook's transaction cannot interleave so")
+    app.config.update(TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=PUBLIC)
+    patient, sid = make_patient(), sms.new_sid()
+    with app.app_context():
+        db.session.add(Message(patient_id=patient, direction="out", kind="reminder", status="sending",
+                               body="x", attempts=0, created_at=BOOKED_AT, history=[]))
+        db.session.commit()
+    keep = statuses.handle
+
+    def keep_then_worker_records(session, *args):
+        outcome = keep(session, *args)
+        assert outcome == statuses.KEPT
+        with Session(db.engine) as worker:  # another connection: the webhook has not committed
+            worker.execute(update(Message).values(status="sent", twilio_sid=sid))
+            worker.commit()
+            assert statuses.apply_early(worker, [sid]) == 0  # the kept row is not visible yet
+        return outcome
+    monkeypatch.setattr(statuses, "handle", keep_then_worker_records)
+    assert call_back(app, sid, "undelivered", 30003) == 204
+    [msg] = rows(app, Message)
+    assert (msg.status, msg.error_code) == ("undelivered", 30003)
+    assert [t.message_id for t in rows(app, Task)] == [msg.id] and rows(app, EarlyStatus) == []
 
 
 def test_a_kept_status_is_applied_once_when_both_sides_take_it_at_once(app, make_therapist, make_patient):
