@@ -76,12 +76,14 @@ def update_group(session: Session, group_id: int, changes: dict, now: datetime, 
         upcoming = session.scalars(select(Occurrence).where(
             Occurrence.group_id == group.id, Occurrence.cancelled.is_(False), Occurrence.end_dt > now
         ).order_by(Occurrence.start_dt)).all()
+        clash = None
         if upcoming:
             taken = busy.therapist_intervals(session, new_facilitator, upcoming[0].start_dt, upcoming[-1].end_dt)
             clash = groups.first_overlap(upcoming, taken)
-            if clash is not None:
-                raise Conflict(f"that facilitator already has a session on {groups.meeting_time(clash, group.timezone)}",
-                               field="facilitator_id")
+        clash = clash or groups.clash_past_horizon(session, group, "therapist", new_facilitator)
+        if clash is not None:
+            raise Conflict(f"that facilitator already has a session on {groups.meeting_time(clash, group.timezone)}",
+                           field="facilitator_id")
         group.facilitator_id = new_facilitator
     if "capacity" in changes:
         capacity = changes["capacity"]

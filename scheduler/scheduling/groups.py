@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+from bisect import bisect_left
 from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import islice
@@ -48,6 +49,9 @@ log = logging.getLogger(__name__)
 MIN_MINUTES, MAX_MINUTES = MIN_SESSION_MINUTES, MAX_SESSION_MINUTES
 MAX_CAPACITY = MAX_GROUP_CAPACITY
 SHOWN_OCCURRENCES = 12  # GET /groups/{id} lists at least this many upcoming ones
+# How far past its horizon a series is checked against the person's other groups when it is
+# created or joined; a clash first coming later still gets a task when the horizon rolls.
+SERIES_CHECK_AHEAD = timedelta(weeks=5 * 52)
 _TIME_OF_DAY_PARTS = re.compile(r"(^|;)\s*BY(HOUR|MINUTE|SECOND)\s*=", re.IGNORECASE)
 _INTERVAL = re.compile(r"(^|;)\s*INTERVAL\s*=\s*([^;]*)", re.IGNORECASE)
 _NOT_A_RULE = "expected an RRULE such as FREQ=WEEKLY;COUNT=12"
@@ -195,17 +199,28 @@ def first_overlap(occurrences: list[Occurrence], taken: list[tuple[datetime, dat
 
 
 def clash_past_horizon(session: Session, group: GroupSeries, who: str, person_id: int) -> datetime | None:
-    """The start of the first meeting past the group's horizon that overlaps an appointment of
-    therapist or patient `person_id` (booked before the group or enrollment existed), or None."""
+    """The start of the first meeting past the group's horizon at which therapist or patient
+    `person_id` is busy, or None.
+
+    Busy with an appointment however far ahead, or, up to SERIES_CHECK_AHEAD past the horizon,
+    with a meeting of another of their groups (a single far meeting, or a series from its rule):
+    two series that first coincide there are refused now, not found by a task at a horizon roll.
+    """
     if not group.rrule:
         return None  # a single meeting is always materialised
     materialised = group.materialized_until or group.local_start.date() - timedelta(days=1)
     horizon_start = datetime.combine(materialised, time.min, tzinfo=UTC)
-    taken = busy.appointments_after(session, who, person_id, horizon_start)
+    intervals = busy.therapist_intervals if who == "therapist" else busy.patient_intervals
+    taken = sorted({*busy.appointments_after(session, who, person_id, horizon_start),
+                    *intervals(session, person_id, horizon_start, horizon_start + SERIES_CHECK_AHEAD,
+                               exclude_group=group.id)})
     if not taken:
         return None
+    starts = [s for s, _ in taken]
     for start, end in busy.meetings_of([group], taken[0][0], max(e for _, e in taken)):
-        if any(s < end and start < e for s, e in taken):
+        # Only what starts within one longest session before this meeting can overlap it.
+        first = bisect_left(starts, start - timedelta(minutes=MAX_MINUTES))
+        if any(s < end and start < e for s, e in taken[first:bisect_left(starts, end)]):
             return start
     return None
 

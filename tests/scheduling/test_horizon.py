@@ -145,3 +145,47 @@ def test_rolling_the_horizon_adds_no_clash(ctx, clinic):
     with pytest.raises(Conflict):
         book(ctx, clinic["other"], clinic["member"], FAR)
     ctx.rollback()
+
+
+# -- two groups that first meet at the same time past the horizon (issue 7 item 11's last gap) --
+SPRING_2028 = datetime(2028, 3, 7, 10, 0)  # a Tuesday two years out, at the weekly group's hour
+
+
+def one_meeting(ctx, facilitator: int, local_start: datetime = SPRING_2028, title: str = "Reunion"):
+    """A group that meets once, two years ahead (materialised: a single meeting always is)."""
+    group = groups.create_group(ctx, title=title, facilitator_id=facilitator, capacity=8,
+                                local_start=local_start, duration_minutes=60, timezone="America/New_York",
+                                now=NOW, settings=current())
+    ctx.commit()
+    return group
+
+
+def test_a_new_series_meeting_a_far_group_of_its_facilitator_is_refused(ctx, clinic):
+    one_meeting(ctx, clinic["other"])
+    with pytest.raises(Conflict) as caught:  # weekly Tuesdays at 10: meets on Mar 7 2028 too
+        groups.create_group(ctx, title="Tuesday circle", facilitator_id=clinic["other"], capacity=8,
+                            local_start=FIRST, duration_minutes=60, timezone="America/New_York",
+                            rrule="FREQ=WEEKLY", now=NOW, settings=current())
+    assert caught.value.field == "facilitator_id" and "2028-03-07 at 10:00" in caught.value.message
+    ctx.rollback()
+    assert groups.create_group(ctx, title="Later circle", facilitator_id=clinic["other"], capacity=8,
+                               local_start=FIRST.replace(hour=12), duration_minutes=60,
+                               timezone="America/New_York", rrule="FREQ=WEEKLY", now=NOW, settings=current()).id
+
+
+def test_joining_a_series_that_meets_a_far_group_of_the_patient_is_refused(ctx, clinic):
+    far = one_meeting(ctx, clinic["other"])
+    roster.enroll(ctx, far.id, clinic["outsider"], NOW, settings=current())
+    ctx.commit()
+    with pytest.raises(Conflict) as caught:  # the weekly group meets on Mar 7 2028 at 10:00 too
+        roster.enroll(ctx, clinic["group"], clinic["outsider"], NOW, settings=current())
+    assert caught.value.field == "patient_id" and "2028-03-07 at 10:00" in caught.value.message
+
+
+def test_handing_a_series_to_a_facilitator_with_a_far_group_then_is_refused(ctx, clinic):
+    from scheduler.scheduling import group_changes
+    one_meeting(ctx, clinic["other"])
+    with pytest.raises(Conflict) as caught:
+        group_changes.update_group(ctx, clinic["group"], {"facilitator_id": clinic["other"]}, NOW,
+                                   settings=current())
+    assert caught.value.field == "facilitator_id" and "2028-03-07" in caught.value.message
