@@ -51,7 +51,7 @@ MAX_CAPACITY = MAX_GROUP_CAPACITY
 SHOWN_OCCURRENCES = 12  # GET /groups/{id} lists at least this many upcoming ones
 # How far past its horizon a series is checked against the person's other groups when it is
 # created or joined; a clash first coming later still gets a task when the horizon rolls.
-SERIES_CHECK_AHEAD = timedelta(weeks=5 * 52)
+SERIES_CHECK_AHEAD = timedelta(weeks=2 * 52)
 _TIME_OF_DAY_PARTS = re.compile(r"(^|;)\s*BY(HOUR|MINUTE|SECOND)\s*=", re.IGNORECASE)
 _INTERVAL = re.compile(r"(^|;)\s*INTERVAL\s*=\s*([^;]*)", re.IGNORECASE)
 _NOT_A_RULE = "expected an RRULE such as FREQ=WEEKLY;COUNT=12"
@@ -202,7 +202,7 @@ def clash_past_horizon(session: Session, group: GroupSeries, who: str, person_id
     """The start of the first meeting past the group's horizon at which therapist or patient
     `person_id` is busy, or None.
 
-    Busy with an appointment however far ahead, or, up to SERIES_CHECK_AHEAD past the horizon,
+    Busy with an appointment however far ahead, or, up to SERIES_CHECK_AHEAD (two years) past the horizon,
     with a meeting of another of their groups (a single far meeting, or a series from its rule):
     two series that first coincide there are refused now, not found by a task at a horizon roll.
     """
@@ -210,12 +210,15 @@ def clash_past_horizon(session: Session, group: GroupSeries, who: str, person_id
         return None  # a single meeting is always materialised
     materialised = group.materialized_until or group.local_start.date() - timedelta(days=1)
     horizon_start = datetime.combine(materialised, time.min, tzinfo=UTC)
-    intervals = busy.therapist_intervals if who == "therapist" else busy.patient_intervals
-    taken = sorted({*busy.appointments_after(session, who, person_id, horizon_start),
-                    *intervals(session, person_id, horizon_start, horizon_start + SERIES_CHECK_AHEAD,
-                               exclude_group=group.id)})
+    taken = set(busy.appointments_after(session, who, person_id, horizon_start))
+    # Their other groups only where this one meets past its horizon: often nowhere (a COUNT).
+    near = busy.meetings_of([group], horizon_start, horizon_start + SERIES_CHECK_AHEAD)
+    if near:
+        intervals = busy.therapist_intervals if who == "therapist" else busy.patient_intervals
+        taken.update(intervals(session, person_id, near[0][0], near[-1][1], exclude_group=group.id))
     if not taken:
         return None
+    taken = sorted(taken)
     starts = [s for s, _ in taken]
     for start, end in busy.meetings_of([group], taken[0][0], max(e for _, e in taken)):
         # Only what starts within one longest session before this meeting can overlap it.

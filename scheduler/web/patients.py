@@ -10,6 +10,7 @@ from flask import redirect, render_template, request, url_for
 from scheduler import schemas
 from scheduler.core import access, audit, settings
 from scheduler.core.clock import now
+from scheduler.core.db import lock
 from scheduler.errors import DomainError, Invalid
 from scheduler.extensions import db
 from scheduler.models import Patient
@@ -63,14 +64,32 @@ def patient_pick():
 # --- new and edit ---------------------------------------------------------------------------
 
 
-def _details(state: FormState, creating: bool) -> dict:
+def _ids(values: list[str]) -> list:
+    """Ticked therapist ids as numbers; anything else is left for the schema to refuse beside the field."""
+    return list(dict.fromkeys(int(v) if v.isascii() and v.isdigit() and len(v) <= 10 else v for v in values))
+
+
+def _team(state: FormState, current: list[int]) -> list:
+    """The team after this edit: the boxes the person changed, applied to the team as it is now.
+
+    The form shows the team as it was when opened (`care_team_shown`); a therapist added since
+    (a coordinator's booking) stays unless their box was there and was cleared.
+    """
+    ticked, shown = _ids(state.values("care_team")), _ids(state.get("care_team_shown").split())
+    cleared = [i for i in shown if i not in ticked]
+    return [i for i in current if i not in cleared] + [i for i in ticked if i not in current]
+
+
+def _details(state: FormState, creating: bool, current_team: list[int] | None = None) -> dict:
     """The form parsed with the API's own schema (the same rules), every problem beside its field."""
     data = {"name": state.get("name"), "phone": state.get("phone"), "timezone": state.get("timezone").strip(),
             "language": state.get("language") or "en", "discharge_date": state.get("discharge_date").strip(),
             "sms_consent": "true" if state.get("consent") in ("on", "true", "1") else "false"}
-    team = state.values("care_team")
-    if team or not creating:  # the edit form shows the whole team: nothing ticked empties it
-        data["therapist_ids"] = [int(v) if v.isdigit() else v for v in team]
+    if creating:
+        if state.values("care_team"):
+            data["therapist_ids"] = _ids(state.values("care_team"))
+    else:
+        data["therapist_ids"] = _team(state, current_team or [])
     model = schemas.PatientCreate if creating else schemas.PatientUpdate
     try:
         body = schemas.parse(model, data, strings=True)
@@ -127,7 +146,8 @@ def patient_edit(patient_id: int):
     patient = patients.get_patient(db.session, patient_id)
     state = FormState({"name": patient.name, "phone": patient.phone, "timezone": patient.timezone,
                        "language": patient.language, "consent": "on" if patient.sms_consent else "",
-                       "care_team": [str(i) for i in patient.therapist_ids]})
+                       "care_team": [str(i) for i in patient.therapist_ids],
+                       "care_team_shown": " ".join(str(i) for i in patient.therapist_ids)})
     html = _form(state, patient)[0]
     audit.commit(db.session, "read", "patient", patient.id, now())
     return html
@@ -137,9 +157,10 @@ def patient_edit(patient_id: int):
 @roles(*STAFF)
 def patient_update(patient_id: int):
     """Change the details; a date in Discharge date adds a discharge (earlier ones are kept)."""
-    patient = patients.get_patient(db.session, patient_id)
+    # Locked before its team is read: a booking adding a therapist meanwhile waits, not vanishes.
+    patient = lock(db.session, Patient, patient_id, "patient")
     state = _posted()
-    changes = _details(state, creating=False)
+    changes = _details(state, creating=False, current_team=patient.therapist_ids)
     if not state.ok:
         return _form(state, patient, 422)
     clock = now()

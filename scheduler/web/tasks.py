@@ -9,7 +9,7 @@ from flask import redirect, render_template, url_for
 
 from scheduler.core import access, audit
 from scheduler.core.clock import now
-from scheduler.errors import Conflict, NotFound
+from scheduler.errors import Conflict
 from scheduler.extensions import db
 from scheduler.models import Task
 from scheduler.outcomes import tasks
@@ -22,10 +22,10 @@ ROLES = ("admin", "coordinator", "therapist")
 def _visible_task(task_id: int) -> Task:
     """The task, if this user may see it (the same 404 whether or not it exists)."""
     task = tasks.get_task(db.session, task_id)
-    if task.patient_id is None and not access.sees_everyone(user()):
-        raise NotFound("task not found")
-    if task.patient_id is not None:
-        access.require_patient(db.session, user(), task.patient_id, "task not found")
+    hidden = (not access.sees_everyone(user()) if task.patient_id is None
+              else not access.may_see_patient(db.session, user(), task.patient_id))
+    if hidden:  # audited as a refused look at this task
+        raise access.Refused("task not found", entity="task", entity_id=task.id)
     return task
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from scheduler.extensions import db
 from scheduler.models import AuditEvent, Message, Patient
+from scheduler.scheduling import care_teams
 from tests.support import NOW, NY, add_group, next_monday, ny
 
 ROLES = ("admin", "coordinator", "therapist")
@@ -105,18 +106,41 @@ def test_the_care_team_is_set_on_the_form_and_decides_who_sees_the_patient(staff
     assert page.status_code == 200 and "<dt>Care team</dt><dd>Dana Reyes</dd>" in page.get_data(as_text=True)
     edit = staff.coordinator.get(f"/patients/{pid}/edit").get_data(as_text=True)
     assert f'value="{dana}" checked' in edit and f'value="{marcus}" checked' not in edit
-    moved = staff.coordinator.post(f"/patients/{pid}/edit", data={**form(), "care_team": [str(marcus)]})
+    shown = {"care_team_shown": str(dana)}  # what the edit form carries: the team as it was shown
+    moved = staff.coordinator.post(f"/patients/{pid}/edit", data={**form(), **shown, "care_team": [str(marcus)]})
     assert moved.status_code == 302
     assert staff.therapist.get(f"/patients/{pid}").status_code == 404  # no longer in Dana's care
-    tampered = staff.coordinator.post(f"/patients/{pid}/edit", data={**form(), "care_team": ["999999"]})
-    assert tampered.status_code == 422
-    assert 'id="e-care_team"' in tampered.get_data(as_text=True)
+    for tampered in (["999999"], ["\u00b2"], ["9" * 5000], ["abc"]):
+        answer = staff.coordinator.post(f"/patients/{pid}/edit", data={**form(), "care_team": tampered})
+        assert answer.status_code == 422, tampered
+        assert 'id="e-care_team"' in answer.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Patient, pid).therapist_ids == [marcus]  # nothing half-written
-    emptied = staff.coordinator.post(f"/patients/{pid}/edit", data=form())  # no box ticked
-    assert emptied.status_code == 302
+    emptied = staff.coordinator.post(f"/patients/{pid}/edit", data={**form(), "care_team_shown": str(marcus)})
+    assert emptied.status_code == 302  # Marcus's box shown and cleared
     with app.app_context():
         assert db.session.get(Patient, pid).therapist_ids == []
+
+
+def test_saving_the_form_keeps_a_therapist_added_since_it_was_opened(staff, app, make_patient):
+    dana, marcus = staff.therapist_id, staff.other_therapist_id
+    pid = make_patient(name="Rosa Diaz", phone="(201) 555-0199")
+    with app.app_context():
+        care_teams.add(db.session, pid, [dana], NOW, None)
+        db.session.commit()
+    edit = staff.coordinator.get(f"/patients/{pid}/edit").get_data(as_text=True)
+    assert f'name="care_team_shown" value="{dana}"' in edit
+    with app.app_context():  # meanwhile a coordinator books Rosa with Marcus
+        care_teams.add(db.session, pid, [marcus], NOW, None)
+        db.session.commit()
+    saved = staff.coordinator.post(f"/patients/{pid}/edit", data={
+        **form(name="Rosa M. Diaz"), "care_team": [str(dana)], "care_team_shown": str(dana)})
+    assert saved.status_code == 302
+    with app.app_context():
+        assert db.session.get(Patient, pid).therapist_ids == [dana, marcus]
+    for bad in (["\u00b2"], ["9" * 5000]):  # and on a new patient's form too: an answer, never a 500
+        answer = staff.coordinator.post("/patients/new", data={**form(phone="(201) 555-0142"), "care_team": bad})
+        assert answer.status_code == 422 and 'id="e-care_team"' in answer.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [

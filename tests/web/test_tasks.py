@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from scheduler.extensions import db
-from scheduler.models import Task
+from scheduler.models import AuditEvent, Task
 from tests.support import NOW, add_group, next_monday, ny
 
 ROLES = ("admin", "coordinator", "therapist")
@@ -39,13 +39,17 @@ def test_each_task_names_its_patient_and_why(staff, inbox):
     assert html.count(">Done</button>") == 3
 
 
-def test_a_therapist_sees_only_tasks_about_their_patients(staff, inbox):
+def test_a_therapist_sees_only_tasks_about_their_patients(app, staff, inbox):
     mine, other, clash = inbox
     html = staff.therapist.get("/tasks").get_data(as_text=True)
     assert "Ana Mine" in html and "Bo Other" not in html and "facilitator" not in html
     assert staff.therapist.post(f"/tasks/{other}/done").status_code == 404
     assert staff.therapist.post(f"/tasks/{clash}/done").status_code == 404
     assert staff.therapist.post(f"/tasks/{mine}/done").status_code == 302
+    with app.app_context():  # each refusal audited as a look at that task
+        refused = db.session.execute(select(AuditEvent.entity, AuditEvent.entity_id)
+                                     .where(AuditEvent.action == "refused").order_by(AuditEvent.id)).all()
+    assert refused == [("task", other), ("task", clash)]
 
 
 def test_done_and_undo(staff, app, inbox):
