@@ -53,6 +53,18 @@ def _appointments(live_app, patient_id):
                 if a.status != "cancelled"]
 
 
+def _booking_dialog(page):
+    """The booking dialog, once htmx has bound its fields.
+
+    htmx wires up swapped-in content when the swap settles, a moment after it shows: text typed
+    before then starts no patient search (a loaded machine makes the moment longer).
+    """
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Patient").wait_for()
+    page.wait_for_function("() => !document.querySelector('#dialog .htmx-added, #dialog-body.htmx-settling')")
+    return dialog
+
+
 def test_book_from_a_free_slot_with_the_mouse(live_app, clinic, signed_in, shot):
     page = signed_in("therapist", clinic["therapist"])
     _week(page)
@@ -60,8 +72,7 @@ def test_book_from_a_free_slot_with_the_mouse(live_app, clinic, signed_in, shot)
     assert_accessible(page, "week view")
     shot(page, "calendar-week")
     page.get_by_role("button", name=f"Book {WED_LABEL}, 2:00 PM", exact=True).click()
-    dialog = page.get_by_role("dialog")
-    dialog.get_by_label("Patient").wait_for()
+    dialog = _booking_dialog(page)
     assert_accessible(page, "booking dialog open")
     dialog.get_by_label("Patient").fill("jord")
     dialog.get_by_role("radio", name="Jordan Price").click()  # the htmx search's answer
@@ -80,8 +91,7 @@ def test_book_from_a_free_slot_with_the_keyboard(live_app, clinic, signed_in):
     _week(page)
     page.get_by_role("button", name=f"Book {WED_LABEL}, 3:30 PM", exact=True).focus()
     page.keyboard.press("Enter")
-    field = page.get_by_role("dialog").get_by_label("Patient")
-    field.wait_for()
+    _booking_dialog(page)
     # The dialog's script moves focus just after the swap: wait for it (a loaded machine is slower).
     page.wait_for_function("() => document.activeElement && document.activeElement.id === 'f-patient'",
                            timeout=5000)
@@ -100,7 +110,7 @@ def test_a_mistake_in_the_dialog_is_shown_beside_the_field(live_app, clinic, sig
     page = signed_in("therapist", clinic["therapist"])
     _week(page)
     page.get_by_role("button", name=f"Book {WED_LABEL}, 4:00 PM", exact=True).click()
-    dialog = page.get_by_role("dialog")
+    dialog = _booking_dialog(page)
     dialog.get_by_label("Patient").fill("Alex")
     dialog.get_by_role("radio", name="Alex Morgan").click()
     dialog.get_by_label("Duration").fill("120")  # runs past 5 PM
