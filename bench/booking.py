@@ -25,8 +25,6 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
-PG_URL = PG_SERVER + "bench"
 TZ = "America/New_York"
 THERAPISTS, PATIENTS = 32, 3000
 WEEKS_BACK, WEEKS_AHEAD = 52, 52       # seeded history and future, around the current week
@@ -180,27 +178,17 @@ def plan(monday: date) -> tuple[list[tuple[int, int]], list[tuple[int, int]], li
 def prepare_database(engine: str, tmp: Path) -> str | None:
     """A fresh, migrated database for this run (never the test database); None when unreachable."""
     import sqlalchemy as sa
+    from fresh_db import fresh_postgres
 
     if engine == "sqlite":
         url = f"sqlite:///{tmp / 'bench.sqlite3'}"
     else:
         try:
-            admin = sa.create_engine(PG_SERVER + "postgres", isolation_level="AUTOCOMMIT",
-                                     connect_args={"connect_timeout": 3})
-            with admin.connect() as conn:
-                if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = 'bench'")):
-                    conn.execute(sa.text("CREATE DATABASE bench"))
-            admin.dispose()
-            eng = sa.create_engine(PG_URL)
-            with eng.begin() as conn:
-                conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-                conn.execute(sa.text("CREATE SCHEMA public"))
-            eng.dispose()
+            url = fresh_postgres("bench")
         except sa.exc.OperationalError as exc:
             print(f"PostgreSQL does not answer at 127.0.0.1:5432 ({type(exc.orig).__name__}); "
                   "skipping it", flush=True)
             return None
-        url = PG_URL
     done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT,
                           env={**os.environ, "DATABASE_URL": url}, capture_output=True, text=True, check=False)
     if done.returncode:

@@ -29,25 +29,16 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
+from fresh_db import fresh_postgres  # noqa: E402
 
 from scheduler import create_app  # noqa: E402
 from scheduler.extensions import db  # noqa: E402
 from scheduler.models import Appointment, Message, Patient, Therapist  # noqa: E402
 from tests.support.twilio_standin import TwilioStandin  # noqa: E402
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 TZ = "America/New_York"
 WORKERS = 3
 TAKEOVER_LIMIT = 30.0
-
-
-def _pg_database() -> str:
-    admin = sa.create_engine(PG_SERVER + "test", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text("DROP DATABASE IF EXISTS bench_chaos WITH (FORCE)"))
-        conn.execute(sa.text("CREATE DATABASE bench_chaos"))
-    admin.dispose()
-    return PG_SERVER + "bench_chaos"
 
 
 def _seed(app, count: int, first_due: datetime, spread: float) -> dict[str, datetime]:
@@ -192,7 +183,7 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 unless 0 duplicates, 0 lost, takeover <= 30 s")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        r = run(args.url or _pg_database(), args.texts, args.spread, args.kill_every, Path(tmp), args.deadline)
+        r = run(args.url or fresh_postgres("bench_chaos"), args.texts, args.spread, args.kill_every, Path(tmp), args.deadline)
     print(f"texts expected {r['expected']}  sent {r['sent']}  duplicates {r['duplicates']}  lost {r['lost']}  "
           f"(Twilio requests {r['requests']}, 20% failed with 500, 5% accepted then stalled)", flush=True)
     print(f"lateness p50 {r['p50']:.2f} s  p99 {r['p99']:.2f} s", flush=True)

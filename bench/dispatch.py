@@ -26,28 +26,17 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
+from fresh_db import fresh_postgres  # noqa: E402
 
 from scheduler import create_app  # noqa: E402
 from scheduler.extensions import db  # noqa: E402
 from scheduler.models import Appointment, Message, Patient, Therapist  # noqa: E402
 from tests.support.twilio_standin import TwilioStandin  # noqa: E402
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
-PG_URL = PG_SERVER + "bench_dispatch"
 UTC = UTC
 TZ = "America/New_York"
 SLOTS_PER_THERAPIST = 100
 POLL_SECONDS = 1.0
-
-
-def _pg_database() -> str:
-    """The benchmark's own PostgreSQL database, empty."""
-    admin = sa.create_engine(PG_SERVER + "test", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text("DROP DATABASE IF EXISTS bench_dispatch WITH (FORCE)"))
-        conn.execute(sa.text("CREATE DATABASE bench_dispatch"))
-    admin.dispose()
-    return PG_URL
 
 
 def _app(url: str):
@@ -184,10 +173,10 @@ def main() -> None:
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; stand-in, database "
           "and dispatchers all on this machine", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        throughput("PostgreSQL", _pg_database(), args.rows, 1)
-        throughput("PostgreSQL", _pg_database(), args.rows, 2)
+        throughput("PostgreSQL", fresh_postgres("bench_dispatch"), args.rows, 1)
+        throughput("PostgreSQL", fresh_postgres("bench_dispatch"), args.rows, 2)
         throughput("SQLite", f"sqlite:///{tmp}/burst.sqlite3", args.rows, 1)
-        lateness("PostgreSQL", _pg_database(), args.stream_seconds, args.stream_rate)
+        lateness("PostgreSQL", fresh_postgres("bench_dispatch"), args.stream_seconds, args.stream_rate)
         lateness("SQLite", f"sqlite:///{tmp}/stream.sqlite3", args.stream_seconds, args.stream_rate)
 
 

@@ -31,8 +31,6 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
-PG_URL = PG_SERVER + "bench_pages"
 TZ = "America/New_York"
 THERAPISTS, PATIENTS = 32, 20_000
 HOURS = range(8, 19)  # one-hour sessions 08:00-18:00 on weekdays; group meetings at 19:00
@@ -217,19 +215,13 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 run("sqlite", f"sqlite:///{tmp}/bench.sqlite3", args.requests)
         elif engine == "postgresql":
-            import sqlalchemy as sa
+            from fresh_db import fresh_postgres
             try:
-                admin = sa.create_engine(PG_SERVER + "postgres", isolation_level="AUTOCOMMIT")
-                with admin.connect() as conn:
-                    conn.exec_driver_sql("DROP DATABASE IF EXISTS bench_pages WITH (FORCE)")
-                    conn.exec_driver_sql("CREATE DATABASE bench_pages")
+                url = fresh_postgres("bench_pages")
             except Exception as exc:  # no server here: say so and go on
                 print(f"postgresql: skipped ({type(exc).__name__}: PostgreSQL not reachable)")
                 continue
-            run("postgresql", PG_URL, args.requests)
-            with admin.connect() as conn:
-                conn.exec_driver_sql("DROP DATABASE IF EXISTS bench_pages WITH (FORCE)")
-            admin.dispose()
+            run("postgresql", url, args.requests)
 
 
 if __name__ == "__main__":
