@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from scheduler.core import audit, settings
+from scheduler.core import settings
 from scheduler.core.clock import now
 from scheduler.core.db import is_postgres
 from scheduler.extensions import db
@@ -86,25 +86,10 @@ def _twiml(text: str | None) -> Response:
     return Response(str(answer), mimetype="text/xml")
 
 
-def _opted_out_at(patient) -> datetime | None:
-    return patient.opted_out_at if patient is not None else None
-
-
-def _audit_opt_change(session: Session, patient, before: datetime | None) -> None:
-    """Opt-outs and opt-ins that come by webhook are audited (ids only; no user: the patient did it)."""
-    if patient is None or (before is None) == (patient.opted_out_at is None):
-        return
-    action = "opt_out" if patient.opted_out_at is not None else "opt_in"
-    audit.record(session, action, "patient", patient.id, now())
-
-
 def _handle_inbound(form) -> str | None:
-    patient = inbound.find_patient(db.session, form.get("From"))
-    before = _opted_out_at(patient)
     reply = inbound.handle_inbound(db.session, form.get("From"), form.get("Body"), form["MessageSid"],
                                    now(), settings.current())
-    _audit_opt_change(db.session, patient, before)
-    db.session.commit()
+    db.session.commit()  # an opt-out or opt-in is audited where it happens (messaging.optouts)
     return reply
 
 

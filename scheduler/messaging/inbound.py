@@ -125,8 +125,7 @@ def _act(session: Session, patient: Patient, kind: str, inbound: Message, now: d
                   "Opted out of texts by reply; call them, they may have meant to cancel")
         _task(session, patient, TaskKind.OPT_OUT, inbound, now, detail, next_appointment(session, patient.id, now))
     elif kind == replies.OPT_IN:
-        patient.opted_out_at = None
-        optouts.forget(session, patient.phone)
+        optouts.opt_in(session, patient, now)
         reminders.replan_patient(session, patient, now, settings=settings)  # the texts still due come back, once
         if not patient.sms_consent:
             _task(session, patient, TaskKind.CONSENT_NEEDED, inbound, now,

@@ -10,20 +10,36 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from scheduler.core import audit
 from scheduler.core.db import insert_ignore
 from scheduler.messaging import reminders
 from scheduler.models import Direction, Message, OptedOutNumber, Patient, Task, TaskKind
 
 
 def opt_out(session: Session, patient: Patient, now: datetime) -> bool:
-    """Stop all texts to the patient at once: mark opted out, withdraw pending ones. False if already."""
+    """Stop all texts to the patient at once: mark opted out, withdraw pending ones, audit it.
+
+    False if already opted out. Every way a STOP arrives (a reply, the carrier's 21610 as an
+    answer or as a delivery status) comes through here.
+    """
     if patient.opted_out_at is not None:
         return False
     patient.opted_out_at = now
     remember(session, patient.phone, now)
     reminders.withdraw(session, now, Message.patient_id == patient.id, Message.direction == Direction.OUT,
                        why="patient opted out")
+    audit.record(session, "opt_out", "patient", patient.id, now)  # no user: the patient did it
     return True
+
+
+def opt_in(session: Session, patient: Patient, now: datetime) -> bool:
+    """The patient texted START: texts may go to them again (the caller replans). True if they were opted out."""
+    was_out = patient.opted_out_at is not None
+    patient.opted_out_at = None
+    forget(session, patient.phone)
+    if was_out:
+        audit.record(session, "opt_in", "patient", patient.id, now)
+    return was_out
 
 
 def remember(session: Session, phone: str | None, now: datetime) -> None:

@@ -256,8 +256,8 @@ def record_failure(session: Session, msg_id: int, token: datetime, now: datetime
         msg.attempts += 1  # Twilio answered with an error, or could not be reached
     if exc.kind == sms.OPTED_OUT:
         patient = session.get(Patient, msg.patient_id) if msg.patient_id is not None else None
-        if patient is not None and optouts.opt_out(session, patient, now):
-            audit.record(session, "opt_out", "patient", patient.id, now)
+        if patient is not None:
+            optouts.opt_out(session, patient, now)
         optouts.remember(session, msg.to_phone, now)
         _task(session, msg, TaskKind.OPT_OUT, "Twilio refused: the number replied STOP; call them", now)
     elif exc.kind == sms.PERMANENT:

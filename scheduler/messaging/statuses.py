@@ -18,7 +18,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from scheduler.core import audit
 from scheduler.messaging import optouts, sms
 from scheduler.models import Direction, EarlyStatus, Message, MessageStatus, Patient, Task, TaskKind
 
@@ -81,8 +80,8 @@ def _apply(session: Session, msg: Message, new: str, code: int | None, now: date
         msg.error = detail = sms.describe_error(code)[:300]
         patient = session.get(Patient, msg.patient_id) if msg.patient_id else None
         if patient is not None:
-            if code == OPTED_OUT_CODE and optouts.opt_out(session, patient, now):
-                audit.record(session, "opt_out", "patient", patient.id, now)  # the carrier says STOP
+            if code == OPTED_OUT_CODE:
+                optouts.opt_out(session, patient, now)  # the carrier says STOP
             session.add(Task(patient_id=patient.id, kind=TaskKind.SMS_FAILED, message_id=msg.id,
                              appointment_id=msg.appointment_id, detail=detail, created_at=now))
     msg.note(new, now, detail)
