@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
+from functools import lru_cache, wraps
 
 from flask import Blueprint, current_app, g, jsonify, request
 from limits import parse as parse_limit
@@ -33,7 +33,13 @@ log = logging.getLogger(__name__)
 
 
 def _failure_limit():
-    return parse_limit(current_app.config.get("API_AUTH_FAILURE_LIMIT", AUTH_FAILURE_LIMIT))
+    return _parsed_limit(current_app.config.get("API_AUTH_FAILURE_LIMIT", AUTH_FAILURE_LIMIT))
+
+
+@lru_cache(maxsize=8)
+def _parsed_limit(text: str):
+    """Parsed once per setting: every API request checks it."""
+    return parse_limit(text)
 
 
 @bp.before_request

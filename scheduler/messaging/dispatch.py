@@ -168,10 +168,11 @@ def _load_for_checks(session: Session, msgs: list[Message]) -> list:
 
 
 def prepare(session: Session, ids: list[int], token: datetime, now: datetime, send_lease: timedelta,
-            settings: Settings) -> tuple[list[Outgoing], dict[str, int]]:
+            settings: Settings, wording: dict | None = None) -> tuple[list[Outgoing], dict[str, int]]:
     """Check claimed rows and fix their texts, or skip/defer them; one commit for all of them.
 
     Returns the rows ready to send (now owned until now + send_lease) and the other outcomes.
+    `wording` is the admins' stored templates (read here when not given; a pass reads them once).
     """
     counts = dict.fromkeys(("skipped", "deferred", "lost"), 0)
     msgs = session.scalars(select(Message).where(Message.id.in_(ids)).order_by(Message.id)
@@ -180,7 +181,8 @@ def prepare(session: Session, ids: list[int], token: datetime, now: datetime, se
     counts["lost"] = len(ids) - len(ours)
     related = _load_for_checks(session, ours)  # noqa: F841 (held so the identity map keeps them)
     ready = []
-    wording = templates.overrides(session) if ours else {}
+    if wording is None:
+        wording = templates.overrides(session) if ours else {}
     for msg in ours:
         patient = session.get(Patient, msg.patient_id) if msg.patient_id is not None else None
         verdict = check(session, msg, patient, now, settings.quiet_hours, settings.reminder_offsets)
@@ -287,6 +289,7 @@ def _run(work: Session, sessions: _Sessions, pool, now_fn, backend, pacer: Pacer
     send_lease = max(lease, timedelta(seconds=2 * settings.sms_timeout_seconds + 5))
     group = max(1, min(PREPARE_GROUP_MAX, int(settings.sms_max_per_second * GROUP_SECONDS)))
     send_args = (now_fn, backend, pacer, settings, should_stop)
+    wording = None  # the admins' templates, read once per pass when the first group needs them
     while not should_stop():
         now = now_fn()
         claimed = _claim(work, now, settings.dispatch_batch_size, lease, worker_id)
@@ -311,7 +314,10 @@ def _run(work: Session, sessions: _Sessions, pool, now_fn, backend, pacer: Pacer
             if should_stop():
                 sending.release(work, todo[start:], token)
                 break
-            ready, other = prepare(work, todo[start:start + group], token, now_fn(), send_lease, settings)
+            if wording is None:
+                wording = templates.overrides(work)
+            ready, other = prepare(work, todo[start:start + group], token, now_fn(), send_lease, settings,
+                                   wording)
             for key, value in other.items():
                 counts[key] += value
             if pool is None or len(ready) < 2:

@@ -114,10 +114,10 @@ def timing(start_dt: datetime, offset: timedelta, tz: str, quiet: tuple[time, ti
         return why, None
     keep = (start_dt - planned) / 2
     if start_dt - now < keep:
-        return "stale", None  # a 48h reminder is not sent 3 hours before
+        return SkipReason.STALE, None  # a 48h reminder is not sent 3 hours before
     if in_quiet_hours(now, tz, quiet):
         later = notice_due(now, tz, quiet)
-        return ("quiet_hours", None) if start_dt - later < keep else (None, later)
+        return (SkipReason.QUIET_HOURS, None) if start_dt - later < keep else (None, later)
     return None, None
 
 
@@ -199,15 +199,19 @@ def _upcoming_rows(session: Session, patient: Patient, now: datetime, settings: 
     """The reminder rows the patient's upcoming appointments and group meetings should have now."""
     rows = []
     for appt in session.scalars(select(Appointment).where(
-            Appointment.patient_id == patient.id, Appointment.status.in_(("scheduled", "confirmed")),
+            Appointment.patient_id == patient.id, Appointment.status.in_(ACTIVE_APPOINTMENT_STATUSES),
             Appointment.start_dt > now)):
         rows += _reminder_rows(patient, appt.start_dt, now, f"appt{appt.id}:v{appt.version}",
                                settings, appointment_id=appt.id)
-    for enrollment in session.scalars(select(Enrollment).where(
-            Enrollment.patient_id == patient.id, Enrollment.status == "enrolled")):
-        occurrences = session.scalars(select(Occurrence).where(
-            Occurrence.group_id == enrollment.group_id, Occurrence.start_dt > now)).all()
-        rows += _enrollment_rows(enrollment, list(occurrences), now, settings)
+    enrollments = session.scalars(select(Enrollment).where(
+        Enrollment.patient_id == patient.id, Enrollment.status == EnrollmentStatus.ENROLLED)).all()
+    meetings: dict[int, list[Occurrence]] = {e.group_id: [] for e in enrollments}
+    if meetings:  # one query for all their groups, not one per group
+        for occ in session.scalars(select(Occurrence).where(
+                Occurrence.group_id.in_(list(meetings)), Occurrence.start_dt > now)):
+            meetings[occ.group_id].append(occ)
+    for enrollment in enrollments:
+        rows += _enrollment_rows(enrollment, meetings[enrollment.group_id], now, settings)
     return rows
 
 
@@ -221,7 +225,7 @@ def replan_patient(session: Session, patient: Patient, now: datetime, *, setting
     already sent, and notices (a booking text withdrawn by STOP is not sent after START).
     """
     if not patient.can_text:
-        withdraw(session, now, Message.patient_id == patient.id, Message.direction == "out",
+        withdraw(session, now, Message.patient_id == patient.id, Message.direction == Direction.OUT,
                  why="patient opted out" if patient.opted_out_at else "no consent to texts")
         return
     wanted = {row["dedupe_key"]: row for row in _upcoming_rows(session, patient, now, settings)}
@@ -287,7 +291,7 @@ def occurrence_cancelled(session: Session, occurrence: Occurrence, now: datetime
     withdraw(session, now, Message.occurrence_id == occurrence.id, Message.kind == "reminder",
              why="meeting cancelled")
     enrollments = session.scalars(select(Enrollment).options(selectinload(Enrollment.patient)).where(
-        Enrollment.group_id == occurrence.group_id, Enrollment.status == "enrolled")).all()
+        Enrollment.group_id == occurrence.group_id, Enrollment.status == EnrollmentStatus.ENROLLED)).all()
     for enrollment in enrollments:
         _notice(session, enrollment.patient, "cancelled", f"enr{enrollment.id}:occ{occurrence.id}:cancelled",
                 now, occurrence.start_dt, settings, enrollment_id=enrollment.id, occurrence_id=occurrence.id)

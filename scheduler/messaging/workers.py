@@ -91,9 +91,3 @@ class Heartbeat:
                 session.commit()
         except Exception as exc:
             log.warning("worker row not removed (%s)", type(exc).__name__)
-
-    def __enter__(self) -> Heartbeat:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
