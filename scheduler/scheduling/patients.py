@@ -141,8 +141,8 @@ def search(session: Session, query: str, visible, limit: int = 20) -> list[Patie
     return list(session.scalars(stmt))
 
 
-def messages(session: Session, patient_id: int) -> list[Message]:
-    """The patient's texts, in and out, newest first."""
+def messages(session: Session, patient_id: int, limit: int | None = None) -> list[Message]:
+    """The patient's texts, in and out, newest first (the newest `limit` of them, if given)."""
     get_patient(session, patient_id)
     return list(session.scalars(select(Message).where(Message.patient_id == patient_id)
-                                .order_by(Message.id.desc())))
+                                .order_by(Message.id.desc()).limit(limit)))

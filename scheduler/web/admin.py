@@ -14,7 +14,8 @@ from scheduler.core.clock import now
 from scheduler.errors import Conflict, DomainError, Invalid, NotFound
 from scheduler.extensions import db
 from scheduler.messaging import templates, texts
-from scheduler.models import ROLES, ApiToken, Therapist, User
+from scheduler.models import ROLES, ApiToken, User
+from scheduler.scheduling.therapists import names as therapist_names
 from scheduler.web import bp, roles, user
 from scheduler.web.forms import FormState, parse_int
 from scheduler.web.helpers import done_before, new_form_id, remember, when
@@ -55,14 +56,15 @@ def _page(new_user: FormState | None = None, user_forms: dict[int, FormState] | 
           token: tuple[str, str] | None = None, status: int = 200):
     """The admin page; `user_forms` holds a refused per-user form, `token` a token shown once."""
     users = db.session.scalars(select(User).order_by(User.email)).all()
-    therapists = list(db.session.execute(select(Therapist.id, Therapist.name).order_by(Therapist.name)))
+    therapists = therapist_names(db.session)
     tokens = db.session.execute(select(ApiToken, User.email).join(User, User.id == ApiToken.user_id)
                                 .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())
                                 .limit(100)).all()
     stored = templates.overrides(db.session)
     wording = [(kind, lang, (kind, lang) in stored) for kind in texts.KINDS for lang in texts.LANGUAGES]
     html = render_template(
-        "admin/admin.html", users=users, therapists=therapists, tokens=tokens, roles=ROLES, when=when,
+        "admin/admin.html", users=users, therapists=therapists, therapist_names=dict(therapists), tokens=tokens,
+        roles=ROLES, when=when,
         new_user=new_user or FormState({"role": "coordinator", "form_id": new_form_id()}),
         user_forms=user_forms or {}, token=token, token_form_id=new_form_id(), wording=wording,
         kind_labels=KIND_LABELS, language_labels=LANGUAGE_LABELS, settings=_settings(), me=user())

@@ -17,7 +17,7 @@ from scheduler.extensions import db
 from scheduler.models import ATTENDANCE_STATUSES, Enrollment, GroupSeries, Occurrence, Patient, Therapist
 from scheduler.scheduling import group_changes, groups, patients, roster, therapists
 from scheduler.web import bp, roles, user
-from scheduler.web.forms import FormState, parse_int
+from scheduler.web.forms import FormState, parse_int, parse_into
 from scheduler.web.helpers import done_before, new_form_id, remember, when, zone_names
 
 STAFF = ("admin", "coordinator")
@@ -76,10 +76,8 @@ def _series_input(state: FormState) -> dict:
             "duration_minutes": state.get("duration"), "timezone": state.get("timezone").strip(),
             "location": state.get("location").strip(),
             "rrule": group_changes.weekly_rule(meetings) if meetings else ""}
-    try:
-        body = schemas.parse(schemas.GroupCreate, data, strings=True)
-    except Invalid as exc:
-        state.fail(exc)
+    body = parse_into(state, schemas.GroupCreate, data)
+    if body is None:
         return {}
     if db.session.get(Therapist, body.facilitator_id) is None:
         state.add("facilitator", "must be one of the therapists listed")

@@ -11,12 +11,12 @@ from scheduler import schemas
 from scheduler.core import access, audit, settings
 from scheduler.core.clock import now
 from scheduler.core.db import lock
-from scheduler.errors import DomainError, Invalid
+from scheduler.errors import DomainError
 from scheduler.extensions import db
 from scheduler.models import Patient
 from scheduler.scheduling import patient_record, patients, therapists
 from scheduler.web import bp, is_htmx, roles, user
-from scheduler.web.forms import FormState
+from scheduler.web.forms import FormState, parse_into
 from scheduler.web.helpers import day, done_before, new_form_id, remember, when, zone_names
 
 STAFF = ("admin", "coordinator")
@@ -91,10 +91,8 @@ def _details(state: FormState, creating: bool, current_team: list[int] | None = 
     else:
         data["therapist_ids"] = _team(state, current_team or [])
     model = schemas.PatientCreate if creating else schemas.PatientUpdate
-    try:
-        body = schemas.parse(model, data, strings=True)
-    except Invalid as exc:
-        state.fail(exc)
+    body = parse_into(state, model, data)
+    if body is None:
         return {}
     return dict(body) if creating else {name: getattr(body, name) for name in body.model_fields_set}
 
@@ -188,6 +186,6 @@ def patient_page(patient_id: int):
         "patients/patient.html", patient=patient, when=when, day=day, manage=access.sees_everyone(user()),
         upcoming=patient_record.upcoming(db.session, patient.id, clock, own),
         history=patient_record.history(db.session, patient.id, clock, own),
-        messages=patients.messages(db.session, patient.id)[:100], status_labels=STATUS_LABELS)
+        messages=patients.messages(db.session, patient.id, limit=100), status_labels=STATUS_LABELS)
     audit.commit(db.session, "read", "patient", patient.id, clock)
     return html
