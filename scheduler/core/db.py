@@ -31,14 +31,15 @@ def _lock_statement(model, load: str | None):
     return stmt.options(joinedload(getattr(model, load))) if load else stmt
 
 
-def insert_ignore(session: Session, model, rows: list[dict], key: str) -> int:
-    """INSERT rows, silently skipping any whose unique `key` already exists; returns rows added."""
+def insert_ignore(session: Session, model, rows: list[dict], key: str | tuple[str, ...]) -> int:
+    """INSERT rows, silently skipping any whose unique `key` (a column, or several) already exists;
+    returns rows added. A concurrent insert of the same key is skipped too, not an error."""
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
     mod = postgresql if dialect == "postgresql" else sqlite
     # Rows as parameters (not .values(rows)) keep one cached compiled statement per model.
-    stmt = mod.insert(model).on_conflict_do_nothing(index_elements=[key])
+    stmt = mod.insert(model).on_conflict_do_nothing(index_elements=[key] if isinstance(key, str) else list(key))
     session.flush()  # rows may point at objects this session has not written yet
     result = session.connection().execute(stmt, rows)
     return result.rowcount if result.rowcount and result.rowcount > 0 else 0

@@ -8,10 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from scheduler.core.db import is_postgres
+from scheduler.core.db import insert_ignore
 from scheduler.errors import Invalid
 from scheduler.models import CareTeamMember, Patient, Therapist, User
 from scheduler.models.enums import Role
@@ -52,14 +51,9 @@ def add(session: Session, patient_id: int, therapist_ids: list[int], now: dateti
     """Put therapists on a patient's team (those already there stay as they were); returns rows added."""
     if not therapist_ids:
         return 0
-    mod = postgresql if is_postgres(session) else sqlite
-    # The pair is the primary key: a concurrent insert of the same pair is skipped, not an error.
-    stmt = mod.insert(CareTeamMember).on_conflict_do_nothing(index_elements=["patient_id", "therapist_id"])
-    session.flush()
-    result = session.connection().execute(stmt, [
+    return insert_ignore(session, CareTeamMember, [
         {"patient_id": patient_id, "therapist_id": t, "added_at": now, "added_by": user_id}
-        for t in therapist_ids])
-    return max(result.rowcount or 0, 0)
+        for t in therapist_ids], ("patient_id", "therapist_id"))
 
 
 def booked_by(session: Session, user_id: int | None, patient_id: int, therapist_id: int,

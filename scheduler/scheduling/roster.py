@@ -11,10 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
-from scheduler.core.db import is_postgres, lock
+from scheduler.core.db import insert_ignore, lock
 from scheduler.core.settings import Settings
 from scheduler.errors import Conflict, Invalid, NotFound
 from scheduler.messaging import reminders
@@ -212,9 +211,8 @@ def _patient_clash(session: Session, group: GroupSeries, patient_id: int,
 
 def _attendance_row(session: Session, occurrence_id: int, patient_id: int) -> Attendance:
     """The attendance row of (occurrence, patient), created if missing; safe under races."""
-    mod = postgresql if is_postgres(session) else sqlite
-    session.execute(mod.insert(Attendance).values(occurrence_id=occurrence_id, patient_id=patient_id)
-                    .on_conflict_do_nothing(index_elements=["occurrence_id", "patient_id"]))
+    insert_ignore(session, Attendance, [{"occurrence_id": occurrence_id, "patient_id": patient_id}],
+                  ("occurrence_id", "patient_id"))
     return session.scalars(select(Attendance).where(
         Attendance.occurrence_id == occurrence_id, Attendance.patient_id == patient_id
     ).execution_options(populate_existing=True)).one()
