@@ -9,7 +9,7 @@ from scheduler.core import audit, auth, settings
 from scheduler.core.clock import now as _now
 from scheduler.errors import DomainError
 from scheduler.extensions import db
-from scheduler.models import User
+from scheduler.models import Role, User
 
 users = AppGroup("users", help="Staff users and API tokens.")
 
@@ -23,7 +23,7 @@ def _user(email: str) -> User:
 
 @users.command("create")
 @click.option("--email", required=True)
-@click.option("--role", required=True, type=click.Choice(["admin", "coordinator", "therapist"]))
+@click.option("--role", required=True, type=click.Choice([role.value for role in Role]))
 @click.option("--password", default=None, help="for the staff pages; omit for API-only users")
 def create_user(email: str, role: str, password: str | None) -> None:
     """Create a staff user (a therapist user is linked to the therapist with that email)."""

@@ -11,7 +11,17 @@ from sqlalchemy.orm import Session
 from scheduler.core import auth, timeutil
 from scheduler.core.settings import Settings
 from scheduler.errors import DomainError
-from scheduler.models import Appointment, AppointmentEvent, GroupSeries, Patient, Therapist, User
+from scheduler.models import (
+    Appointment,
+    AppointmentEvent,
+    AppointmentStatus,
+    GroupSeries,
+    Language,
+    Patient,
+    Role,
+    Therapist,
+    User,
+)
 from scheduler.scheduling import appointments, care_teams, groups, patients, roster, therapists
 
 TZ = "America/New_York"
@@ -72,7 +82,7 @@ def _therapists(session: Session, result: DemoResult, now: datetime) -> list[The
         t = therapists.create(session, name, email, TZ, now)
         rules = [(day, time.fromisoformat(start), time.fromisoformat(end)) for day in days]
         therapists.set_availability(session, t.id, rules, None, now)
-        _staff(session, result, email, "therapist", now, therapist_id=t.id)
+        _staff(session, result, email, Role.THERAPIST, now, therapist_id=t.id)
         out.append(t)
     return out
 
@@ -83,7 +93,7 @@ def _patients(session: Session, now: datetime) -> list[Patient]:
     for i, name in enumerate(PATIENT_NAMES):
         out.append(patients.create_patient(
             session, name=name, phone=f"+1201555{101 + i:04d}", timezone=TZ, sms_consent=True,
-            now=now, source="demo", language="es" if i % 3 == 1 else "en",
+            now=now, source="demo", language=Language.ES if i % 3 == 1 else Language.EN,
             discharge_date=today - timedelta(days=1 + i)))  # the last three weeks, one a day
     return out
 
@@ -158,9 +168,9 @@ def _attended_history(session: Session, staff: list[Therapist], people: list[Pat
         if start + timedelta(minutes=SESSION_MINUTES) > now:
             continue
         appt = Appointment(therapist_id=therapist.id, patient_id=patient.id, start_dt=start,
-                           end_dt=start + timedelta(minutes=SESSION_MINUTES), status="attended",
+                           end_dt=start + timedelta(minutes=SESSION_MINUTES), status=AppointmentStatus.ATTENDED,
                            version=1, created_at=now, updated_at=now)
-        appt.events.append(AppointmentEvent(at=now, status="attended", note="demo history"))
+        appt.events.append(AppointmentEvent(at=now, status=AppointmentStatus.ATTENDED, note="demo history"))
         session.add(appt)
         care_teams.add(session, patient.id, [therapist.id], now, None)
         added += 1
@@ -173,8 +183,8 @@ def seed(session: Session, now: datetime, settings: Settings) -> DemoResult:
     if not is_empty(session):
         raise NotEmpty("the database already has data; the demo only fills an empty database")
     result = DemoResult()
-    admin = _staff(session, result, "admin@demo.clinic", "admin", now)
-    coordinator = _staff(session, result, "coordinator@demo.clinic", "coordinator", now)
+    admin = _staff(session, result, "admin@demo.clinic", Role.ADMIN, now)
+    coordinator = _staff(session, result, "coordinator@demo.clinic", Role.COORDINATOR, now)
     staff = _therapists(session, result, now)
     people = _patients(session, now)
     history = _attended_history(session, staff, people, now)

@@ -30,6 +30,7 @@ from scheduler.models import (
     Enrollment,
     EnrollmentStatus,
     Message,
+    MessageKind,
     MessageStatus,
     Occurrence,
     Patient,
@@ -90,7 +91,7 @@ def _session_reason(session: Session, msg: Message, now: datetime) -> str | None
     """Why the appointment or group meeting the text is about no longer fits it, if it does not."""
     if msg.appointment_id is not None:
         appt = session.get(Appointment, msg.appointment_id)
-        if msg.kind == "cancelled":
+        if msg.kind == MessageKind.CANCELLED:
             return None if appt is not None and appt.status == AppointmentStatus.CANCELLED else SkipReason.NOT_CANCELLED
         if appt is None or appt.status in (AppointmentStatus.CANCELLED, AppointmentStatus.LATE_CANCELLED):
             return SkipReason.CANCELLED
@@ -101,7 +102,7 @@ def _session_reason(session: Session, msg: Message, now: datetime) -> str | None
         enrollment = session.get(Enrollment, msg.enrollment_id)
         if enrollment is None or enrollment.status != EnrollmentStatus.ENROLLED:
             return SkipReason.DROPPED
-        if msg.kind == "waitlist_promoted":
+        if msg.kind == MessageKind.WAITLIST_PROMOTED:
             # The notice names the next meeting; if that one is gone or past, name the one after.
             occ = session.get(Occurrence, msg.occurrence_id) if msg.occurrence_id else None
             if occ is None or occ.cancelled or occ.start_dt <= now:
@@ -117,7 +118,8 @@ def _session_reason(session: Session, msg: Message, now: datetime) -> str | None
         if occ is None or occ.cancelled:
             return SkipReason.CANCELLED
         return SkipReason.TIME_CHANGED if occ.start_dt != msg.session_start_dt else None
-    if msg.kind in ("booked", "reminder", "rescheduled", "waitlist_promoted"):
+    if msg.kind in (MessageKind.BOOKED, MessageKind.REMINDER, MessageKind.RESCHEDULED,
+                    MessageKind.WAITLIST_PROMOTED):
         return SkipReason.NO_SESSION
     return None
 
@@ -134,7 +136,7 @@ def check(session: Session, msg: Message, patient: Patient | None, now: datetime
     reason = _session_reason(session, msg, now)
     if reason:
         return Verdict(skip=reason)
-    start = msg.session_start_dt if msg.kind != "cancelled" else None
+    start = msg.session_start_dt if msg.kind != MessageKind.CANCELLED else None
     if start is not None and start <= now:
         return Verdict(skip=SkipReason.SESSION_STARTED)
     if msg.offset_minutes and start is not None:

@@ -17,6 +17,7 @@ from scheduler.models import (
     EnrollmentStatus,
     GroupSeries,
     Message,
+    MessageKind,
     MessageStatus,
     Occurrence,
     Patient,
@@ -128,7 +129,7 @@ def notice_due(now: datetime, tz: str, quiet: tuple[time, time] | None) -> datet
     return _window_edges(now, tz, quiet)[1]
 
 
-def _row(patient: Patient, kind: str, key: str, due_at: datetime, now: datetime,
+def _row(patient: Patient, kind: MessageKind, key: str, due_at: datetime, now: datetime,
          session_start: datetime | None, **refs) -> dict:
     return dict(patient_id=patient.id, direction=Direction.OUT, kind=kind, dedupe_key=key, due_at=due_at,
                 status=MessageStatus.PENDING, attempts=0, session_start_dt=session_start, created_at=now,
@@ -147,7 +148,7 @@ def _reminder_rows(patient: Patient, start_dt: datetime, now: datetime, key_pref
         minutes = int(offset.total_seconds() // 60)
         if due is None:
             # Recorded as skipped, not silently dropped: the log shows why it never went out.
-            row = _row(patient, "reminder", f"{key_prefix}:{minutes}m", nominal(start_dt, offset, patient.timezone),
+            row = _row(patient, MessageKind.REMINDER, f"{key_prefix}:{minutes}m", nominal(start_dt, offset, patient.timezone),
                        now, start_dt,
                        offset_minutes=minutes, skip_reason=why, **refs)
             row.update(status=MessageStatus.SKIPPED, history=[{"status": MessageStatus.SKIPPED, "at": now.isoformat(), "detail": why}])
@@ -155,12 +156,12 @@ def _reminder_rows(patient: Patient, start_dt: datetime, now: datetime, key_pref
             continue
         if due <= now:
             continue  # quiet hours moved it earlier, to a moment already past
-        rows.append(_row(patient, "reminder", f"{key_prefix}:{minutes}m", due, now, start_dt,
+        rows.append(_row(patient, MessageKind.REMINDER, f"{key_prefix}:{minutes}m", due, now, start_dt,
                          offset_minutes=minutes, skip_reason=None, **refs))
     return rows
 
 
-def _notice(session: Session, patient: Patient, kind: str, key: str, now: datetime,
+def _notice(session: Session, patient: Patient, kind: MessageKind, key: str, now: datetime,
             session_start: datetime | None, settings: Settings, **refs) -> None:
     due = notice_due(now, patient.timezone, settings.quiet_hours)
     insert_ignore(session, Message, [_row(patient, kind, key, due, now, session_start, **refs)], "dedupe_key")
@@ -175,17 +176,17 @@ def withdraw(session: Session, now: datetime, *conditions, why: str | None = Non
     return len(rows)
 
 
-def appointment_changed(session: Session, appt: Appointment, now: datetime, notice: str, *,
+def appointment_changed(session: Session, appt: Appointment, now: datetime, notice: MessageKind, *,
                         settings: Settings) -> None:
     """After booking, rescheduling or cancelling: withdraw stale texts, add the notice and reminders."""
-    if notice != "booked":
+    if notice != MessageKind.BOOKED:
         # A new appointment has no texts yet: its id was never used (rows are never deleted, and
         # messages.appointment_id is a foreign key), so there is nothing to withdraw.
         withdraw(session, now, Message.appointment_id == appt.id)
     patient = appt.patient
     prefix = f"appt{appt.id}:v{appt.version}"
-    if notice == "cancelled":
-        _notice(session, patient, "cancelled", f"appt{appt.id}:cancelled", now, appt.start_dt, settings,
+    if notice == MessageKind.CANCELLED:
+        _notice(session, patient, MessageKind.CANCELLED, f"appt{appt.id}:cancelled", now, appt.start_dt, settings,
                 appointment_id=appt.id)
         return
     # The notice and the reminders in one INSERT: every row needs the same keys for that.
@@ -271,7 +272,7 @@ def enrolled(session: Session, enrollment: Enrollment, now: datetime, promoted: 
     enrollment_reminders(session, enrollment, list(occurrences), now, settings=settings)
     if promoted:
         first = next((o for o in sorted(occurrences, key=lambda o: o.start_dt) if not o.cancelled), None)
-        _notice(session, enrollment.patient, "waitlist_promoted", f"enr{enrollment.id}:promoted", now,
+        _notice(session, enrollment.patient, MessageKind.WAITLIST_PROMOTED, f"enr{enrollment.id}:promoted", now,
                 first.start_dt if first else None, settings, enrollment_id=enrollment.id,
                 occurrence_id=first.id if first else None)
 
@@ -288,12 +289,12 @@ def occurrence_cancelled(session: Session, occurrence: Occurrence, now: datetime
     The notice carries the enrollment, so dispatch skips it for someone who dropped meanwhile.
     Returns how many notices were written.
     """
-    withdraw(session, now, Message.occurrence_id == occurrence.id, Message.kind == "reminder",
+    withdraw(session, now, Message.occurrence_id == occurrence.id, Message.kind == MessageKind.REMINDER,
              why="meeting cancelled")
     enrollments = session.scalars(select(Enrollment).options(selectinload(Enrollment.patient)).where(
         Enrollment.group_id == occurrence.group_id, Enrollment.status == EnrollmentStatus.ENROLLED)).all()
     for enrollment in enrollments:
-        _notice(session, enrollment.patient, "cancelled", f"enr{enrollment.id}:occ{occurrence.id}:cancelled",
+        _notice(session, enrollment.patient, MessageKind.CANCELLED, f"enr{enrollment.id}:occ{occurrence.id}:cancelled",
                 now, occurrence.start_dt, settings, enrollment_id=enrollment.id, occurrence_id=occurrence.id)
     return len(enrollments)
 

@@ -5,8 +5,12 @@ import re
 import unicodedata
 from typing import NamedTuple
 
+from scheduler.models.enums import MessageKind
+
+# What a reply asks for is the kind its message row is stored as.
 CONFIRM, RESCHEDULE, OPT_OUT, OPT_IN, HELP, OTHER = (
-    "confirm", "reschedule", "opt_out", "opt_in", "help", "other",
+    MessageKind.CONFIRM, MessageKind.RESCHEDULE, MessageKind.OPT_OUT, MessageKind.OPT_IN, MessageKind.HELP,
+    MessageKind.OTHER,
 )
 
 # Single-keyword replies (after folding case, accents, punctuation and filler words).
@@ -71,7 +75,7 @@ _REVOKING_PHRASES = re.compile(
 class Reading(NamedTuple):
     """What a reply asks for; `unclear` when an opt-out was read from a word with other senses."""
 
-    kind: str
+    kind: MessageKind
     unclear: bool = False
 
 
@@ -84,7 +88,7 @@ def fold(body: str) -> str:
     return text.strip()
 
 
-def classify(body: str | None) -> str:
+def classify(body: str | None) -> MessageKind:
     """What a reply asks for: confirm, reschedule, opt_out, opt_in, help or other."""
     return read(body).kind
 

@@ -39,6 +39,32 @@ class MessageStatus(StrEnum):
     RECEIVED = "received"
 
 
+class MessageKind(StrEnum):
+    """What a text is (messages.kind): a notice or reminder we send, a patient's reply, or our answer to it."""
+
+    # Sent through dispatch; the text kind of the same name (messaging.texts) words them.
+    BOOKED = "booked"
+    REMINDER = "reminder"
+    RESCHEDULED = "rescheduled"
+    CANCELLED = "cancelled"
+    WAITLIST_PROMOTED = "waitlist_promoted"
+    # A patient's text, by what it asks for (messaging.replies).
+    CONFIRM = "confirm"
+    RESCHEDULE = "reschedule"
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
+    OTHER = "other"
+    # Our answer to it, sent in the webhook's TwiML: "reply_" and the text kind that words it.
+    REPLY_CONFIRM_ACK = "reply_confirm_ack"
+    REPLY_NOTHING_TO_CONFIRM = "reply_nothing_to_confirm"
+    REPLY_RESCHEDULE_ACK = "reply_reschedule_ack"
+    REPLY_OPT_OUT_ACK = "reply_opt_out_ack"
+    REPLY_OPT_IN_ACK = "reply_opt_in_ack"
+    REPLY_HELP = "reply_help"
+    REPLY_UNRECOGNIZED = "reply_unrecognized"
+
+
 class Direction(StrEnum):
     OUT = "out"
     IN = "in"
@@ -93,6 +119,7 @@ BUSY_APPOINTMENT_STATUSES = (*ACTIVE_APPOINTMENT_STATUSES, AppointmentStatus.ATT
 ATTENDANCE_STATUSES = (AppointmentStatus.ATTENDED, AppointmentStatus.NO_SHOW, AppointmentStatus.LATE_CANCELLED)
 ENROLLMENT_STATUSES = tuple(EnrollmentStatus)
 MESSAGE_STATUSES = tuple(MessageStatus)
+MESSAGE_KINDS = tuple(MessageKind)
 DIRECTIONS = tuple(Direction)
 TASK_KINDS = tuple(TaskKind)
 LANGUAGES = tuple(Language)

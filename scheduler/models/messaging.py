@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from scheduler.core.timeutil import UTCDateTime
 from scheduler.extensions import db
 from scheduler.models.enums import (
+    MESSAGE_KINDS,
     DIRECTIONS,
     MESSAGE_STATUSES,
     TASK_KINDS,
@@ -35,6 +36,7 @@ class Message(db.Model):
     __table_args__ = (
         CheckConstraint(sql_in("status", MESSAGE_STATUSES), name="status"),
         CheckConstraint(sql_in("direction", DIRECTIONS), name="direction"),
+        CheckConstraint(sql_in("kind", MESSAGE_KINDS), name="kind"),
         Index("ix_messages_due", "status", "due_at"),
         Index("ix_messages_patient", "patient_id", "id"),
     )

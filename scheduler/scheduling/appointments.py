@@ -26,6 +26,7 @@ from scheduler.models import (
     Appointment,
     AppointmentEvent,
     AppointmentStatus,
+    MessageKind,
     Patient,
     Therapist,
 )
@@ -116,7 +117,7 @@ def book(session: Session, therapist_id: int, patient_id: int, start: datetime, 
                                                          start_dt=start, end_dt=end, **event))
     set_committed_value(appt, "therapist", therapist)  # known already: no lazy load, no change
     set_committed_value(appt, "patient", patient)
-    reminders.appointment_changed(session, appt, now, "booked", settings=settings)
+    reminders.appointment_changed(session, appt, now, MessageKind.BOOKED, settings=settings)
     care_teams.booked_by(session, user_id, patient.id, therapist.id, now)
     return appt
 
@@ -169,7 +170,7 @@ def reschedule(session: Session, appointment_id: int, now: datetime, start: date
     appt.status = AppointmentStatus.SCHEDULED  # a confirmation was for the old time
     _event(appt, now, user_id, "rescheduled")
     session.flush()
-    reminders.appointment_changed(session, appt, now, "rescheduled", settings=settings)
+    reminders.appointment_changed(session, appt, now, MessageKind.RESCHEDULED, settings=settings)
     roster.reoffer(session, appt.patient_id, now, settings=settings)  # the old time may have kept them off a group
     return appt
 
@@ -189,7 +190,7 @@ def cancel(session: Session, appointment_id: int, now: datetime, reason: str | N
     appt.updated_at = now
     _event(appt, now, user_id, "cancelled")
     session.flush()
-    reminders.appointment_changed(session, appt, now, "cancelled", settings=settings)
+    reminders.appointment_changed(session, appt, now, MessageKind.CANCELLED, settings=settings)
     roster.reoffer(session, appt.patient_id, now, settings=settings)  # a seat this appointment kept them from
     return appt
 

@@ -12,7 +12,7 @@ from scheduler.core.db import lock
 from scheduler.core.settings import Settings
 from scheduler.errors import Conflict, Invalid, NotFound
 from scheduler.messaging import optouts, reminders
-from scheduler.models import Discharge, Message, Patient
+from scheduler.models import Discharge, Language, Message, Patient
 from scheduler.scheduling import care_teams
 
 # A discharge may be entered a little ahead (aftercare is planned before someone leaves),
@@ -79,7 +79,7 @@ def _set_consent(patient: Patient, consent: bool, now: datetime, source: str) ->
 
 
 def create_patient(session: Session, *, name: str, phone: str, timezone: str, sms_consent: bool,
-                   now: datetime, source: str, language: str = "en",
+                   now: datetime, source: str, language: str = Language.EN,
                    discharge_date: date | None = None, therapist_ids: list[int] | None = None,
                    user_id: int | None = None) -> Patient:
     """Register a patient (phone already E.164), with consent, an optional discharge and care team."""

@@ -337,7 +337,7 @@ def test_messages_newest_first_with_statuses(app, api, make_patient):
                     sent_at=NOW, to_phone="+12015551000", body="Northside Health: booked",
                     twilio_sid="SM1", created_at=NOW,
                     history=[{"status": "pending", "at": NOW.isoformat()}]),
-            Message(patient_id=pid, direction="in", kind="reply", status="received", attempts=0,
+            Message(patient_id=pid, direction="in", kind="confirm", status="received", attempts=0,
                     body="C", created_at=NOW + timedelta(minutes=5), history=[]),
             Message(patient_id=other, kind="booked", status="pending", attempts=0, due_at=NOW,
                     created_at=NOW, history=[]),
