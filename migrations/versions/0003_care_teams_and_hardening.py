@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from alembic import op
 
-import scheduler.core.timeutil
+import scheduler.models.types
 
 revision = '0003'
 down_revision = '0006'
@@ -29,7 +29,7 @@ def upgrade():
     op.create_table('care_team',
     sa.Column('patient_id', sa.Integer(), nullable=False),
     sa.Column('therapist_id', sa.Integer(), nullable=False),
-    sa.Column('added_at', scheduler.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('added_at', scheduler.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('added_by', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['added_by'], ['users.id'], name=op.f('fk_care_team_added_by_users')),
     sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_care_team_patient_id_patients')),
@@ -41,7 +41,7 @@ def upgrade():
     _care_teams_from_staff_bookings()
     op.create_table('seen_signatures',
     sa.Column('signature_hash', sa.String(length=64), nullable=False),
-    sa.Column('seen_at', scheduler.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('seen_at', scheduler.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('signature_hash', name=op.f('pk_seen_signatures'))
     )
     with op.batch_alter_table('seen_signatures', schema=None) as batch_op:
@@ -65,14 +65,14 @@ def _care_teams_from_staff_bookings():
     users = sa.table('users', sa.column('id'), sa.column('role'))
     enrollments = sa.table('enrollments', sa.column('patient_id'), sa.column('status'))
     care_team = sa.table('care_team', sa.column('patient_id'), sa.column('therapist_id'),
-                         sa.column('added_at', scheduler.core.timeutil.UTCDateTime()), sa.column('added_by'))
+                         sa.column('added_at', scheduler.models.types.UTCDateTime()), sa.column('added_by'))
     staff = sa.select(users.c.id).where(users.c.role.in_(STAFF))
     by_staff = (sa.exists().where(events.c.appointment_id == appointments.c.id, events.c.note == 'booked',
                                   events.c.user_id.in_(staff))
                 | sa.exists().where(audits.c.entity == 'appointment', audits.c.action == 'create',
                                     audits.c.entity_id == appointments.c.id, audits.c.user_id.in_(staff)))
     pairs = (sa.select(appointments.c.patient_id, appointments.c.therapist_id,
-                       sa.literal(now, scheduler.core.timeutil.UTCDateTime()),
+                       sa.literal(now, scheduler.models.types.UTCDateTime()),
                        sa.cast(sa.null(), sa.Integer()))
              .where(by_staff).distinct())
     bind.execute(care_team.insert().from_select(['patient_id', 'therapist_id', 'added_at', 'added_by'], pairs))
@@ -94,9 +94,9 @@ def _care_teams_from_staff_bookings():
 
 def _token_expiry():
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('expires_at', scheduler.core.timeutil.UTCDateTime(timezone=True),
+        batch_op.add_column(sa.Column('expires_at', scheduler.models.types.UTCDateTime(timezone=True),
                                       nullable=True))
-    tokens = sa.table('api_tokens', sa.column('expires_at', scheduler.core.timeutil.UTCDateTime()))
+    tokens = sa.table('api_tokens', sa.column('expires_at', scheduler.models.types.UTCDateTime()))
     expires = datetime.now(UTC) + timedelta(days=TOKEN_DAYS)
     updated = op.get_bind().execute(tokens.update().values(expires_at=expires)).rowcount
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:

@@ -7,7 +7,7 @@ Revises: 0001
 from alembic import op
 import sqlalchemy as sa
 
-import scheduler.core.timeutil
+import scheduler.models.types
 
 
 # revision identifiers, used by Alembic.
@@ -20,7 +20,7 @@ depends_on = None
 def upgrade():
     op.create_table('opted_out_numbers',
     sa.Column('phone', sa.String(length=20), nullable=False),
-    sa.Column('opted_out_at', scheduler.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('opted_out_at', scheduler.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('phone', name=op.f('pk_opted_out_numbers'))
     )
     op.create_table('early_statuses',
@@ -28,15 +28,15 @@ def upgrade():
     sa.Column('twilio_sid', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('error_code', sa.Integer(), nullable=True),
-    sa.Column('received_at', scheduler.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', scheduler.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_early_statuses'))
     )
     with op.batch_alter_table('early_statuses', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_early_statuses_twilio_sid'), ['twilio_sid'], unique=False)
     op.create_table('workers',
     sa.Column('id', sa.String(length=80), nullable=False),
-    sa.Column('started_at', scheduler.core.timeutil.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('heartbeat_at', scheduler.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', scheduler.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('heartbeat_at', scheduler.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_workers'))
     )
     with op.batch_alter_table('workers', schema=None) as batch_op:

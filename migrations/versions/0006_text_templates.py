@@ -7,7 +7,7 @@ Revises: 0001
 from alembic import op
 import sqlalchemy as sa
 
-import scheduler.core.timeutil
+import scheduler.models.types
 
 
 # revision identifiers, used by Alembic.
@@ -24,7 +24,7 @@ def upgrade():
     sa.Column('language', sa.String(length=2), nullable=False),
     sa.Column('body', sa.String(length=500), nullable=False),
     sa.Column('updated_by', sa.Integer(), nullable=True),
-    sa.Column('updated_at', scheduler.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', scheduler.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['updated_by'], ['users.id'], name=op.f('fk_text_templates_updated_by_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_text_templates')),
     sa.UniqueConstraint('kind', 'language', name=op.f('uq_text_templates_kind'))

@@ -1,4 +1,4 @@
-"""Time: one UTC column type, local wall time <-> UTC, nonexistent-time checks, rrule expansion."""
+"""Time: local wall time <-> UTC, nonexistent-time checks, rrule expansion."""
 from __future__ import annotations
 
 import re
@@ -6,36 +6,11 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from dateutil import rrule as _rrule
-from sqlalchemy import DateTime
-from sqlalchemy.types import TypeDecorator
+
+# The column type lives with the models (models/types.py); code written before it moved names it here.
+from scheduler.models.types import UTCDateTime  # noqa: F401
 
 UTC = UTC
-
-
-class UTCDateTime(TypeDecorator):
-    """An instant: refuses naive values, stores UTC, always reads back aware UTC.
-
-    SQLite drops offsets on write, so every instant column uses this one type.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given for an instant column")
-        value = value.astimezone(UTC)
-        # SQLite stores text; a naive UTC value keeps the ordering of stored strings uniform.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
 
 
 class NonexistentTime(ValueError):

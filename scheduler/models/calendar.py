@@ -14,7 +14,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from scheduler.core.timeutil import UTCDateTime
 from scheduler.extensions import db
 from scheduler.models.enums import (
     ACTIVE_APPOINTMENT_STATUSES,
@@ -22,6 +21,7 @@ from scheduler.models.enums import (
     AppointmentStatus,
     sql_in,
 )
+from scheduler.models.types import UTCDateTime
 
 if TYPE_CHECKING:  # resolved by name through the registry at run time
     from scheduler.models.patients import Patient

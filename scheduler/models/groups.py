@@ -17,7 +17,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from scheduler.core.timeutil import UTCDateTime
 from scheduler.extensions import db
 from scheduler.models.enums import (
     ATTENDANCE_STATUSES,
@@ -25,6 +24,7 @@ from scheduler.models.enums import (
     EnrollmentStatus,
     sql_in,
 )
+from scheduler.models.types import UTCDateTime
 
 if TYPE_CHECKING:  # resolved by name through the registry at run time
     from scheduler.models.calendar import Therapist

@@ -16,17 +16,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from scheduler.core.timeutil import UTCDateTime
 from scheduler.extensions import db
 from scheduler.models.enums import (
-    MESSAGE_KINDS,
     DIRECTIONS,
+    MESSAGE_KINDS,
     MESSAGE_STATUSES,
     TASK_KINDS,
     Direction,
     MessageStatus,
     sql_in,
 )
+from scheduler.models.types import UTCDateTime
 
 
 class Message(db.Model):

@@ -14,9 +14,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from scheduler.core.timeutil import UTCDateTime
 from scheduler.extensions import db
 from scheduler.models.enums import LANGUAGES, Language, sql_in
+from scheduler.models.types import UTCDateTime
 
 if TYPE_CHECKING:  # resolved by name through the registry at run time
     from scheduler.models.calendar import Therapist
