@@ -1,9 +1,8 @@
-"""Patients: phone numbers, SMS consent, discharges, who may see a record, and the SMS log."""
+"""Patients: SMS consent, discharges, who may see a record, and the SMS log."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-import phonenumbers
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -19,21 +18,6 @@ from scheduler.scheduling import care_teams
 # but not so far that it is surely a typo.
 DISCHARGE_MAX_AHEAD = timedelta(days=30)
 DISCHARGE_EARLIEST = date(2000, 1, 1)
-
-
-def normalize_phone(raw) -> str:
-    """A phone number as E.164; numbers without + are read as US. ValueError when not valid."""
-    if not isinstance(raw, str) or not raw.strip():
-        raise ValueError("must be a phone number")
-    if len(raw) > 40:
-        raise ValueError("must be a phone number")
-    try:
-        number = phonenumbers.parse(raw, "US")
-    except phonenumbers.NumberParseException:
-        raise ValueError("must be a phone number, e.g. +1 201 555 0123") from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError("is not a valid phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def get_patient(session: Session, patient_id: int) -> Patient:

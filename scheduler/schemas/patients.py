@@ -6,15 +6,16 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
+from scheduler.core import phones
 from scheduler.models.enums import MessageStatus
-from scheduler.scheduling import care_teams, patients
+from scheduler.scheduling import care_teams
 from scheduler.schemas.common import MAX_ID, Date, Language, Request, Response, TimeZone, text
 from scheduler.schemas.therapists import Instant
 
 
 def _phone(value: str) -> str:
     try:
-        return patients.normalize_phone(value)
+        return phones.normalize(value)
     except ValueError as exc:
         raise PydanticCustomError("phone", str(exc)) from None
 

@@ -198,9 +198,12 @@ def test_day_offsets_keep_the_clock_time_hour_offsets_are_elapsed(make_app, make
 def text_in(app, patient: int, body: str, now: datetime) -> str | None:
     from scheduler.messaging import inbound
     from scheduler.models import Patient
+    from scheduler.scheduling import replies
     with app.app_context():
         phone = db.session.get(Patient, patient).phone
-        answer = inbound.handle_inbound(db.session, phone, body, sms.new_sid(), now, current())
+        received = inbound.receive(db.session, phone, body, sms.new_sid(), now, current())
+        replies.act(db.session, received, now)  # as the webhook runs them
+        answer = inbound.answer(db.session, received, now, current())
         db.session.commit()
         return answer
 

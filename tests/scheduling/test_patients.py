@@ -37,27 +37,6 @@ def audit_rows(app, entity=None):
         return [(e.action, e.entity, e.entity_id, e.user_id, e.route) for e in db.session.scalars(query)]
 
 
-# --- phone numbers (pure) ---------------------------------------------------------------
-
-@pytest.mark.parametrize("raw, e164", [
-    ("+12015550142", "+12015550142"),
-    ("2015550142", "+12015550142"),
-    ("(201) 555-0142", "+12015550142"),
-    ("1-201-555-0142", "+12015550142"),
-    ("+34 612 345 678", "+34612345678"),
-    ("+44 20 7946 0958", "+442079460958"),
-])
-def test_normalize_phone_gives_e164(raw, e164):
-    assert patients.normalize_phone(raw) == e164
-
-
-@pytest.mark.parametrize("raw", ["", "   ", "12345", "+1 555 555 5555", "call me", "+999 123",
-                                 "2" * 41, 2015550142, None])
-def test_normalize_phone_refuses_invalid(raw):
-    with pytest.raises(ValueError):
-        patients.normalize_phone(raw)
-
-
 # --- create -----------------------------------------------------------------------------
 
 def test_create_stores_e164_consent_and_discharge(app, coordinator):

@@ -1,0 +1,27 @@
+"""Phone numbers: one reading of what a person typed or a carrier sent, as E.164."""
+from __future__ import annotations
+
+import phonenumbers
+
+
+def normalize(raw) -> str:
+    """A phone number as E.164; numbers without + are read as US. ValueError when not valid."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError("must be a phone number")
+    if len(raw) > 40:
+        raise ValueError("must be a phone number")
+    try:
+        number = phonenumbers.parse(raw, "US")
+    except phonenumbers.NumberParseException:
+        raise ValueError("must be a phone number, e.g. +1 201 555 0123") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_or_none(raw) -> str | None:
+    """normalize(), or None for anything that is not a valid number."""
+    try:
+        return normalize(raw)
+    except ValueError:
+        return None
