@@ -62,8 +62,11 @@ def register_extensions(app: Flask) -> None:
     # In-process counts unless RATELIMIT_STORAGE_URI names a shared store (see extensions.py).
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     limiter.init_app(app)
-    if app.config.get("BEHIND_PROXY"):
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:
+        # The client's address (sign-in throttling), scheme (Secure cookie, HSTS) and host as the
+        # nearest `proxies` proxies report them; with 0 a forged X-Forwarded-* header is ignored.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -74,7 +74,11 @@ LIMITS = {
     "DISPATCH_LEASE_SECONDS": (float, 86_400),
     "DISPATCH_BATCH_SIZE": (int, 10_000),
     "GROUP_HORIZON_WEEKS": (int, 520),
+    "SESSION_IDLE_MINUTES": (int, 720),  # never beyond the 12 hours a session lasts in all
 }
+
+_ON, _OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+MAX_PROXIES = 10
 
 
 def _positive(env, name: str, default: str):
@@ -91,6 +95,26 @@ def _positive(env, name: str, default: str):
     if value > largest:
         raise ConfigError(f"{name}: must be at most {largest}")
     return value
+
+
+def _switch(env, name: str, default: bool) -> bool:
+    """An on/off setting: 1/0, true/false, yes/no, on/off; unset or empty is the default."""
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in _ON + _OFF:
+        raise ConfigError(f"{name}: expected on or off, got {env.get(name)!r}")
+    return raw in _ON
+
+
+def _proxies(env) -> int:
+    """TRUSTED_PROXIES: how many proxies' X-Forwarded-* headers to believe (0: none)."""
+    raw = env.get("TRUSTED_PROXIES", "0")
+    if not raw.strip().isdigit() or not raw.strip().isascii():  # "²".isdigit() is True
+        raise ConfigError(f"TRUSTED_PROXIES: expected a whole number from 0 to {MAX_PROXIES}, got {raw!r}")
+    if int(raw) > MAX_PROXIES:
+        raise ConfigError(f"TRUSTED_PROXIES: must be at most {MAX_PROXIES}")
+    return int(raw)
 
 
 def load(instance_path: str, env=os.environ) -> dict:
@@ -125,6 +149,8 @@ def load(instance_path: str, env=os.environ) -> dict:
         "DISPATCH_BATCH_SIZE": _positive(env, "DISPATCH_BATCH_SIZE", "100"),
         "DISPATCH_LEASE_SECONDS": _positive(env, "DISPATCH_LEASE_SECONDS", "120"),
         "GROUP_HORIZON_WEEKS": _positive(env, "GROUP_HORIZON_WEEKS", "26"),
+        "SESSION_IDLE_MINUTES": _positive(env, "SESSION_IDLE_MINUTES", "30"),
+        "TRUSTED_PROXIES": _proxies(env),
     }
     if cfg["SMS_BACKEND"] not in ("console", "twilio"):
         raise ConfigError("SMS_BACKEND: expected console or twilio")
@@ -146,4 +172,8 @@ def load(instance_path: str, env=os.environ) -> dict:
         raise ConfigError(f"CLINIC_SMS_NAME/CLINIC_PHONE: {exc}") from None
     if cfg["PUBLIC_BASE_URL"] and not re.match(r"^https?://", cfg["PUBLIC_BASE_URL"]):
         raise ConfigError("PUBLIC_BASE_URL: expected an http(s):// URL")
+    https = cfg["PUBLIC_BASE_URL"].startswith("https://")
+    # The staff cookie goes over HTTPS only when the app is served over it (or the operator says so).
+    cfg["SESSION_COOKIE_SECURE"] = _switch(env, "SESSION_COOKIE_SECURE", https)
+    cfg["PREFERRED_URL_SCHEME"] = "https" if https else "http"  # links built outside a request
     return cfg

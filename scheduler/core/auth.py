@@ -1,9 +1,10 @@
 """Staff users, roles, API bearer tokens (only a token's hash is stored) and staff-page sessions.
 
 A token works until it expires (`days` when issued, 90 by default) or is revoked; every
-token of a user is revoked at once (revoke_tokens), and deactivating a user also ends their
-staff-page sessions: a session carries the user's `session_version` (session_id), which
-deactivation bumps, so user_for_session refuses every session made before.
+token of a user is revoked at once (revoke_tokens). Deactivating a user or resetting their
+password ends their staff-page sessions (end_sessions): their rows are deleted, and the
+`session_version` every session carries (session_id) is bumped, so user_for_session also
+refuses a session a request still in flight would save.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
+from scheduler.core import sessions
 from scheduler.core.clock import now as clock_now
 from scheduler.errors import Conflict, Invalid, NotFound
 from scheduler.models import ROLES, ApiToken, Therapist, User
@@ -79,10 +81,16 @@ def revoke_tokens(session: Session, user: User, now: datetime) -> list[int]:
     return ids
 
 
+def end_sessions(session: Session, user: User) -> None:
+    """End every staff-page session of `user`, on every browser, at once."""
+    user.session_version = (user.session_version or 0) + 1
+    sessions.end_all(session, user.id)
+
+
 def deactivate(session: Session, user: User, now: datetime) -> list[int]:
     """The user can no longer sign in or call the API: tokens revoked, sessions ended. Returns token ids."""
     user.active = False
-    user.session_version = (user.session_version or 0) + 1
+    end_sessions(session, user)
     revoked = revoke_tokens(session, user, now)
     session.flush()
     return revoked
@@ -167,14 +175,21 @@ def set_active(session: Session, user: User, active: bool, now: datetime) -> int
     return len(deactivate(session, user, now))
 
 
-def set_password(session: Session, user: User, password: str) -> None:
-    """A new password (the admin tells the user; they are not shown it again)."""
+def set_password(session: Session, user: User, password: str, *, now: datetime | None = None,
+                 revoke_api_tokens: bool = False) -> list[int]:
+    """A new password; every session of the user ends (whoever knew the old one is signed out).
+
+    With `revoke_api_tokens` their API tokens are revoked too. Returns the token ids revoked.
+    """
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
         raise Invalid({"password": f"must be at least {MIN_PASSWORD} characters"})
     if len(password) > 200:
         raise Invalid({"password": "must be at most 200 characters"})
     user.password_hash = generate_password_hash(password)
+    end_sessions(session, user)
+    revoked = revoke_tokens(session, user, now or clock_now()) if revoke_api_tokens else []
     session.flush()
+    return revoked
 
 
 def revoke_token(session: Session, token_id: int, now: datetime) -> ApiToken:

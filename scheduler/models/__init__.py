@@ -31,7 +31,7 @@ from scheduler.models.enums import (
 from scheduler.models.groups import Attendance, Enrollment, GroupSeries, Occurrence
 from scheduler.models.messaging import EarlyStatus, Message, OptedOutNumber, Task, TextTemplate, Worker
 from scheduler.models.patients import CareTeamMember, Discharge, Patient
-from scheduler.models.staff import ApiToken, AuditEvent, User
+from scheduler.models.staff import ApiToken, AuditEvent, StaffSession, User
 from scheduler.models.webhooks import SeenSignature
 
 __all__ = [
@@ -41,5 +41,5 @@ __all__ = [
     "TaskKind",
     "ApiToken", "Appointment", "AppointmentEvent", "Attendance", "AuditEvent", "AvailabilityException",
     "AvailabilityRule", "CareTeamMember", "Discharge", "EarlyStatus", "Enrollment", "GroupSeries", "Message",
-    "Occurrence", "OptedOutNumber", "Patient", "SeenSignature", "Task", "TextTemplate", "Therapist", "User", "Worker",
+    "Occurrence", "OptedOutNumber", "Patient", "SeenSignature", "StaffSession", "Task", "TextTemplate", "Therapist", "User", "Worker",
 ]

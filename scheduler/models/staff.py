@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -55,6 +56,22 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class StaffSession(db.Model):
+    """A signed-in (or signing-in) browser's session, held here: its cookie carries only a random key.
+
+    `key_hash` is the key's SHA-256, so a copy of this table opens no session. `data` is what Flask
+    keeps in `session` (Flask-Login's user id, flashes, the CSRF secret, one-time form ids).
+    """
+
+    __tablename__ = "staff_sessions"
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Which user it is signed in as (None before sign-in): ending all of a user's sessions at once.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    data: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class AuditEvent(db.Model):

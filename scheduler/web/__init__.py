@@ -10,9 +10,11 @@ domain errors: Forbidden -> the 403 page, NotFound -> the 404 page.
 from __future__ import annotations
 
 from functools import wraps
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, g, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from scheduler.core import access, audit
@@ -20,19 +22,22 @@ from scheduler.core.clock import now
 from scheduler.errors import DomainError, Forbidden, NotFound
 from scheduler.extensions import db
 from scheduler.models import User
+from scheduler.web import sessions
 
 bp = Blueprint("web", __name__)
 PUBLIC_ENDPOINTS = {"web.login", "static"}
 
 
 def init_app(app: Flask) -> None:
-    """Cookie flags, the sign-in session loader, and the page routes."""
-    # HttpOnly: no script reads the session; Lax: other sites' posts carry no cookie; Secure when
-    # served over https (PREFERRED_URL_SCHEME=https, or SESSION_COOKIE_SECURE set explicitly).
-    secure = app.config.get("SESSION_COOKIE_SECURE") or app.config.get("PREFERRED_URL_SCHEME") == "https"
+    """Cookie flags, the server-held session, the sign-in session loader, and the page routes."""
+    # HttpOnly: no script reads the session; Lax: other sites' posts carry no cookie; Secure as
+    # SESSION_COOKIE_SECURE says (by default: when PUBLIC_BASE_URL is https://).
+    secure = bool(app.config.get("SESSION_COOKIE_SECURE"))
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      SESSION_COOKIE_SECURE=bool(secure), REMEMBER_COOKIE_HTTPONLY=True,
-                      REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=bool(secure))
+                      SESSION_COOKIE_SECURE=secure, REMEMBER_COOKIE_HTTPONLY=True,
+                      REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=secure)
+    app.session_interface = sessions.ServerSessionInterface()
+    app.register_error_handler(CSRFError, csrf_refused)
     from scheduler.web import auth
 
     auth.init_login(app)
@@ -100,13 +105,34 @@ def require_login():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if not current_user.is_authenticated:
-        target = request.full_path.rstrip("?") if request.method == "GET" else None
-        login = url_for("web.login", next=target) if target and target != "/" else url_for("web.login")
-        if is_htmx():  # a fragment request cannot show the sign-in page in place
-            return "", 401, {"HX-Redirect": login}
-        return redirect(login)
+        return _sign_in_again(request.full_path.rstrip("?") if request.method == "GET" else _came_from())
     g.user = current_user.user
     return None
+
+
+def _sign_in_again(target: str | None):
+    """To sign-in, and back to `target` after (login() keeps only a same-site path)."""
+    if sessions.expired():
+        flash("Your session ended. Please sign in again.")
+    login = url_for("web.login", next=target) if target and target != "/" else url_for("web.login")
+    if is_htmx():  # a fragment request cannot show the sign-in page in place
+        return "", 401, {"HX-Redirect": login}
+    return redirect(login)
+
+
+def _came_from() -> str | None:
+    """The page of this site a form was posted from: where to return after signing in again."""
+    ref = urlsplit(request.referrer or "")
+    if ref.netloc != request.host or not ref.path:
+        return None
+    return ref.path + (f"?{ref.query}" if ref.query else "")
+
+
+def csrf_refused(exc: CSRFError):
+    """A form posted after its session ended lost its CSRF secret with it: sign in again, not a 400."""
+    if sessions.expired() and request.blueprint == "web":
+        return _sign_in_again(_came_from())
+    return error_page(exc)
 
 
 def roles(*allowed: str):

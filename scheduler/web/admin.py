@@ -149,7 +149,8 @@ def admin_user_active(user_id: int):
 @roles("admin")
 def admin_user_password(user_id: int):
     def change(target, state, clock):
-        auth.set_password(db.session, target, state.get("password"))
+        auth.set_password(db.session, target, state.get("password"), now=clock,
+                          revoke_api_tokens=state.get("revoke_tokens") == "1")
     return _user_action(user_id, change)
 
 

@@ -64,6 +64,26 @@ def test_password_reset(ctx, admin):
     assert check_password_hash(admin.password_hash, "a much longer one")
 
 
+def test_a_password_reset_ends_every_session_and_may_revoke_tokens(ctx, admin):
+    from datetime import timedelta
+
+    from scheduler.core import sessions
+    from scheduler.models import StaffSession
+
+    keys = [sessions.create(ctx, {"_user_id": auth.session_id(admin)}, NOW, timedelta(minutes=30))
+            for _ in range(2)]
+    other = sessions.create(ctx, {"csrf_token": "x"}, NOW, timedelta(minutes=30))
+    token = auth.issue_token(ctx, admin, NOW)
+    version = admin.session_version
+    assert auth.set_password(ctx, admin, "a much longer one", now=NOW) == []
+    assert all(sessions.load(ctx, key, NOW, timedelta(minutes=30)) is None for key in keys)
+    assert auth.user_for_session(ctx, f"{admin.id}:{version}") is None  # a request in flight too
+    assert ctx.query(StaffSession).count() == 1 and sessions.load(ctx, other, NOW, timedelta(minutes=30))
+    assert auth.user_for_token(ctx, token, NOW) is not None
+    assert len(auth.set_password(ctx, admin, "yet another long one", now=NOW, revoke_api_tokens=True)) == 1
+    assert auth.user_for_token(ctx, token, NOW) is None
+
+
 def test_revoke_one_token(ctx, admin):
     token = auth.issue_token(ctx, admin, NOW)
     row_id = ctx.scalars(select(ApiToken.id)).one()

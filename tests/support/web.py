@@ -35,10 +35,11 @@ class Pages:
         self.client = client
         self.token: str | None = None
 
-    def sign_in(self, email: str, password: str = PASSWORD):
-        token = csrf_token(self.client.get("/login", follow_redirects=True).get_data(as_text=True))
+    def sign_in(self, email: str, password: str = PASSWORD, **kwargs):
+        """Sign in through /login; `kwargs` go to both requests (headers, base_url)."""
+        token = csrf_token(self.client.get("/login", follow_redirects=True, **kwargs).get_data(as_text=True))
         response = self.client.post("/login", data={"email": email, "password": password,
-                                                    "csrf_token": token})
+                                                    "csrf_token": token}, **kwargs)
         self.token = None
         return response
 

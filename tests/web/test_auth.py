@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import pytest
 
+from scheduler import config
 from scheduler.extensions import db
 from scheduler.models import AuditEvent, User
 from scheduler.web.auth import safe_next
-from tests.support.web import PASSWORD, csrf_token
+from tests.support.web import PASSWORD, Pages, csrf_token
 
 
 def test_sign_in_page_names_its_fields(pages):
@@ -145,9 +146,84 @@ def test_session_cookie_is_httponly_and_lax(pages, make_user):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
 
 
-def test_cookie_is_secure_when_served_over_https(make_app):
-    app = make_app(PREFERRED_URL_SCHEME="https")
-    assert app.config["SESSION_COOKIE_SECURE"] is True
+@pytest.mark.parametrize("env, secure", [
+    ({}, False), ({"PUBLIC_BASE_URL": "http://clinic.test"}, False),
+    ({"PUBLIC_BASE_URL": "https://clinic.example.org"}, True),
+    ({"PUBLIC_BASE_URL": "https://clinic.example.org", "SESSION_COOKIE_SECURE": "off"}, False),
+    ({"SESSION_COOKIE_SECURE": "on"}, True), ({"SESSION_COOKIE_SECURE": "1"}, True),
+])
+def test_cookie_is_secure_when_served_over_https(tmp_path, env, secure):
+    assert config.load(str(tmp_path), env=env)["SESSION_COOKIE_SECURE"] is secure
+
+
+@pytest.mark.parametrize("name, value", [
+    ("SESSION_COOKIE_SECURE", "maybe"), ("TRUSTED_PROXIES", "-1"), ("TRUSTED_PROXIES", "one"),
+    ("TRUSTED_PROXIES", "²"), ("TRUSTED_PROXIES", "11"), ("SESSION_IDLE_MINUTES", "0"),
+    ("SESSION_IDLE_MINUTES", "721"), ("SESSION_IDLE_MINUTES", "soon"),
+])
+def test_a_bad_session_or_proxy_setting_stops_start_up_naming_it(tmp_path, name, value):
+    with pytest.raises(config.ConfigError) as raised:
+        config.load(str(tmp_path), env={name: value})
+    assert str(raised.value).startswith(f"{name}: ") and "\n" not in str(raised.value)
+
+
+def test_a_secure_app_sends_a_secure_cookie(make_app):
+    client = make_app(SESSION_COOKIE_SECURE=True).test_client()
+    cookie = client.get("/login", base_url="https://localhost").headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_proxy_headers_are_believed_only_from_trusted_proxies(make_app):
+    forged = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    direct = make_app().test_client().get("/login", headers=forged)
+    assert "Strict-Transport-Security" not in direct.headers  # a forged header changes nothing
+    proxied = make_app(TRUSTED_PROXIES=1).test_client().get("/login", headers=forged)
+    assert "Strict-Transport-Security" in proxied.headers  # the proxy says the client used https
+
+
+# --- throttling: failures are slowed, a right password keeps working (limiter on) ----------------
+
+@pytest.fixture
+def limited(make_app):
+    """Pages on an app with the rate limiter switched on explicitly."""
+    return Pages(make_app(RATELIMIT_ENABLED=True).test_client())
+
+
+def test_failures_on_other_accounts_do_not_lock_out_a_right_password(limited, make_user):
+    # 35 failures from one address (the whole clinic behind one proxy), over 7 accounts.
+    for _ in range(7):
+        email = make_user("coordinator")
+        assert [limited.sign_in(email, "wrong").status_code for _ in range(5)] == [401] * 5
+    assert limited.sign_in(make_user("admin")).status_code == 302
+
+
+def test_over_the_address_ceiling_only_accounts_that_failed_are_refused(limited, make_user, monkeypatch):
+    from limits import parse
+
+    from scheduler.web import auth as web_auth
+
+    monkeypatch.setattr(web_auth, "FAILURES_PER_ADDRESS", parse("6 per 15 minutes"))
+    sprayed = [make_user("coordinator") for _ in range(3)]
+    for email in sprayed:
+        assert [limited.sign_in(email, "wrong").status_code for _ in range(2)] == [401, 401]
+    # Over the ceiling: an account that failed from here waits, even with its right password...
+    assert limited.sign_in(sprayed[0]).status_code == 429
+    # ...one that did not still has its password checked: right signs in, wrong counts and waits.
+    assert limited.sign_in(make_user("admin")).status_code == 302
+    fresh = make_user("coordinator")
+    assert limited.sign_in(fresh, "wrong").status_code == 401
+    assert limited.sign_in(fresh).status_code == 429
+
+
+def test_a_trusted_proxy_throttles_each_client_on_its_own(make_app, make_user):
+    app = make_app(RATELIMIT_ENABLED=True, TRUSTED_PROXIES=1)
+    email = make_user("admin")
+    one, other = ({"X-Forwarded-For": ip} for ip in ("203.0.113.1", "203.0.113.2"))
+    pages = Pages(app.test_client())
+    for _ in range(5):
+        assert pages.sign_in(email, "wrong", headers=one).status_code == 401
+    assert pages.sign_in(email, headers=one).status_code == 429
+    assert pages.sign_in(email, headers=other).status_code == 302
 
 
 def test_error_pages_are_pages(pages, make_user):
