@@ -1,7 +1,7 @@
 """staff sessions held on the server: the cookie carries only a random key
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import scheduler.core.timeutil
 
 # revision identifiers, used by Alembic.
 revision = '0008'
-down_revision = '0004'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
