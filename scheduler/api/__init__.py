@@ -6,6 +6,7 @@ from the same declarations and the routes. Every view ends with `audited(...)`.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,12 +29,18 @@ from scheduler.schemas.common import MAX_ID
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC_ENDPOINTS = {"api.openapi"}
 MAX_BODY = 1024 * 1024  # the contract: a body over 1 MB is a 413
-AUTH_FAILURE_LIMIT = "20 per minute"  # failed token checks per client address
+# Failed token checks are throttled per presented token (its first characters) and address, so
+# that one client's bad token never locks out the valid tokens of others behind the same address
+# (a clinic's proxy). The per-address ceiling is higher and counts failures only: a valid token
+# is never refused by it. A request with no token at all guesses nothing and is simply a 401.
+TOKEN_FAILURE_LIMIT = "10 per minute"  # one address, one token prefix
+AUTH_FAILURE_LIMIT = "100 per minute"  # one address, any bad tokens
+TOKEN_PREFIX = 8
 log = logging.getLogger(__name__)
 
 
-def _failure_limit():
-    return _parsed_limit(current_app.config.get("API_AUTH_FAILURE_LIMIT", AUTH_FAILURE_LIMIT))
+def _limit(name: str, default: str):
+    return _parsed_limit(current_app.config.get(name, default))
 
 
 @lru_cache(maxsize=8)
@@ -42,25 +49,42 @@ def _parsed_limit(text: str):
     return parse_limit(text)
 
 
+def _prefix_key(token: str) -> str:
+    """The throttling key of a presented token: its first characters, hashed (never stored as sent)."""
+    return hashlib.sha256(token[:TOKEN_PREFIX].encode()).hexdigest()[:16]
+
+
+def _too_many(address: str):
+    log.warning("API: too many failed token checks from %s; refused", address)
+    return jsonify(error="too many failed attempts; try again later"), 429
+
+
 @bp.before_request
 def authenticate():
     """Every API call but the OpenAPI document needs `Authorization: Bearer <token>`.
 
-    Failed checks are counted per client address (the shared limiter's storage): past the
-    limit, that address gets 429 until the window passes, so tokens cannot be guessed.
+    A token that keeps failing from one address gets 429 until the window passes, and so does
+    any bad token from an address past its ceiling of failures; a valid token keeps working.
     """
     request.max_content_length = MAX_BODY
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     address = request.remote_addr or "unknown"
-    if not limiter.limiter.test(_failure_limit(), "api-auth-failures", address):
-        log.warning("API: too many failed token checks from %s; refused", address)
-        return jsonify(error="too many failed attempts; try again later"), 429
-    header = request.headers.get("Authorization", "")
+    header = request.headers.get("Authorization", "").strip()
     scheme, _, token = header.partition(" ")
-    user = user_for_token(db.session, token.strip()) if scheme.lower() == "bearer" and token else None
+    token = token.strip() if scheme.lower() == "bearer" else header
+    per_token = _limit("API_AUTH_TOKEN_FAILURE_LIMIT", TOKEN_FAILURE_LIMIT)
+    per_address = _limit("API_AUTH_FAILURE_LIMIT", AUTH_FAILURE_LIMIT)
+    keys = ("api-token-failures", address, _prefix_key(token))
+    if header and not limiter.limiter.test(per_token, *keys):
+        return _too_many(address)
+    user = user_for_token(db.session, token) if header and scheme.lower() == "bearer" and token else None
     if user is None:
-        limiter.limiter.hit(_failure_limit(), "api-auth-failures", address)
+        if header:
+            if not limiter.limiter.test(per_address, "api-auth-failures", address):
+                return _too_many(address)
+            limiter.limiter.hit(per_token, *keys)
+            limiter.limiter.hit(per_address, "api-auth-failures", address)
         # Never the token itself: a typo'd token is one character away from a real one.
         log.warning("API: refused a %s bearer token from %s (%s %s)",
                     "missing" if not token else "bad, expired or revoked", address, request.method,
