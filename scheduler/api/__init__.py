@@ -24,6 +24,7 @@ from scheduler.core.auth import user_for_token
 from scheduler.core.clock import now
 from scheduler.errors import DomainError, Forbidden, Invalid
 from scheduler.extensions import db, limiter
+from scheduler.models.enums import Role
 from scheduler.schemas.common import MAX_ID
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -174,8 +175,16 @@ def audited(action: str, entity: str, entity_id: int | None, body, status: int =
     return body, status
 
 
-def roles(*allowed: str):
-    """Refuse with 403 unless the caller's role is one of `allowed` (the shared policy decides)."""
+def roles(*allowed: Role):
+    """Refuse with 403 unless the caller's role is one of `allowed` (the shared policy decides).
+
+    Only `Role` members are taken, checked when the view is decorated: a misspelt role string
+    would otherwise refuse everyone, silently.
+    """
+    wrong = [r for r in allowed if not isinstance(r, Role)]
+    if not allowed or wrong:
+        raise TypeError(f"roles() takes Role members, got {wrong or 'none'}")
+
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):

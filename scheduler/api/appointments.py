@@ -8,6 +8,7 @@ from scheduler.api import audited, bp, endpoint, now, roles
 from scheduler.core import access, settings, timeutil
 from scheduler.extensions import db
 from scheduler.models import Appointment
+from scheduler.models.enums import Role
 from scheduler.scheduling import appointments
 
 
@@ -36,7 +37,7 @@ def _mine(appointment_id: int) -> Appointment:
 
 
 @bp.post("/appointments")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.Appointment, body=schemas.AppointmentCreate, status=201, conflict=True)
 def book_appointment(body: schemas.AppointmentCreate):
     """Book an individual session; the patient gets one booking text and reminders."""
@@ -47,7 +48,7 @@ def book_appointment(body: schemas.AppointmentCreate):
 
 
 @bp.get("/appointments/<int:appointment_id>")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.AppointmentWithHistory)
 def get_appointment(appointment_id: int):
     """One appointment with its status history."""
@@ -56,7 +57,7 @@ def get_appointment(appointment_id: int):
 
 
 @bp.patch("/appointments/<int:appointment_id>")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.AppointmentWithHistory, body=schemas.AppointmentUpdate, conflict=True)
 def reschedule_appointment(appointment_id: int, body: schemas.AppointmentUpdate):
     """Move an upcoming appointment; pending reminders follow the new time."""
@@ -67,7 +68,7 @@ def reschedule_appointment(appointment_id: int, body: schemas.AppointmentUpdate)
 
 
 @bp.post("/appointments/<int:appointment_id>/cancel")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.AppointmentWithHistory, body=schemas.CancelRequest, conflict=True, body_optional=True)
 def cancel_appointment(appointment_id: int, body: schemas.CancelRequest):
     """Cancel: frees the time, withdraws reminders, sends one cancellation text. The body may be empty."""
@@ -77,7 +78,7 @@ def cancel_appointment(appointment_id: int, body: schemas.CancelRequest):
 
 
 @bp.post("/appointments/<int:appointment_id>/attendance")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.AppointmentWithHistory, body=schemas.AttendanceRequest, conflict=True)
 def record_attendance(appointment_id: int, body: schemas.AttendanceRequest):
     """Record attended / no_show / late_cancelled once the session has begun."""

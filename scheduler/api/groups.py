@@ -8,6 +8,7 @@ from scheduler.api import audited, bp, endpoint, now, roles
 from scheduler.core import access, settings, timeutil
 from scheduler.extensions import db
 from scheduler.models import Attendance, Enrollment, GroupSeries, Occurrence
+from scheduler.models.enums import Role
 from scheduler.scheduling import groups, roster
 
 LOCAL = "%Y-%m-%dT%H:%M"
@@ -62,7 +63,7 @@ def _group_body(group: GroupSeries, clock) -> dict:
 
 
 @bp.post("/groups")
-@roles("admin", "coordinator")
+@roles(Role.ADMIN, Role.COORDINATOR)
 @endpoint(schemas.Group, body=schemas.GroupCreate, status=201, conflict=True, cross_check=_series_errors)
 def create_group(body: schemas.GroupCreate):
     """Create a recurring group; `start` is the first meeting's wall time in the group's zone."""
@@ -75,7 +76,7 @@ def create_group(body: schemas.GroupCreate):
 
 
 @bp.get("/groups/<int:group_id>")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.Group)
 def get_group(group_id: int):
     """A group with roster counts (audited: it describes patients) and its next meetings."""
@@ -85,7 +86,7 @@ def get_group(group_id: int):
 
 
 @bp.post("/groups/<int:group_id>/enrollments")
-@roles("admin", "coordinator")
+@roles(Role.ADMIN, Role.COORDINATOR)
 @endpoint(schemas.Enrollment, body=schemas.EnrollmentCreate, status=201, conflict=True)
 def enroll_patient(group_id: int, body: schemas.EnrollmentCreate):
     """Enrol a patient, or waitlist them when the group is full."""
@@ -94,7 +95,7 @@ def enroll_patient(group_id: int, body: schemas.EnrollmentCreate):
 
 
 @bp.delete("/groups/<int:group_id>/enrollments/<int:patient_id>")
-@roles("admin", "coordinator")
+@roles(Role.ADMIN, Role.COORDINATOR)
 @endpoint(schemas.Dropped, conflict=True)
 def drop_enrollment(group_id: int, patient_id: int):
     """Drop a patient; a freed seat goes to the first waitlisted patient, who is told by text."""
@@ -106,7 +107,7 @@ def drop_enrollment(group_id: int, patient_id: int):
 
 
 @bp.post("/groups/<int:group_id>/occurrences/<int:occurrence_id>/attendance")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.Attendance, body=schemas.OccurrenceAttendance, conflict=True)
 def record_occurrence_attendance(group_id: int, occurrence_id: int, body: schemas.OccurrenceAttendance):
     """Record a patient's attended / no_show / late_cancelled for a meeting that has started."""

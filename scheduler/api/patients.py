@@ -8,6 +8,7 @@ from scheduler.api import audited, bp, endpoint, now, roles
 from scheduler.core import access, settings, timeutil
 from scheduler.extensions import db
 from scheduler.models import Message, Patient
+from scheduler.models.enums import Role
 from scheduler.scheduling import patients
 
 
@@ -46,7 +47,7 @@ def _readable(patient_id: int) -> Patient:
 
 
 @bp.post("/patients")
-@roles("admin", "coordinator")
+@roles(Role.ADMIN, Role.COORDINATOR)
 @endpoint(schemas.Patient, body=schemas.PatientCreate, status=201, conflict=True)
 def create_patient(body: schemas.PatientCreate):
     """Register a patient."""
@@ -56,7 +57,7 @@ def create_patient(body: schemas.PatientCreate):
 
 
 @bp.get("/patients/<int:patient_id>")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.Patient)
 def get_patient(patient_id: int):
     """One patient's record."""
@@ -65,7 +66,7 @@ def get_patient(patient_id: int):
 
 
 @bp.patch("/patients/<int:patient_id>")
-@roles("admin", "coordinator")
+@roles(Role.ADMIN, Role.COORDINATOR)
 @endpoint(schemas.Patient, body=schemas.PatientUpdate, conflict=True)
 def update_patient(patient_id: int, body: schemas.PatientUpdate):
     """Change a patient's details or consent, or add a discharge; only the fields given change."""
@@ -76,7 +77,7 @@ def update_patient(patient_id: int, body: schemas.PatientUpdate):
 
 
 @bp.get("/patients/<int:patient_id>/messages")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.Messages)
 def patient_messages(patient_id: int):
     """The patient's SMS log, in and out, newest first."""

@@ -9,6 +9,7 @@ from scheduler.core import timeutil
 from scheduler.errors import Invalid
 from scheduler.extensions import db
 from scheduler.models import Therapist
+from scheduler.models.enums import Role
 from scheduler.scheduling import therapists
 
 
@@ -34,7 +35,7 @@ def instants(query: schemas.CalendarQuery | schemas.SlotsQuery, tz: str) -> tupl
 
 
 @bp.post("/therapists")
-@roles("admin", "coordinator")
+@roles(Role.ADMIN, Role.COORDINATOR)
 @endpoint(schemas.Therapist, body=schemas.TherapistCreate, status=201, conflict=True)
 def create_therapist(body: schemas.TherapistCreate):
     """Add a therapist (no hours yet: PUT availability next)."""
@@ -43,7 +44,7 @@ def create_therapist(body: schemas.TherapistCreate):
 
 
 @bp.put("/therapists/<int:therapist_id>/availability")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.Availability, body=schemas.AvailabilityPut)
 def put_availability(therapist_id: int, body: schemas.AvailabilityPut):
     """Replace weekly hours (and time off when given); booked appointments are kept and reported."""
@@ -69,7 +70,7 @@ def put_availability(therapist_id: int, body: schemas.AvailabilityPut):
 
 
 @bp.get("/therapists/<int:therapist_id>/slots")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.Slots, query=schemas.SlotsQuery)
 def get_slots(therapist_id: int, query: schemas.SlotsQuery):
     """Free bookable slots of `duration` minutes between `from` and `to` (at most 31 days)."""
@@ -82,7 +83,7 @@ def get_slots(therapist_id: int, query: schemas.SlotsQuery):
 
 
 @bp.get("/therapists/<int:therapist_id>/calendar")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.Calendar, query=schemas.CalendarQuery)
 def get_calendar(therapist_id: int, query: schemas.CalendarQuery):
     """Appointments and facilitated group occurrences between `from` and `to` (at most 62 days)."""
