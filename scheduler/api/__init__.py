@@ -1,8 +1,9 @@
 """The JSON API under /api/v1: bearer tokens, roles, and errors as the contract says.
 
 Every view declares its payloads with `endpoint(...)`: the request body and query are parsed
-with those schemas before the view runs, and the OpenAPI document (api/spec.py) is generated
-from the same declarations and the routes. Every view ends with `audited(...)`.
+with those schemas before the view runs, the answer is built by the declared response schema
+from what the view returns, and the OpenAPI document (api/spec.py) is generated from the same
+declarations and the routes. Every view ends with `audited(...)`.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from scheduler.core.clock import now
 from scheduler.errors import DomainError, Forbidden, Invalid
 from scheduler.extensions import db, limiter
 from scheduler.models.enums import Role
-from scheduler.schemas.common import MAX_ID
+from scheduler.schemas.common import MAX_ID, Response
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC_ENDPOINTS = {"api.openapi"}
@@ -102,7 +103,7 @@ def authenticate():
 class Endpoint:
     """What a view takes and answers, for parsing and for the document."""
 
-    response: type[BaseModel] | None
+    response: type[Response] | None
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     status: int = 200
@@ -113,12 +114,14 @@ class Endpoint:
     cross_check: Callable[[dict], dict[str, str]] | None = None
 
 
-def endpoint(response: type[BaseModel] | None, *, body: type[BaseModel] | None = None,
+def endpoint(response: type[Response] | None, *, body: type[BaseModel] | None = None,
              query: type[BaseModel] | None = None, status: int = 200, conflict: bool = False,
              body_optional: bool = False, cross_check: Callable[[dict], dict[str, str]] | None = None):
     """Declare a view's payloads; the view gets `body=` and `query=` as parsed models.
 
     Unknown query parameters are refused on every route (422 naming them), declared or not.
+    What the view returns (the `response` model, or data it is validated from: see `answer`)
+    is written as the body with `status`.
     """
     spec = Endpoint(response, body, query, status, conflict, body_optional, cross_check)
 
@@ -143,7 +146,13 @@ def endpoint(response: type[BaseModel] | None, *, body: type[BaseModel] | None =
                     errors.update({**extra, **exc.errors})
             if errors:
                 raise Invalid(errors)
-            return view(*args, **kwargs)
+            result = view(*args, **kwargs)
+            if response is None:
+                return result
+            if not isinstance(result, response):
+                result = answer(result)
+            # Fields a record left out (a position only the waitlisted have) stay out.
+            return jsonify(result.model_dump(mode="json", by_alias=True, exclude_unset=True)), status
         wrapper.endpoint_spec = spec
         return wrapper
     return decorate
@@ -159,20 +168,28 @@ def json_body(optional: bool = False) -> dict:
     return data
 
 
-def audited(action: str, entity: str, entity_id: int | None, body, status: int = 200,
-            also: tuple[tuple[str, str, int], ...] = ()):
-    """End the unit of work: record who read or changed which record (and `also` these), commit,
-    and answer with `body`.
+def answer(data, zone: str | None = None) -> Response:
+    """`data` as the current view's declared response model: a dict of its fields, or a record
+    read by attribute; instants are written in `zone` (else UTC)."""
+    model = current_app.view_functions[request.endpoint].endpoint_spec.response
+    return model.model_validate(data, from_attributes=True, context={"zone": zone})
 
-    `body` is built by the caller before this commit, which would otherwise expire every
-    object in it and cost a reload per row.
+
+def audited(action: str, entity: str, entity_id: int | None, data, zone: str | None = None,
+            also: tuple[tuple[str, str, int], ...] = ()) -> Response:
+    """End the unit of work: build the answer from `data` (see `answer`), record who read or
+    changed which record (and `also` these), commit, and return the answer.
+
+    The answer is built before this commit, which would otherwise expire every object in it and
+    cost a reload per row.
     """
+    body = answer(data, zone)
     clock = now()
     *first, last = ((action, entity, entity_id), *also)
     for row in first:
         audit.record(db.session, *row, clock)
     audit.commit(db.session, *last, clock)
-    return body, status
+    return body
 
 
 def roles(*allowed: Role):

@@ -17,5 +17,5 @@ def follow_up_report(query: schemas.FollowUpQuery):
     first, last = query.from_, query.to
     if first > last:
         raise Invalid({"to": "must not be before from"})
-    body = reports.follow_up(db.session, first, last)
-    return audited("read", "report", None, {"from": first.isoformat(), "to": last.isoformat(), **body})
+    counts = reports.follow_up(db.session, first, last)
+    return audited("read", "report", None, {"from": first.isoformat(), "to": last.isoformat(), **counts})

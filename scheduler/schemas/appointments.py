@@ -7,8 +7,8 @@ from pydantic import Field
 
 from scheduler.models.enums import ATTENDANCE_STATUSES, AppointmentStatus
 from scheduler.scheduling.limits import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
-from scheduler.schemas.common import Id, LocalDateTime, Request, Response, text, whole
-from scheduler.schemas.therapists import Instant
+from scheduler.schemas.common import Id, Instant, LocalDateTime, Request, text, whole
+from scheduler.schemas.therapists import Timed
 
 SessionMinutes = whole(MIN_SESSION_MINUTES, MAX_SESSION_MINUTES, "The session's length in minutes.")
 FutureStart = Annotated[LocalDateTime, Field(
@@ -42,7 +42,7 @@ class AttendanceRequest(Request):
 # --- answers --------------------------------------------------------------------------------
 
 
-class Event(Response):
+class Event(Timed):
     at: Instant
     status: AppointmentStatus
     user_id: int | None
@@ -51,7 +51,10 @@ class Event(Response):
     end: Instant | None
 
 
-class Appointment(Response):
+class Appointment(Timed):
+    from_record = {**Timed.from_record,
+                   "duration_minutes": lambda a: int((a.end_dt - a.start_dt).total_seconds() // 60)}
+
     id: int
     status: AppointmentStatus
     start: Instant
@@ -64,4 +67,6 @@ class Appointment(Response):
 
 
 class AppointmentWithHistory(Appointment):
+    from_record = {**Appointment.from_record, "history": lambda a: a.events}
+
     history: list[Event]

@@ -7,11 +7,22 @@ code, and the type's description names it.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
 from functools import cache
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from scheduler.core import timeutil
@@ -122,10 +133,57 @@ class Request(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
-class Response(BaseModel):
-    """An answer's shape, for the document: every field present, nothing else."""
+class Record:
+    """A row seen with a few more attributes, for a response model to read (e.g. roster counts)."""
 
-    model_config = ConfigDict(extra="forbid")
+    __slots__ = ("_row", "_extra")
+
+    def __init__(self, row: Any, **extra: Any):
+        self._row, self._extra = row, extra
+
+    def __getattr__(self, name: str) -> Any:
+        extra = self._extra
+        return extra[name] if name in extra else getattr(self._row, name)
+
+
+class Response(BaseModel):
+    """An answer's shape, for the document and for the body: every field present, nothing else.
+
+    A response is validated from what the view hands over: a dict with the answer's field names,
+    or a record (an ORM row or a `Record`) read by attribute. `from_record` names the fields no
+    attribute holds as such, each computed from the record (a renamed column, a length, a flag).
+    Instants are written in the zone the view gives as context (`{"zone": ...}`), else UTC.
+    """
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+    from_record: ClassVar[dict[str, Callable[[Any], Any]]] = {}
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _read_record(cls, data: Any, handler):
+        if cls.from_record and not isinstance(data, (dict, BaseModel)):
+            data = Record(data, **{name: get(data) for name, get in cls.from_record.items()})
+        return handler(data)
+
+
+def _instant(value: Any, info: ValidationInfo) -> Any:
+    """An aware datetime as ISO 8601 with the offset of the answer's zone."""
+    if isinstance(value, datetime):
+        return timeutil.iso(value, (info.context or {}).get("zone"))
+    return value
+
+
+def _wall_time(value: Any, info: ValidationInfo) -> Any:
+    """An aware datetime as the wall time in the answer's zone, YYYY-MM-DDTHH:MM."""
+    if isinstance(value, datetime):
+        zone = (info.context or {}).get("zone")
+        return value.astimezone(timeutil.zone(zone) if zone else UTC).strftime(WALL_TIME)
+    return value
+
+
+WALL_TIME = "%Y-%m-%dT%H:%M"
+Instant = Annotated[str, Field(json_schema_extra={"format": "date-time"}), BeforeValidator(_instant)]
+WallTime = Annotated[str, Field(description="The local wall time, YYYY-MM-DDTHH:MM."), BeforeValidator(_wall_time)]
 
 
 # --- parse ----------------------------------------------------------------------------------

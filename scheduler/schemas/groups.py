@@ -10,15 +10,18 @@ from scheduler.scheduling.limits import MAX_GROUP_CAPACITY
 from scheduler.schemas.appointments import AttendanceStatus, SessionMinutes
 from scheduler.schemas.common import (
     NO_NUL_PATTERN,
+    WALL_TIME,
     Id,
+    Instant,
     LocalDateTime,
     Request,
     Response,
     TimeZone,
+    WallTime,
     text,
     whole,
 )
-from scheduler.schemas.therapists import Instant
+from scheduler.schemas.therapists import Timed
 
 RRULE_MAX = 500
 Rrule = Annotated[str, Field(
@@ -58,15 +61,21 @@ class OccurrenceAttendance(Request):
 # --- answers --------------------------------------------------------------------------------
 
 
-class Occurrence(Response):
+class Occurrence(Timed):
+    from_record = {**Timed.from_record, "start_local": lambda occ: occ.start_dt}
+
     id: int
     start: Instant
-    start_local: Annotated[str, Field(description="The local wall time, YYYY-MM-DDTHH:MM.")]
+    start_local: WallTime
     end: Instant
     cancelled: bool
 
 
 class Group(Response):
+    """Read from the group with its roster counts and next meetings added (a `Record`)."""
+
+    from_record = {"start": lambda group: group.local_start.strftime(WALL_TIME)}
+
     id: int
     title: str
     facilitator_id: int
@@ -82,6 +91,10 @@ class Group(Response):
 
 
 class Enrollment(Response):
+    """Read from the enrollment; a waitlisted one's `position` is added (a `Record`)."""
+
+    from_record = {"enrollment_id": lambda e: e.id}
+
     status: Literal[EnrollmentStatus.ENROLLED.value, EnrollmentStatus.WAITLISTED.value]
     enrollment_id: int
     group_id: int

@@ -8,8 +8,7 @@ from pydantic_core import PydanticCustomError
 
 from scheduler.models.enums import MessageStatus
 from scheduler.scheduling import care_teams, patients
-from scheduler.schemas.common import MAX_ID, Date, Language, Request, Response, TimeZone, text
-from scheduler.schemas.therapists import Instant
+from scheduler.schemas.common import MAX_ID, Date, Instant, Language, Request, Response, TimeZone, text
 
 
 def _phone(value: str) -> str:
@@ -73,6 +72,9 @@ class PatientUpdate(Request):
 
 
 class Patient(Response):
+    from_record = {"opted_out": lambda p: p.opted_out_at is not None,
+                   "discharges": lambda p: [d.discharge_date.isoformat() for d in p.discharges]}
+
     id: int
     name: str
     phone: str
@@ -87,6 +89,8 @@ class Patient(Response):
 
 
 class Message(Response):
+    from_record = {"to": lambda m: m.to_phone, "history": lambda m: m.history or []}
+
     id: int
     direction: str
     kind: str

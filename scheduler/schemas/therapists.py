@@ -9,6 +9,7 @@ from scheduler.models.enums import AppointmentStatus
 from scheduler.scheduling.limits import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from scheduler.schemas.common import (
     HHMM,
+    Instant,
     LocalDateTime,
     Request,
     Response,
@@ -20,7 +21,6 @@ from scheduler.schemas.common import (
 
 MAX_RULES, MAX_EXCEPTIONS = 50, 500
 EMAIL_PATTERN = r"^[^@\s\x00][^\s\x00]*@[^\s\x00]*[^@\s\x00]$"
-Instant = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 
 class TherapistCreate(Request):
@@ -85,25 +85,33 @@ class Therapist(Response):
     timezone: str
 
 
+class Timed(Response):
+    """An answer with `start` and `end` read from a row's `start_dt` and `end_dt`."""
+
+    from_record = {"start": lambda row: row.start_dt, "end": lambda row: row.end_dt}
+
+
 class HoursOut(Response):
+    from_record = {"start": lambda rule: f"{rule.start_time:%H:%M}", "end": lambda rule: f"{rule.end_time:%H:%M}"}
+
     weekday: int
     start: str
     end: str
 
 
-class TimeOffOut(Response):
+class TimeOffOut(Timed):
     id: int
     start: Instant
     end: Instant
     reason: str | None
 
 
-class Interval(Response):
+class Interval(Timed):
     start: Instant
     end: Instant
 
 
-class OutsideHours(Response):
+class OutsideHours(Timed):
     id: int
     start: Instant
     end: Instant
@@ -124,7 +132,7 @@ class Slots(Response):
     slots: list[Interval]
 
 
-class CalendarAppointment(Response):
+class CalendarAppointment(Timed):
     id: int
     status: AppointmentStatus
     start: Instant
@@ -132,7 +140,7 @@ class CalendarAppointment(Response):
     patient_id: int
 
 
-class CalendarOccurrence(Response):
+class CalendarOccurrence(Timed):
     id: int
     group_id: int
     title: str
