@@ -18,4 +18,4 @@ def follow_up_report(query: schemas.FollowUpQuery):
     if first > last:
         raise Invalid({"to": "must not be before from"})
     counts = reports.follow_up(db.session, first, last)
-    return audited("read", "report", None, {"from": first.isoformat(), "to": last.isoformat(), **counts})
+    return audited("read", "report", None, {"from": first, "to": last, **counts})

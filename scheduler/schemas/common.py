@@ -27,6 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from scheduler.core import timeutil
 from scheduler.errors import Invalid
+from scheduler.models.enums import LANGUAGES
 
 M = TypeVar("M", bound=BaseModel)
 MAX_ID = 2**31 - 1  # the id columns are 32-bit on PostgreSQL
@@ -116,7 +117,7 @@ HHMM = Annotated[str, Field(pattern=HHMM_PATTERN, description="A wall-clock time
 TimeZone = Annotated[str, Field(
     description="An IANA time zone name such as America/New_York.",
     json_schema_extra={"enum": sorted(timeutil._zone_names())}), AfterValidator(_zone)]
-Language = Literal["en", "es"]
+Language = Literal[tuple(str(language) for language in LANGUAGES)]
 
 
 class Request(BaseModel):
@@ -183,7 +184,13 @@ def _wall_time(value: Any, info: ValidationInfo) -> Any:
 
 WALL_TIME = "%Y-%m-%dT%H:%M"
 Instant = Annotated[str, Field(json_schema_extra={"format": "date-time"}), BeforeValidator(_instant)]
-WallTime = Annotated[str, Field(description="The local wall time, YYYY-MM-DDTHH:MM."), BeforeValidator(_wall_time)]
+WallTime = Annotated[str, Field(pattern=f"^{_DATE}T{_HHMM}$", description="The local wall time, YYYY-MM-DDTHH:MM."),
+                     BeforeValidator(_wall_time)]
+# What answers hold: facts the database keeps (ids from 1, counts from 0), stated in the document.
+RecordId = Annotated[int, Field(ge=1)]
+Count = Annotated[int, Field(ge=0)]
+Minutes = Annotated[int, Field(ge=1, description="Minutes.")]
+ZoneName = Annotated[str, Field(description="The IANA time zone its times are written in.")]
 
 
 # --- parse ----------------------------------------------------------------------------------

@@ -11,13 +11,17 @@ from scheduler.schemas.appointments import AttendanceStatus, SessionMinutes
 from scheduler.schemas.common import (
     NO_NUL_PATTERN,
     WALL_TIME,
+    Count,
     Id,
     Instant,
     LocalDateTime,
+    Minutes,
+    RecordId,
     Request,
     Response,
     TimeZone,
     WallTime,
+    ZoneName,
     text,
     whole,
 )
@@ -64,7 +68,7 @@ class OccurrenceAttendance(Request):
 class Occurrence(Timed):
     from_record = {**Timed.from_record, "start_local": lambda occ: occ.start_dt}
 
-    id: int
+    id: RecordId
     start: Instant
     start_local: WallTime
     end: Instant
@@ -76,17 +80,17 @@ class Group(Response):
 
     from_record = {"start": lambda group: group.local_start.strftime(WALL_TIME)}
 
-    id: int
+    id: RecordId
     title: str
-    facilitator_id: int
-    capacity: int
+    facilitator_id: RecordId
+    capacity: Annotated[int, Field(ge=1)]
     location: str | None
-    duration_minutes: int
-    timezone: str
+    duration_minutes: Minutes
+    timezone: ZoneName
     rrule: str | None
-    start: str
-    enrolled: int
-    waitlisted: int
+    start: Annotated[WallTime, Field(description="The first meeting's wall time in the group's zone.")]
+    enrolled: Count
+    waitlisted: Count
     next_occurrences: list[Occurrence]
 
 
@@ -96,22 +100,22 @@ class Enrollment(Response):
     from_record = {"enrollment_id": lambda e: e.id}
 
     status: Literal[EnrollmentStatus.ENROLLED.value, EnrollmentStatus.WAITLISTED.value]
-    enrollment_id: int
-    group_id: int
-    patient_id: int
+    enrollment_id: RecordId
+    group_id: RecordId
+    patient_id: RecordId
     position: Annotated[int, Field(ge=1, description="Only when waitlisted: 1 is next in line.")] = None
 
 
 class Dropped(Response):
-    status: Literal["dropped"]
-    enrollment_id: int
-    promoted_patient_ids: list[int]
+    status: Literal[EnrollmentStatus.DROPPED.value]
+    enrollment_id: RecordId
+    promoted_patient_ids: list[RecordId]
 
 
 class Attendance(Response):
-    id: int
-    occurrence_id: int
-    patient_id: int
+    id: RecordId
+    occurrence_id: RecordId
+    patient_id: RecordId
     status: AttendanceStatus | None
     confirmed_at: Instant | None
     recorded_at: Instant | None

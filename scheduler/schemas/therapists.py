@@ -9,11 +9,14 @@ from scheduler.models.enums import AppointmentStatus
 from scheduler.scheduling.limits import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from scheduler.schemas.common import (
     HHMM,
+    HHMM_PATTERN,
     Instant,
     LocalDateTime,
+    RecordId,
     Request,
     Response,
     TimeZone,
+    ZoneName,
     rules_in_code,
     text,
     whole,
@@ -79,10 +82,10 @@ class CalendarQuery(Range):
 
 
 class Therapist(Response):
-    id: int
+    id: RecordId
     name: str
     email: str | None
-    timezone: str
+    timezone: ZoneName
 
 
 class Timed(Response):
@@ -94,13 +97,13 @@ class Timed(Response):
 class HoursOut(Response):
     from_record = {"start": lambda rule: f"{rule.start_time:%H:%M}", "end": lambda rule: f"{rule.end_time:%H:%M}"}
 
-    weekday: int
-    start: str
-    end: str
+    weekday: Annotated[int, Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday.")]
+    start: Annotated[str, Field(pattern=HHMM_PATTERN)]
+    end: Annotated[str, Field(pattern=HHMM_PATTERN)]
 
 
 class TimeOffOut(Timed):
-    id: int
+    id: RecordId
     start: Instant
     end: Instant
     reason: str | None
@@ -112,15 +115,15 @@ class Interval(Timed):
 
 
 class OutsideHours(Timed):
-    id: int
+    id: RecordId
     start: Instant
     end: Instant
     status: AppointmentStatus
 
 
 class Availability(Response):
-    therapist_id: int
-    timezone: str
+    therapist_id: RecordId
+    timezone: ZoneName
     rules: list[HoursOut]
     exceptions: list[TimeOffOut]
     appointments_outside_hours: Annotated[list[OutsideHours], Field(
@@ -133,16 +136,16 @@ class Slots(Response):
 
 
 class CalendarAppointment(Timed):
-    id: int
+    id: RecordId
     status: AppointmentStatus
     start: Instant
     end: Instant
-    patient_id: int
+    patient_id: RecordId
 
 
 class CalendarOccurrence(Timed):
-    id: int
-    group_id: int
+    id: RecordId
+    group_id: RecordId
     title: str
     start: Instant
     end: Instant
