@@ -1,11 +1,13 @@
 """The JSON API under /api/v1: bearer tokens, roles, and errors as the contract says.
 
 Every view declares its payloads with `endpoint(...)`: the request body and query are parsed
-with those schemas before the view runs, and the OpenAPI document (api/spec.py) is generated
-from the same declarations and the routes. Every view ends with `audited(...)`.
+with those schemas before the view runs, the answer is built by the declared response schema
+from what the view returns, and the OpenAPI document (api/spec.py) is generated from the same
+declarations and the routes. Every view ends with `audited(...)`.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,17 +25,24 @@ from scheduler.core.auth import user_for_token
 from scheduler.core.clock import now
 from scheduler.errors import DomainError, Forbidden, Invalid
 from scheduler.extensions import db, limiter
-from scheduler.schemas.common import MAX_ID
+from scheduler.models.enums import Role
+from scheduler.schemas.common import MAX_ID, Response
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC_ENDPOINTS = {"api.openapi"}
 MAX_BODY = 1024 * 1024  # the contract: a body over 1 MB is a 413
-AUTH_FAILURE_LIMIT = "20 per minute"  # failed token checks per client address
+# Failed token checks are throttled per presented token (its first characters) and address, so
+# that one client's bad token never locks out the valid tokens of others behind the same address
+# (a clinic's proxy). The per-address ceiling is higher and counts failures only: a valid token
+# is never refused by it. A request with no token at all guesses nothing and is simply a 401.
+TOKEN_FAILURE_LIMIT = "10 per minute"  # one address, one token prefix
+AUTH_FAILURE_LIMIT = "100 per minute"  # one address, any bad tokens
+TOKEN_PREFIX = 8
 log = logging.getLogger(__name__)
 
 
-def _failure_limit():
-    return _parsed_limit(current_app.config.get("API_AUTH_FAILURE_LIMIT", AUTH_FAILURE_LIMIT))
+def _limit(name: str, default: str):
+    return _parsed_limit(current_app.config.get(name, default))
 
 
 @lru_cache(maxsize=8)
@@ -42,25 +51,42 @@ def _parsed_limit(text: str):
     return parse_limit(text)
 
 
+def _prefix_key(token: str) -> str:
+    """The throttling key of a presented token: its first characters, hashed (never stored as sent)."""
+    return hashlib.sha256(token[:TOKEN_PREFIX].encode()).hexdigest()[:16]
+
+
+def _too_many(address: str):
+    log.warning("API: too many failed token checks from %s; refused", address)
+    return jsonify(error="too many failed attempts; try again later"), 429
+
+
 @bp.before_request
 def authenticate():
     """Every API call but the OpenAPI document needs `Authorization: Bearer <token>`.
 
-    Failed checks are counted per client address (the shared limiter's storage): past the
-    limit, that address gets 429 until the window passes, so tokens cannot be guessed.
+    A token that keeps failing from one address gets 429 until the window passes, and so does
+    any bad token from an address past its ceiling of failures; a valid token keeps working.
     """
     request.max_content_length = MAX_BODY
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     address = request.remote_addr or "unknown"
-    if not limiter.limiter.test(_failure_limit(), "api-auth-failures", address):
-        log.warning("API: too many failed token checks from %s; refused", address)
-        return jsonify(error="too many failed attempts; try again later"), 429
-    header = request.headers.get("Authorization", "")
+    header = request.headers.get("Authorization", "").strip()
     scheme, _, token = header.partition(" ")
-    user = user_for_token(db.session, token.strip()) if scheme.lower() == "bearer" and token else None
+    token = token.strip() if scheme.lower() == "bearer" else header
+    per_token = _limit("API_AUTH_TOKEN_FAILURE_LIMIT", TOKEN_FAILURE_LIMIT)
+    per_address = _limit("API_AUTH_FAILURE_LIMIT", AUTH_FAILURE_LIMIT)
+    keys = ("api-token-failures", address, _prefix_key(token))
+    if header and not limiter.limiter.test(per_token, *keys):
+        return _too_many(address)
+    user = user_for_token(db.session, token) if header and scheme.lower() == "bearer" and token else None
     if user is None:
-        limiter.limiter.hit(_failure_limit(), "api-auth-failures", address)
+        if header:
+            if not limiter.limiter.test(per_address, "api-auth-failures", address):
+                return _too_many(address)
+            limiter.limiter.hit(per_token, *keys)
+            limiter.limiter.hit(per_address, "api-auth-failures", address)
         # Never the token itself: a typo'd token is one character away from a real one.
         log.warning("API: refused a %s bearer token from %s (%s %s)",
                     "missing" if not token else "bad, expired or revoked", address, request.method,
@@ -77,7 +103,7 @@ def authenticate():
 class Endpoint:
     """What a view takes and answers, for parsing and for the document."""
 
-    response: type[BaseModel] | None
+    response: type[Response] | None
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     status: int = 200
@@ -88,12 +114,14 @@ class Endpoint:
     cross_check: Callable[[dict], dict[str, str]] | None = None
 
 
-def endpoint(response: type[BaseModel] | None, *, body: type[BaseModel] | None = None,
+def endpoint(response: type[Response] | None, *, body: type[BaseModel] | None = None,
              query: type[BaseModel] | None = None, status: int = 200, conflict: bool = False,
              body_optional: bool = False, cross_check: Callable[[dict], dict[str, str]] | None = None):
     """Declare a view's payloads; the view gets `body=` and `query=` as parsed models.
 
     Unknown query parameters are refused on every route (422 naming them), declared or not.
+    What the view returns (the `response` model, or data it is validated from: see `answer`)
+    is written as the body with `status`.
     """
     spec = Endpoint(response, body, query, status, conflict, body_optional, cross_check)
 
@@ -118,7 +146,13 @@ def endpoint(response: type[BaseModel] | None, *, body: type[BaseModel] | None =
                     errors.update({**extra, **exc.errors})
             if errors:
                 raise Invalid(errors)
-            return view(*args, **kwargs)
+            result = view(*args, **kwargs)
+            if response is None:
+                return result
+            if not isinstance(result, response):
+                result = answer(result)
+            # Fields a record left out (a position only the waitlisted have) stay out.
+            return jsonify(result.model_dump(mode="json", by_alias=True, exclude_unset=True)), status
         wrapper.endpoint_spec = spec
         return wrapper
     return decorate
@@ -134,24 +168,40 @@ def json_body(optional: bool = False) -> dict:
     return data
 
 
-def audited(action: str, entity: str, entity_id: int | None, body, status: int = 200,
-            also: tuple[tuple[str, str, int], ...] = ()):
-    """End the unit of work: record who read or changed which record (and `also` these), commit,
-    and answer with `body`.
+def answer(data, zone: str | None = None) -> Response:
+    """`data` as the current view's declared response model: a dict of its fields, or a record
+    read by attribute; instants are written in `zone` (else UTC)."""
+    model = current_app.view_functions[request.endpoint].endpoint_spec.response
+    return model.model_validate(data, from_attributes=True, context={"zone": zone})
 
-    `body` is built by the caller before this commit, which would otherwise expire every
-    object in it and cost a reload per row.
+
+def audited(action: str, entity: str, entity_id: int | None, data, zone: str | None = None,
+            also: tuple[tuple[str, str, int], ...] = ()) -> Response:
+    """End the unit of work: build the answer from `data` (see `answer`), record who read or
+    changed which record (and `also` these), commit, and return the answer.
+
+    The answer is built before this commit, which would otherwise expire every object in it and
+    cost a reload per row.
     """
+    body = answer(data, zone)
     clock = now()
     *first, last = ((action, entity, entity_id), *also)
     for row in first:
         audit.record(db.session, *row, clock)
     audit.commit(db.session, *last, clock)
-    return body, status
+    return body
 
 
-def roles(*allowed: str):
-    """Refuse with 403 unless the caller's role is one of `allowed` (the shared policy decides)."""
+def roles(*allowed: Role):
+    """Refuse with 403 unless the caller's role is one of `allowed` (the shared policy decides).
+
+    Only `Role` members are taken, checked when the view is decorated: a misspelt role string
+    would otherwise refuse everyone, silently.
+    """
+    wrong = [r for r in allowed if not isinstance(r, Role)]
+    if not allowed or wrong:
+        raise TypeError(f"roles() takes Role members, got {wrong or 'none'}")
+
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):

@@ -5,27 +5,11 @@ from flask import g
 
 from scheduler import schemas
 from scheduler.api import audited, bp, endpoint, now, roles
-from scheduler.core import access, settings, timeutil
+from scheduler.core import access, settings
 from scheduler.extensions import db
 from scheduler.models import Appointment
+from scheduler.models.enums import Role
 from scheduler.scheduling import appointments
-
-
-def appointment_json(a: Appointment, history: bool = False) -> dict:
-    """An appointment with its times in the therapist's zone."""
-    tz = a.therapist.timezone
-    body = {
-        "id": a.id, "status": a.status, "start": timeutil.iso(a.start_dt, tz),
-        "end": timeutil.iso(a.end_dt, tz), "therapist_id": a.therapist_id, "patient_id": a.patient_id,
-        "duration_minutes": int((a.end_dt - a.start_dt).total_seconds() // 60),
-        "cancel_reason": a.cancel_reason, "version": a.version,
-    }
-    if history:
-        body["history"] = [{
-            "at": timeutil.iso(e.at, tz), "status": e.status, "user_id": e.user_id, "note": e.note,
-            "start": timeutil.iso(e.start_dt, tz), "end": timeutil.iso(e.end_dt, tz),
-        } for e in a.events]
-    return body
 
 
 def _mine(appointment_id: int) -> Appointment:
@@ -36,51 +20,51 @@ def _mine(appointment_id: int) -> Appointment:
 
 
 @bp.post("/appointments")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.Appointment, body=schemas.AppointmentCreate, status=201, conflict=True)
 def book_appointment(body: schemas.AppointmentCreate):
     """Book an individual session; the patient gets one booking text and reminders."""
     access.require_booking(db.session, g.user, body.therapist_id, body.patient_id)
     appt = appointments.book(db.session, body.therapist_id, body.patient_id, body.start,
                              body.duration_minutes, now(), g.user.id, settings=settings.current())
-    return audited("create", "appointment", appt.id, appointment_json(appt), 201)
+    return audited("create", "appointment", appt.id, appt, appt.therapist.timezone)
 
 
 @bp.get("/appointments/<int:appointment_id>")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.AppointmentWithHistory)
 def get_appointment(appointment_id: int):
     """One appointment with its status history."""
     appt = _mine(appointment_id)
-    return audited("read", "appointment", appt.id, appointment_json(appt, history=True))
+    return audited("read", "appointment", appt.id, appt, appt.therapist.timezone)
 
 
 @bp.patch("/appointments/<int:appointment_id>")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.AppointmentWithHistory, body=schemas.AppointmentUpdate, conflict=True)
 def reschedule_appointment(appointment_id: int, body: schemas.AppointmentUpdate):
     """Move an upcoming appointment; pending reminders follow the new time."""
     _mine(appointment_id)
     appt = appointments.reschedule(db.session, appointment_id, now(), body.start, body.duration_minutes,
                                    g.user.id, settings=settings.current())
-    return audited("update", "appointment", appt.id, appointment_json(appt, history=True))
+    return audited("update", "appointment", appt.id, appt, appt.therapist.timezone)
 
 
 @bp.post("/appointments/<int:appointment_id>/cancel")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.AppointmentWithHistory, body=schemas.CancelRequest, conflict=True, body_optional=True)
 def cancel_appointment(appointment_id: int, body: schemas.CancelRequest):
     """Cancel: frees the time, withdraws reminders, sends one cancellation text. The body may be empty."""
     _mine(appointment_id)
     appt = appointments.cancel(db.session, appointment_id, now(), body.reason, g.user.id, settings=settings.current())
-    return audited("update", "appointment", appt.id, appointment_json(appt, history=True))
+    return audited("update", "appointment", appt.id, appt, appt.therapist.timezone)
 
 
 @bp.post("/appointments/<int:appointment_id>/attendance")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.AppointmentWithHistory, body=schemas.AttendanceRequest, conflict=True)
 def record_attendance(appointment_id: int, body: schemas.AttendanceRequest):
     """Record attended / no_show / late_cancelled once the session has begun."""
     _mine(appointment_id)
     appt = appointments.record_attendance(db.session, appointment_id, body.status, now(), g.user.id)
-    return audited("update", "appointment", appt.id, appointment_json(appt, history=True))
+    return audited("update", "appointment", appt.id, appt, appt.therapist.timezone)

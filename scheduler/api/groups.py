@@ -5,46 +5,11 @@ from flask import g
 
 from scheduler import schemas
 from scheduler.api import audited, bp, endpoint, now, roles
-from scheduler.core import access, settings, timeutil
+from scheduler.core import access, settings
 from scheduler.extensions import db
-from scheduler.models import Attendance, Enrollment, GroupSeries, Occurrence
+from scheduler.models import Enrollment, GroupSeries
+from scheduler.models.enums import EnrollmentStatus, Role
 from scheduler.scheduling import groups, roster
-
-LOCAL = "%Y-%m-%dT%H:%M"
-
-
-def occurrence_json(occ: Occurrence, tz: str) -> dict:
-    """One meeting: its instants with the group zone's offset, and its local start."""
-    return {"id": occ.id, "start": timeutil.iso(occ.start_dt, tz),
-            "start_local": occ.start_dt.astimezone(timeutil.zone(tz)).strftime(LOCAL),
-            "end": timeutil.iso(occ.end_dt, tz), "cancelled": occ.cancelled}
-
-
-def group_json(group: GroupSeries, counts: dict[str, int], occurrences: list[Occurrence]) -> dict:
-    """A group with roster counts and its next meetings."""
-    return {
-        "id": group.id, "title": group.title, "facilitator_id": group.facilitator_id,
-        "capacity": group.capacity, "location": group.location,
-        "duration_minutes": group.duration_minutes, "timezone": group.timezone, "rrule": group.rrule,
-        "start": group.local_start.strftime(LOCAL),
-        "enrolled": counts["enrolled"], "waitlisted": counts["waitlisted"],
-        "next_occurrences": [occurrence_json(o, group.timezone) for o in occurrences],
-    }
-
-
-def enrollment_json(enrollment: Enrollment) -> dict:
-    """Enrolled, or waitlisted with a 1-based position."""
-    body = {"status": enrollment.status, "enrollment_id": enrollment.id,
-            "group_id": enrollment.group_id, "patient_id": enrollment.patient_id}
-    if enrollment.status == "waitlisted":
-        body["position"] = roster.waitlist_position(db.session, enrollment)
-    return body
-
-
-def attendance_json(row: Attendance) -> dict:
-    return {"id": row.id, "occurrence_id": row.occurrence_id, "patient_id": row.patient_id,
-            "status": row.status, "confirmed_at": timeutil.iso(row.confirmed_at),
-            "recorded_at": timeutil.iso(row.recorded_at)}
 
 
 def _series_errors(data: dict) -> dict[str, str]:
@@ -56,13 +21,23 @@ def _series_errors(data: dict) -> dict[str, str]:
     return groups.series_errors(local_start, fields["timezone"], fields.get("rrule"), now())
 
 
-def _group_body(group: GroupSeries, clock) -> dict:
-    return group_json(group, roster.roster_counts(db.session, group.id),
-                      groups.next_occurrences(db.session, group, clock))
+def _with_roster(group: GroupSeries, clock) -> schemas.Record:
+    """The group with its roster counts (enrolled, waitlisted) and its next meetings."""
+    counts = roster.roster_counts(db.session, group.id)
+    return schemas.Record(group, enrolled=counts[EnrollmentStatus.ENROLLED],
+                          waitlisted=counts[EnrollmentStatus.WAITLISTED],
+                          next_occurrences=groups.next_occurrences(db.session, group, clock))
+
+
+def _placed(enrollment: Enrollment) -> Enrollment | schemas.Record:
+    """A waitlisted enrollment with its 1-based place in line."""
+    if enrollment.status != EnrollmentStatus.WAITLISTED:
+        return enrollment
+    return schemas.Record(enrollment, position=roster.waitlist_position(db.session, enrollment))
 
 
 @bp.post("/groups")
-@roles("admin", "coordinator")
+@roles(Role.ADMIN, Role.COORDINATOR)
 @endpoint(schemas.Group, body=schemas.GroupCreate, status=201, conflict=True, cross_check=_series_errors)
 def create_group(body: schemas.GroupCreate):
     """Create a recurring group; `start` is the first meeting's wall time in the group's zone."""
@@ -71,30 +46,30 @@ def create_group(body: schemas.GroupCreate):
                                 capacity=body.capacity, local_start=groups.wall_time(body.start, body.timezone),
                                 duration_minutes=body.duration_minutes, timezone=body.timezone,
                                 rrule=body.rrule, location=body.location, now=clock, settings=settings.current())
-    return audited("create", "group", group.id, _group_body(group, clock), 201)
+    return audited("create", "group", group.id, _with_roster(group, clock), group.timezone)
 
 
 @bp.get("/groups/<int:group_id>")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.Group)
 def get_group(group_id: int):
     """A group with roster counts (audited: it describes patients) and its next meetings."""
     group = groups.get_group(db.session, group_id)
     access.require_group(g.user, group)
-    return audited("read", "group", group.id, _group_body(group, now()))
+    return audited("read", "group", group.id, _with_roster(group, now()), group.timezone)
 
 
 @bp.post("/groups/<int:group_id>/enrollments")
-@roles("admin", "coordinator")
+@roles(Role.ADMIN, Role.COORDINATOR)
 @endpoint(schemas.Enrollment, body=schemas.EnrollmentCreate, status=201, conflict=True)
 def enroll_patient(group_id: int, body: schemas.EnrollmentCreate):
     """Enrol a patient, or waitlist them when the group is full."""
     enrollment = roster.enroll(db.session, group_id, body.patient_id, now(), settings=settings.current())
-    return audited("create", "enrollment", enrollment.id, enrollment_json(enrollment), 201)
+    return audited("create", "enrollment", enrollment.id, _placed(enrollment))
 
 
 @bp.delete("/groups/<int:group_id>/enrollments/<int:patient_id>")
-@roles("admin", "coordinator")
+@roles(Role.ADMIN, Role.COORDINATOR)
 @endpoint(schemas.Dropped, conflict=True)
 def drop_enrollment(group_id: int, patient_id: int):
     """Drop a patient; a freed seat goes to the first waitlisted patient, who is told by text."""
@@ -106,7 +81,7 @@ def drop_enrollment(group_id: int, patient_id: int):
 
 
 @bp.post("/groups/<int:group_id>/occurrences/<int:occurrence_id>/attendance")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.Attendance, body=schemas.OccurrenceAttendance, conflict=True)
 def record_occurrence_attendance(group_id: int, occurrence_id: int, body: schemas.OccurrenceAttendance):
     """Record a patient's attended / no_show / late_cancelled for a meeting that has started."""
@@ -114,4 +89,4 @@ def record_occurrence_attendance(group_id: int, occurrence_id: int, body: schema
     access.require_patient(db.session, g.user, body.patient_id, "patient_id not found", "patient_id")
     row = roster.record_attendance(db.session, group_id, occurrence_id, body.patient_id, body.status,
                                    now(), g.user.id)
-    return audited("update", "attendance", row.id, attendance_json(row))
+    return audited("update", "attendance", row.id, row)

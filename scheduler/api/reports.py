@@ -5,16 +5,17 @@ from scheduler import schemas
 from scheduler.api import audited, bp, endpoint, roles
 from scheduler.errors import Invalid
 from scheduler.extensions import db
+from scheduler.models.enums import Role
 from scheduler.outcomes import follow_up as reports
 
 
 @bp.get("/reports/follow-up")
-@roles("admin", "coordinator")
+@roles(Role.ADMIN, Role.COORDINATOR)
 @endpoint(schemas.FollowUp, query=schemas.FollowUpQuery)
 def follow_up_report(query: schemas.FollowUpQuery):
     """Discharges in ?from=..&to= (inclusive) followed by an attended session within 7 / 30 days."""
     first, last = query.from_, query.to
     if first > last:
         raise Invalid({"to": "must not be before from"})
-    body = reports.follow_up(db.session, first, last)
-    return audited("read", "report", None, {"from": first.isoformat(), "to": last.isoformat(), **body})
+    counts = reports.follow_up(db.session, first, last)
+    return audited("read", "report", None, {"from": first, "to": last, **counts})

@@ -56,7 +56,8 @@ ERROR_TEXT = {
     "409": "A conflict: double booking, a full group, a state that does not allow the change.",
     "413": "The body is over 1 MB.",
     "422": "Invalid fields or query parameters, each named.",
-    "429": "Too many failed token checks from this address; try again later.",
+    "429": "This token failed too often from this address, or too many bad tokens came from it; "
+           "try again later (a valid token is never refused for the failures of others).",
 }
 
 

@@ -8,16 +8,8 @@ from scheduler.api import audited, bp, endpoint, now, own_therapist, roles
 from scheduler.core import timeutil
 from scheduler.errors import Invalid
 from scheduler.extensions import db
-from scheduler.models import Therapist
+from scheduler.models.enums import Role
 from scheduler.scheduling import therapists
-
-
-def therapist_json(t: Therapist) -> dict:
-    return {"id": t.id, "name": t.name, "email": t.email, "timezone": t.timezone}
-
-
-def _interval_json(start, end, tz: str) -> dict:
-    return {"start": timeutil.iso(start, tz), "end": timeutil.iso(end, tz)}
 
 
 def instants(query: schemas.CalendarQuery | schemas.SlotsQuery, tz: str) -> tuple[datetime, datetime]:
@@ -34,16 +26,16 @@ def instants(query: schemas.CalendarQuery | schemas.SlotsQuery, tz: str) -> tupl
 
 
 @bp.post("/therapists")
-@roles("admin", "coordinator")
+@roles(Role.ADMIN, Role.COORDINATOR)
 @endpoint(schemas.Therapist, body=schemas.TherapistCreate, status=201, conflict=True)
 def create_therapist(body: schemas.TherapistCreate):
     """Add a therapist (no hours yet: PUT availability next)."""
     therapist = therapists.create(db.session, body.name, body.email, body.timezone, now())
-    return audited("create", "therapist", therapist.id, therapist_json(therapist), 201)
+    return audited("create", "therapist", therapist.id, therapist)
 
 
 @bp.put("/therapists/<int:therapist_id>/availability")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.Availability, body=schemas.AvailabilityPut)
 def put_availability(therapist_id: int, body: schemas.AvailabilityPut):
     """Replace weekly hours (and time off when given); booked appointments are kept and reported."""
@@ -53,23 +45,17 @@ def put_availability(therapist_id: int, body: schemas.AvailabilityPut):
     time_off = None if body.exceptions is None else [
         therapists.TimeOff(e.start, e.end, e.reason) for e in body.exceptions]
     therapist, outside = therapists.set_availability(db.session, therapist_id, rules, time_off, now())
-    tz = therapist.timezone
-    # Built before the commit, in the order the relationships load them.
     return audited("update", "therapist_availability", therapist_id, {
         "therapist_id": therapist.id,
-        "timezone": tz,
-        "rules": [{"weekday": r.weekday, "start": f"{r.start_time:%H:%M}", "end": f"{r.end_time:%H:%M}"}
-                  for r in sorted(therapist.rules, key=lambda r: (r.weekday, r.start_time))],
-        "exceptions": [{"id": e.id, **_interval_json(e.start_dt, e.end_dt, tz), "reason": e.reason}
-                       for e in sorted(therapist.exceptions, key=lambda e: e.start_dt)],
-        # Kept as booked; listed so staff can move them.
-        "appointments_outside_hours": [{"id": a.id, **_interval_json(a.start_dt, a.end_dt, tz),
-                                        "status": a.status} for a in outside],
-    })
+        "timezone": therapist.timezone,
+        "rules": sorted(therapist.rules, key=lambda r: (r.weekday, r.start_time)),
+        "exceptions": sorted(therapist.exceptions, key=lambda e: e.start_dt),
+        "appointments_outside_hours": outside,  # kept as booked; listed so staff can move them
+    }, therapist.timezone)
 
 
 @bp.get("/therapists/<int:therapist_id>/slots")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.Slots, query=schemas.SlotsQuery)
 def get_slots(therapist_id: int, query: schemas.SlotsQuery):
     """Free bookable slots of `duration` minutes between `from` and `to` (at most 31 days)."""
@@ -78,11 +64,11 @@ def get_slots(therapist_id: int, query: schemas.SlotsQuery):
     start, end = instants(query, therapist.timezone)
     found = therapists.slots(db.session, therapist, start, end, timedelta(minutes=query.duration), now())
     return audited("read", "therapist_slots", therapist_id,
-                   {"slots": [_interval_json(s, e, therapist.timezone) for s, e in found]})
+                   {"slots": [{"start": s, "end": e} for s, e in found]}, therapist.timezone)
 
 
 @bp.get("/therapists/<int:therapist_id>/calendar")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.Calendar, query=schemas.CalendarQuery)
 def get_calendar(therapist_id: int, query: schemas.CalendarQuery):
     """Appointments and facilitated group occurrences between `from` and `to` (at most 62 days)."""
@@ -90,11 +76,7 @@ def get_calendar(therapist_id: int, query: schemas.CalendarQuery):
     therapist = therapists.get(db.session, therapist_id)
     start, end = instants(query, therapist.timezone)
     appts, occurrences = therapists.calendar(db.session, therapist, start, end)
-    tz = therapist.timezone
     return audited("read", "therapist_calendar", therapist_id, {
-        "appointments": [{"id": a.id, "status": a.status, **_interval_json(a.start_dt, a.end_dt, tz),
-                          "patient_id": a.patient_id} for a in appts],
-        "occurrences": [{"id": o.id, "group_id": group.id, "title": group.title,
-                         **_interval_json(o.start_dt, o.end_dt, tz), "cancelled": o.cancelled}
-                        for o, group in occurrences],
-    })
+        "appointments": appts,
+        "occurrences": [schemas.Record(o, title=group.title) for o, group in occurrences],
+    }, therapist.timezone)

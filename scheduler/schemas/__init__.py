@@ -12,7 +12,7 @@ from scheduler.schemas.appointments import (
     AttendanceRequest,
     CancelRequest,
 )
-from scheduler.schemas.common import Request, Response, errors_of, form_values, parse, valid_fields
+from scheduler.schemas.common import Record, Request, Response, errors_of, form_values, parse, valid_fields
 from scheduler.schemas.groups import (
     Attendance,
     Dropped,
@@ -40,6 +40,6 @@ __all__ = [
     "AttendanceRequest", "CancelRequest", "Attendance", "Dropped", "Enrollment", "EnrollmentCreate",
     "Group", "GroupCreate", "OccurrenceAttendance", "Messages", "Patient", "PatientCreate",
     "PatientUpdate", "FollowUp", "FollowUpQuery", "Availability", "AvailabilityPut", "Calendar",
-    "CalendarQuery", "Slots", "SlotsQuery", "Therapist", "TherapistCreate", "Request", "Response",
+    "CalendarQuery", "Slots", "SlotsQuery", "Therapist", "TherapistCreate", "Record", "Request", "Response",
     "errors_of", "form_values", "parse", "valid_fields",
 ]

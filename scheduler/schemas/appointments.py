@@ -7,8 +7,8 @@ from pydantic import Field
 
 from scheduler.models.enums import ATTENDANCE_STATUSES, AppointmentStatus
 from scheduler.scheduling.limits import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
-from scheduler.schemas.common import Id, LocalDateTime, Request, Response, text, whole
-from scheduler.schemas.therapists import Instant
+from scheduler.schemas.common import Id, Instant, LocalDateTime, Minutes, RecordId, Request, text, whole
+from scheduler.schemas.therapists import Timed
 
 SessionMinutes = whole(MIN_SESSION_MINUTES, MAX_SESSION_MINUTES, "The session's length in minutes.")
 FutureStart = Annotated[LocalDateTime, Field(
@@ -42,26 +42,31 @@ class AttendanceRequest(Request):
 # --- answers --------------------------------------------------------------------------------
 
 
-class Event(Response):
+class Event(Timed):
     at: Instant
     status: AppointmentStatus
-    user_id: int | None
+    user_id: RecordId | None
     note: str | None
     start: Instant | None
     end: Instant | None
 
 
-class Appointment(Response):
-    id: int
+class Appointment(Timed):
+    from_record = {**Timed.from_record,
+                   "duration_minutes": lambda a: int((a.end_dt - a.start_dt).total_seconds() // 60)}
+
+    id: RecordId
     status: AppointmentStatus
     start: Instant
     end: Instant
-    therapist_id: int
-    patient_id: int
-    duration_minutes: int
+    therapist_id: RecordId
+    patient_id: RecordId
+    duration_minutes: Minutes
     cancel_reason: str | None
-    version: int
+    version: Annotated[int, Field(ge=1, description="Counts the changes; each one adds 1.")]
 
 
 class AppointmentWithHistory(Appointment):
+    from_record = {**Appointment.from_record, "history": lambda a: a.events}
+
     history: list[Event]

@@ -7,15 +7,27 @@ code, and the type's description names it.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
 from functools import cache
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from scheduler.core import timeutil
 from scheduler.errors import Invalid
+from scheduler.models.enums import LANGUAGES
 
 M = TypeVar("M", bound=BaseModel)
 MAX_ID = 2**31 - 1  # the id columns are 32-bit on PostgreSQL
@@ -105,7 +117,7 @@ HHMM = Annotated[str, Field(pattern=HHMM_PATTERN, description="A wall-clock time
 TimeZone = Annotated[str, Field(
     description="An IANA time zone name such as America/New_York.",
     json_schema_extra={"enum": sorted(timeutil._zone_names())}), AfterValidator(_zone)]
-Language = Literal["en", "es"]
+Language = Literal[tuple(str(language) for language in LANGUAGES)]
 
 
 class Request(BaseModel):
@@ -122,10 +134,63 @@ class Request(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
-class Response(BaseModel):
-    """An answer's shape, for the document: every field present, nothing else."""
+class Record:
+    """A row seen with a few more attributes, for a response model to read (e.g. roster counts)."""
 
-    model_config = ConfigDict(extra="forbid")
+    __slots__ = ("_row", "_extra")
+
+    def __init__(self, row: Any, **extra: Any):
+        self._row, self._extra = row, extra
+
+    def __getattr__(self, name: str) -> Any:
+        extra = self._extra
+        return extra[name] if name in extra else getattr(self._row, name)
+
+
+class Response(BaseModel):
+    """An answer's shape, for the document and for the body: every field present, nothing else.
+
+    A response is validated from what the view hands over: a dict with the answer's field names,
+    or a record (an ORM row or a `Record`) read by attribute. `from_record` names the fields no
+    attribute holds as such, each computed from the record (a renamed column, a length, a flag).
+    Instants are written in the zone the view gives as context (`{"zone": ...}`), else UTC.
+    """
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+    from_record: ClassVar[dict[str, Callable[[Any], Any]]] = {}
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _read_record(cls, data: Any, handler):
+        if cls.from_record and not isinstance(data, (dict, BaseModel)):
+            data = Record(data, **{name: get(data) for name, get in cls.from_record.items()})
+        return handler(data)
+
+
+def _instant(value: Any, info: ValidationInfo) -> Any:
+    """An aware datetime as ISO 8601 with the offset of the answer's zone."""
+    if isinstance(value, datetime):
+        return timeutil.iso(value, (info.context or {}).get("zone"))
+    return value
+
+
+def _wall_time(value: Any, info: ValidationInfo) -> Any:
+    """An aware datetime as the wall time in the answer's zone, YYYY-MM-DDTHH:MM."""
+    if isinstance(value, datetime):
+        zone = (info.context or {}).get("zone")
+        return value.astimezone(timeutil.zone(zone) if zone else UTC).strftime(WALL_TIME)
+    return value
+
+
+WALL_TIME = "%Y-%m-%dT%H:%M"
+Instant = Annotated[str, Field(json_schema_extra={"format": "date-time"}), BeforeValidator(_instant)]
+WallTime = Annotated[str, Field(pattern=f"^{_DATE}T{_HHMM}$", description="The local wall time, YYYY-MM-DDTHH:MM."),
+                     BeforeValidator(_wall_time)]
+# What answers hold: facts the database keeps (ids from 1, counts from 0), stated in the document.
+RecordId = Annotated[int, Field(ge=1)]
+Count = Annotated[int, Field(ge=0)]
+Minutes = Annotated[int, Field(ge=1, description="Minutes.")]
+ZoneName = Annotated[str, Field(description="The IANA time zone its times are written in.")]
 
 
 # --- parse ----------------------------------------------------------------------------------

@@ -10,15 +10,22 @@ from scheduler.scheduling.limits import MAX_GROUP_CAPACITY
 from scheduler.schemas.appointments import AttendanceStatus, SessionMinutes
 from scheduler.schemas.common import (
     NO_NUL_PATTERN,
+    WALL_TIME,
+    Count,
     Id,
+    Instant,
     LocalDateTime,
+    Minutes,
+    RecordId,
     Request,
     Response,
     TimeZone,
+    WallTime,
+    ZoneName,
     text,
     whole,
 )
-from scheduler.schemas.therapists import Instant
+from scheduler.schemas.therapists import Timed
 
 RRULE_MAX = 500
 Rrule = Annotated[str, Field(
@@ -58,47 +65,57 @@ class OccurrenceAttendance(Request):
 # --- answers --------------------------------------------------------------------------------
 
 
-class Occurrence(Response):
-    id: int
+class Occurrence(Timed):
+    from_record = {**Timed.from_record, "start_local": lambda occ: occ.start_dt}
+
+    id: RecordId
     start: Instant
-    start_local: Annotated[str, Field(description="The local wall time, YYYY-MM-DDTHH:MM.")]
+    start_local: WallTime
     end: Instant
     cancelled: bool
 
 
 class Group(Response):
-    id: int
+    """Read from the group with its roster counts and next meetings added (a `Record`)."""
+
+    from_record = {"start": lambda group: group.local_start.strftime(WALL_TIME)}
+
+    id: RecordId
     title: str
-    facilitator_id: int
-    capacity: int
+    facilitator_id: RecordId
+    capacity: Annotated[int, Field(ge=1)]
     location: str | None
-    duration_minutes: int
-    timezone: str
+    duration_minutes: Minutes
+    timezone: ZoneName
     rrule: str | None
-    start: str
-    enrolled: int
-    waitlisted: int
+    start: Annotated[WallTime, Field(description="The first meeting's wall time in the group's zone.")]
+    enrolled: Count
+    waitlisted: Count
     next_occurrences: list[Occurrence]
 
 
 class Enrollment(Response):
+    """Read from the enrollment; a waitlisted one's `position` is added (a `Record`)."""
+
+    from_record = {"enrollment_id": lambda e: e.id}
+
     status: Literal[EnrollmentStatus.ENROLLED.value, EnrollmentStatus.WAITLISTED.value]
-    enrollment_id: int
-    group_id: int
-    patient_id: int
+    enrollment_id: RecordId
+    group_id: RecordId
+    patient_id: RecordId
     position: Annotated[int, Field(ge=1, description="Only when waitlisted: 1 is next in line.")] = None
 
 
 class Dropped(Response):
-    status: Literal["dropped"]
-    enrollment_id: int
-    promoted_patient_ids: list[int]
+    status: Literal[EnrollmentStatus.DROPPED.value]
+    enrollment_id: RecordId
+    promoted_patient_ids: list[RecordId]
 
 
 class Attendance(Response):
-    id: int
-    occurrence_id: int
-    patient_id: int
+    id: RecordId
+    occurrence_id: RecordId
+    patient_id: RecordId
     status: AttendanceStatus | None
     confirmed_at: Instant | None
     recorded_at: Instant | None

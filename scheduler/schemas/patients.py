@@ -1,16 +1,27 @@
 """Patients: register and change, and the record and SMS log staff see."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from scheduler.core import phones
-from scheduler.models.enums import MessageStatus
+from scheduler.models.enums import Direction, MessageStatus, SkipReason
 from scheduler.scheduling import care_teams
-from scheduler.schemas.common import MAX_ID, Date, Language, Request, Response, TimeZone, text
-from scheduler.schemas.therapists import Instant
+from scheduler.schemas.common import (
+    MAX_ID,
+    Date,
+    Instant,
+    Language,
+    RecordId,
+    Request,
+    Response,
+    TimeZone,
+    ZoneName,
+    text,
+)
 
 
 def _phone(value: str) -> str:
@@ -74,22 +85,27 @@ class PatientUpdate(Request):
 
 
 class Patient(Response):
-    id: int
+    from_record = {"opted_out": lambda p: p.opted_out_at is not None,
+                   "discharges": lambda p: [d.discharge_date for d in p.discharges]}
+
+    id: RecordId
     name: str
-    phone: str
-    timezone: str
+    phone: Annotated[str, Field(description="E.164, e.g. +12015550123.")]
+    timezone: ZoneName
     language: Language
     sms_consent: bool
     consent_at: Instant | None
-    opted_out: bool
+    opted_out: Annotated[bool, Field(description="The patient texted STOP (or the carrier said so).")]
     opted_out_at: Instant | None
-    discharges: list[str]
-    therapist_ids: list[int]
+    discharges: Annotated[list[date], Field(description="Every discharge date recorded, oldest first.")]
+    therapist_ids: Annotated[list[RecordId], Field(description="The care team.")]
 
 
 class Message(Response):
-    id: int
-    direction: str
+    from_record = {"to": lambda m: m.to_phone, "history": lambda m: m.history or []}
+
+    id: RecordId
+    direction: Direction
     kind: str
     status: MessageStatus
     body: str | None
@@ -100,10 +116,10 @@ class Message(Response):
     twilio_sid: str | None
     error_code: int | None
     error: str | None
-    skip_reason: str | None
+    skip_reason: SkipReason | None
     history: list[dict]
-    appointment_id: int | None
-    occurrence_id: int | None
+    appointment_id: RecordId | None
+    occurrence_id: RecordId | None
 
 
 class Messages(Response):

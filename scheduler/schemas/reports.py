@@ -1,11 +1,12 @@
 """Reports: the follow-up-after-discharge measure."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from pydantic import Field
 
-from scheduler.schemas.common import Date, Request, Response, rules_in_code
+from scheduler.schemas.common import Count, Date, Request, Response, rules_in_code
 
 
 class FollowUpQuery(Request):
@@ -17,10 +18,10 @@ class FollowUpQuery(Request):
 
 
 class FollowUp(Response):
-    from_: Annotated[str, Field(alias="from")]
-    to: str
-    discharges: int
-    followed_up_7d: int
-    followed_up_30d: int
-    rate_7d: float | None
-    rate_30d: float | None
+    from_: Annotated[date, Field(alias="from")]
+    to: date
+    discharges: Annotated[Count, Field(description="Discharges dated from..to; a person discharged twice counts twice.")]
+    followed_up_7d: Annotated[Count, Field(description="Of those, followed by an attended session on day 1-7.")]
+    followed_up_30d: Annotated[Count, Field(description="... on day 1-30.")]
+    rate_7d: Annotated[float, Field(ge=0, le=1)] | None
+    rate_30d: Annotated[float, Field(ge=0, le=1, description="null when there were no discharges.")] | None

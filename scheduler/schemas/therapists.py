@@ -9,10 +9,14 @@ from scheduler.models.enums import AppointmentStatus
 from scheduler.scheduling.limits import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from scheduler.schemas.common import (
     HHMM,
+    HHMM_PATTERN,
+    Instant,
     LocalDateTime,
+    RecordId,
     Request,
     Response,
     TimeZone,
+    ZoneName,
     rules_in_code,
     text,
     whole,
@@ -20,7 +24,6 @@ from scheduler.schemas.common import (
 
 MAX_RULES, MAX_EXCEPTIONS = 50, 500
 EMAIL_PATTERN = r"^[^@\s\x00][^\s\x00]*@[^\s\x00]*[^@\s\x00]$"
-Instant = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 
 class TherapistCreate(Request):
@@ -79,40 +82,48 @@ class CalendarQuery(Range):
 
 
 class Therapist(Response):
-    id: int
+    id: RecordId
     name: str
     email: str | None
-    timezone: str
+    timezone: ZoneName
+
+
+class Timed(Response):
+    """An answer with `start` and `end` read from a row's `start_dt` and `end_dt`."""
+
+    from_record = {"start": lambda row: row.start_dt, "end": lambda row: row.end_dt}
 
 
 class HoursOut(Response):
-    weekday: int
-    start: str
-    end: str
+    from_record = {"start": lambda rule: f"{rule.start_time:%H:%M}", "end": lambda rule: f"{rule.end_time:%H:%M}"}
+
+    weekday: Annotated[int, Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday.")]
+    start: Annotated[str, Field(pattern=HHMM_PATTERN)]
+    end: Annotated[str, Field(pattern=HHMM_PATTERN)]
 
 
-class TimeOffOut(Response):
-    id: int
+class TimeOffOut(Timed):
+    id: RecordId
     start: Instant
     end: Instant
     reason: str | None
 
 
-class Interval(Response):
+class Interval(Timed):
     start: Instant
     end: Instant
 
 
-class OutsideHours(Response):
-    id: int
+class OutsideHours(Timed):
+    id: RecordId
     start: Instant
     end: Instant
     status: AppointmentStatus
 
 
 class Availability(Response):
-    therapist_id: int
-    timezone: str
+    therapist_id: RecordId
+    timezone: ZoneName
     rules: list[HoursOut]
     exceptions: list[TimeOffOut]
     appointments_outside_hours: Annotated[list[OutsideHours], Field(
@@ -124,17 +135,17 @@ class Slots(Response):
     slots: list[Interval]
 
 
-class CalendarAppointment(Response):
-    id: int
+class CalendarAppointment(Timed):
+    id: RecordId
     status: AppointmentStatus
     start: Instant
     end: Instant
-    patient_id: int
+    patient_id: RecordId
 
 
-class CalendarOccurrence(Response):
-    id: int
-    group_id: int
+class CalendarOccurrence(Timed):
+    id: RecordId
+    group_id: RecordId
     title: str
     start: Instant
     end: Instant

@@ -212,3 +212,72 @@ def test_schemas_refuse_what_the_document_refuses(doc):
                          ("start", "2030-01-07T25:00"), ("duration_minutes", 481), ("duration_minutes", "50"),
                          ("therapist_id", 0), ("therapist_id", 2**31), ("room", "3B")]:
         assert list(check.iter_errors({**good, field: value})), (field, value)
+
+
+def _leaves(doc: dict, schema: dict, name: str = ""):
+    """(name, schema) of every property, through $refs, anyOf, arrays and nested objects."""
+    if "$ref" in schema:
+        yield from _leaves(doc, doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]], name)
+    elif "anyOf" in schema:
+        for branch in schema["anyOf"]:
+            yield from _leaves(doc, branch, name)
+    elif schema.get("type") == "object" and "properties" in schema:
+        for prop, sub in schema["properties"].items():
+            yield from _leaves(doc, sub, f"{name}.{prop}" if name else prop)
+    else:
+        yield name, schema
+        if schema.get("type") == "array":
+            yield from _leaves(doc, schema.get("items", {}), f"{name}[]")
+
+
+def test_the_document_states_every_rule_a_schema_can(doc):
+    """Request fields: every string has a pattern, an enum or a length; every integer both bounds;
+    every list a most. Answers: every id and count has its lower bound."""
+    loose = []
+    for path, verb, op in operations(doc):
+        requests = [(f"{verb} {path} body", _body_schema(op))] if "requestBody" in op else []
+        requests += [(f"{verb} {path} ?{p['name']}", p["schema"]) for p in op.get("parameters", [])]
+        for where, schema in requests:
+            for name, leaf in _leaves(doc, schema):
+                kind = leaf.get("type")
+                if (kind == "string" and not {"pattern", "enum", "maxLength"} & set(leaf)
+                        or kind == "integer" and not {"minimum", "maximum"} <= set(leaf)
+                        or kind == "array" and "maxItems" not in leaf):
+                    loose.append((where, name, leaf))
+        for status, answer in op["responses"].items():
+            if status.startswith("2") and "content" in answer:
+                for name, leaf in _leaves(doc, answer["content"]["application/json"]["schema"]):
+                    if leaf.get("type") == "integer" and "minimum" not in leaf and not name.endswith("error_code"):
+                        loose.append((f"{verb} {path} {status}", name, leaf))
+    assert loose == []
+
+
+def test_vocabularies_are_enums_built_from_the_models(doc):
+    from scheduler.models import enums
+
+    schemas = doc["components"]["schemas"]
+    languages = {tuple(schemas[m]["properties"]["language"].get("enum", ()))
+                 for m in ("PatientCreate", "Patient")}
+    assert languages == {tuple(enums.LANGUAGES)}
+    assert set(schemas["MessageStatus"]["enum"]) == set(enums.MESSAGE_STATUSES)
+    assert set(schemas["Direction"]["enum"]) == set(enums.DIRECTIONS)
+    assert set(schemas["SkipReason"]["enum"]) == set(enums.SkipReason)
+    assert schemas["Patient"]["properties"]["discharges"]["items"]["format"] == "date"
+
+
+def test_the_body_is_built_by_the_declared_response_model(app):
+    """What a view hands over passes through its response model: a field the document lacks, or
+    one it requires and the view forgot, is an error in the view, not a drifting answer."""
+    from datetime import UTC, datetime
+
+    from pydantic import ValidationError
+
+    from scheduler.api import answer
+
+    slot = {"start": datetime(2030, 1, 7, 15, tzinfo=UTC), "end": datetime(2030, 1, 7, 16, tzinfo=UTC)}
+    with app.test_request_context("/api/v1/therapists/1/slots"):
+        assert answer({"slots": [slot]}, "America/New_York").model_dump(mode="json") == {
+            "slots": [{"start": "2030-01-07T10:00:00-05:00", "end": "2030-01-07T11:00:00-05:00"}]}
+        for wrong in ({"slots": [{**slot, "room": "3B"}]}, {"slots": [{"start": slot["start"]}]}, {}):
+            with pytest.raises(ValidationError):
+                answer(wrong)

@@ -14,6 +14,7 @@ import pytest
 
 from scheduler.extensions import db
 from scheduler.models import Appointment, Enrollment, GroupSeries, Occurrence, Patient
+from scheduler.models.enums import Role
 from tests.support import NOW, Api
 
 NY = ZoneInfo("America/New_York")
@@ -239,3 +240,19 @@ def test_table_covers_every_api_route(app):
         return re.sub(r"{[^}]+}", "{id}", path)
 
     assert {(shape(p), m) for p, m in served(app)} == {(r.rule, r.method) for r in ROUTES}
+
+
+@pytest.mark.parametrize("allowed", [("admin",), (Role.ADMIN, "coordinator"), (), (None,)])
+def test_roles_takes_only_role_members_when_it_decorates(allowed):
+    """A misspelt or plain-string role would refuse everyone silently: refused at import time instead."""
+    from scheduler.api import roles
+
+    with pytest.raises(TypeError):
+        roles(*allowed)
+
+
+def test_every_api_route_names_its_roles_as_role_members(app):
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        if rule.rule.startswith("/api/v1/") and not rule.rule.endswith("/openapi.json"):
+            assert view.allowed_roles and all(isinstance(r, Role) for r in view.allowed_roles), rule.rule

@@ -188,7 +188,7 @@ def snapshot(app) -> dict:
 
 
 def test_every_route_for_every_principal(make_app, probed):
-    app = make_app(API_AUTH_FAILURE_LIMIT="100000 per minute")
+    app = make_app(API_AUTH_FAILURE_LIMIT="100000 per minute", API_AUTH_TOKEN_FAILURE_LIMIT="100000 per minute")
     clients: dict[str, Api] = {}
     w = world(app, clients)
     routes = api_routes(app)

@@ -93,3 +93,24 @@ def test_failed_token_checks_are_limited_per_address_and_logged_without_the_toke
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "10.0.0.7" in text and not any(g in text for g in guesses)
     probed["token guesses"] += len(guesses)
+
+
+def test_bad_tokens_from_an_address_never_lock_out_a_valid_token(app, client, make_api):
+    """Behind a clinic's proxy every client shares one address: one client's bad token (or a
+    guesser's many) is throttled, while the valid tokens of the others keep working."""
+    good = make_api("coordinator")
+    office = {"REMOTE_ADDR": "10.0.0.9"}
+
+    def call(token: str) -> int:
+        return client.get("/api/v1/groups/1", headers={"Authorization": f"Bearer {token}"},
+                          environ_base=office).status_code
+
+    repeated = [call("stale-token-from-a-script") for _ in range(25)]
+    assert repeated[0] == 401 and repeated[-5:] == [429] * 5
+    assert call(good.headers["Authorization"].removeprefix("Bearer ")) == 404  # 200s where it exists
+    guesses = [call(f"guess-{i:03d}-secretish") for i in range(120)]
+    assert guesses[0] == 401 and guesses[-5:] == [429] * 5  # the address's ceiling, for bad tokens only
+    r = good.get("/reports/follow-up?from=2026-01-01&to=2026-01-31", environ_base=office)
+    assert r.status_code == 200
+    # No token at all guesses nothing: always the plain 401.
+    assert client.get("/api/v1/groups/1", environ_base=office).status_code == 401
