@@ -26,6 +26,7 @@ from scheduler.models.enums import (
     SkipReason,
     TaskKind,
 )
+from scheduler.models.forms import FormSubmission
 from scheduler.models.groups import Attendance, Enrollment, GroupSeries, Occurrence
 from scheduler.models.messaging import EarlyStatus, Message, OptedOutNumber, Task, TextTemplate, Worker
 from scheduler.models.patients import CareTeamMember, Discharge, Patient
@@ -38,6 +39,6 @@ __all__ = [
     "AppointmentStatus", "Direction", "EnrollmentStatus", "Language", "MessageStatus", "Role", "SkipReason",
     "TaskKind",
     "ApiToken", "Appointment", "AppointmentEvent", "Attendance", "AuditEvent", "AvailabilityException",
-    "AvailabilityRule", "CareTeamMember", "Discharge", "EarlyStatus", "Enrollment", "GroupSeries", "Message",
+    "AvailabilityRule", "CareTeamMember", "Discharge", "EarlyStatus", "Enrollment", "FormSubmission", "GroupSeries", "Message",
     "Occurrence", "OptedOutNumber", "Patient", "SeenSignature", "Task", "TextTemplate", "Therapist", "User", "Worker",
 ]
