@@ -10,9 +10,10 @@ import re
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from scheduler.core.db import insert_ignore
+from scheduler.core.db import is_postgres
 from scheduler.models import FormSubmission
 
 _FORM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # helpers.new_form_id's alphabet
@@ -28,9 +29,11 @@ def claim(session: Session, form_id: str, user_id: int, now: datetime) -> tuple[
 
     The location is None when another user's form has that id (never reveal where theirs led).
     """
-    added = insert_ignore(session, FormSubmission, [{"form_id": form_id, "user_id": user_id,
-                                                     "location": None, "created_at": now}], "form_id")
-    if added:
+    dialect = postgresql if is_postgres(session) else sqlite
+    stmt = (dialect.insert(FormSubmission)
+            .values(form_id=form_id, user_id=user_id, location=None, created_at=now)
+            .on_conflict_do_nothing(index_elements=["form_id"]).returning(FormSubmission.form_id))
+    if session.connection().execute(stmt).first() is not None:  # (rowcount is not told reliably)
         return True, None
     first = session.execute(select(FormSubmission.user_id, FormSubmission.location)
                             .where(FormSubmission.form_id == form_id)).one_or_none()

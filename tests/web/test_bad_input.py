@@ -150,9 +150,10 @@ def test_no_bad_input_gives_a_500(app, make_therapist, make_patient, api):
     for rule in rules:
         methods = sorted(rule.methods & {"GET", "POST"})
         for bad in BAD:
-            for name in PARAM.findall(rule.rule) if bad in IN_PATHS else ():  # each path parameter bad, the others good
-                path = PARAM.sub(lambda m, n=name[1]: quote(bad if m.group(2) == n else str(ids[m.group(2)]),
-                                                            safe=""), rule.rule)
+            # Each path parameter bad in turn, the others good.
+            for name in PARAM.findall(rule.rule) if bad in IN_PATHS else ():
+                path = PARAM.sub(lambda m, n=name[1], bad=bad: quote(bad if m.group(2) == n else str(ids[m.group(2)]),
+                                                                     safe=""), rule.rule)
                 for method in methods:
                     check(method, path or "/")
             if "GET" in methods:
