@@ -59,3 +59,47 @@ def test_test_modules_never_import_each_other():
              for name in sorted(_imports(path))
              if name.startswith("tests.") and not name.startswith("tests.support")]
     assert found == []
+
+
+# Names that build SQL: a page asks a domain read instead (scheduling/, messaging/, outcomes/, core/).
+SQL_BUILDERS = {"select", "insert", "update", "delete", "func", "text", "and_", "or_", "not_", "exists",
+                "case", "literal", "literal_column", "bindparam", "join", "outerjoin", "union", "true", "false",
+                "column", "table", "values", "aliased", "selectinload", "joinedload"}
+QUERIES = {"execute", "scalar", "scalars", "query", "get", "get_one", "merge"}
+
+
+def _sql_in(path: Path) -> list[str]:
+    """Where a module builds or runs SQL itself: sqlalchemy's builders, or db.session.<query>()."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "sqlalchemy" for a in node.names):
+            out.append(f"{path.name}:{node.lineno} imports sqlalchemy")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+            out += [f"{path.name}:{node.lineno} imports {a.name}" for a in node.names if a.name in SQL_BUILDERS]
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in QUERIES
+              and ast.unparse(node.func.value) in ("db.session", "session")):
+            out.append(f"{path.name}:{node.lineno} {ast.unparse(node.func)}()")
+    return out
+
+
+def test_pages_build_no_sql():
+    # Pages do not query: what a page shows comes from domain reads (README, Layout).
+    assert [line for path in _modules("scheduler/web") for line in _sql_in(path)] == []
+
+
+def test_every_form_post_ends_through_submit():
+    # One way for a page to take input and end a post (web/posts.py), as the API's audited().
+    reads = {"login", "logout", "patient_search", "admin_template_check"}  # sign-in; fragments that change nothing
+    missing = []
+    for path in _modules("scheduler/web"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.FunctionDef) or node.name in reads:
+                continue
+            posts = any(isinstance(d, ast.Call) and ast.unparse(d.func) in ("bp.post", "bp.route")
+                        for d in node.decorator_list)
+            called = {ast.unparse(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
+            if posts and not called & {"submit", "_user_action", "_change"}:
+                missing.append(f"{path.name}: {node.name}")
+            if posts and called & {"db.session.commit", "audit.commit"}:
+                missing.append(f"{path.name}: {node.name} commits itself")
+    assert missing == []

@@ -331,3 +331,14 @@ def ensure_planned(session: Session, now: datetime, window: timedelta = timedelt
             Occurrence.start_dt > now, Occurrence.start_dt <= horizon, Occurrence.cancelled.is_(False))):
         by_group.setdefault(occ.group_id, []).append(occ)
     _group_reminders(session, by_group, now, settings)
+
+
+REMINDED = (MessageStatus.SENT, MessageStatus.DELIVERED)  # a reminder that went out
+
+
+def reminded(session: Session, appointment_ids) -> set[int]:
+    """The appointments among these whose reminder went out (sent or delivered)."""
+    ids = list(appointment_ids)
+    return set(session.scalars(select(Message.appointment_id).where(
+        Message.appointment_id.in_(ids), Message.kind == "reminder",
+        Message.status.in_(REMINDED)))) if ids else set()

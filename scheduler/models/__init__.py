@@ -28,6 +28,7 @@ from scheduler.models.enums import (
     SkipReason,
     TaskKind,
 )
+from scheduler.models.forms import FormSubmission
 from scheduler.models.groups import Attendance, Enrollment, GroupSeries, Occurrence
 from scheduler.models.messaging import EarlyStatus, Message, OptedOutNumber, Task, TextTemplate, Worker
 from scheduler.models.patients import CareTeamMember, Discharge, Patient
@@ -40,6 +41,7 @@ __all__ = [
     "AppointmentStatus", "Direction", "EnrollmentStatus", "Language", "MessageKind", "MessageStatus", "Role", "SkipReason",
     "TaskKind",
     "ApiToken", "Appointment", "AppointmentEvent", "Attendance", "AuditEvent", "AvailabilityException",
-    "AvailabilityRule", "CareTeamMember", "Discharge", "EarlyStatus", "Enrollment", "GroupSeries", "Message",
-    "Occurrence", "OptedOutNumber", "Patient", "SeenSignature", "StaffSession", "Task", "TextTemplate", "Therapist", "User", "Worker",
+    "AvailabilityRule", "CareTeamMember", "Discharge", "EarlyStatus", "Enrollment", "FormSubmission", "GroupSeries",
+    "Message", "Occurrence", "OptedOutNumber", "Patient", "SeenSignature", "StaffSession", "Task", "TextTemplate",
+    "Therapist", "User", "Worker",
 ]

@@ -46,6 +46,13 @@ def get(session: Session, appointment_id: int) -> Appointment:
     return appt
 
 
+def find_active(session: Session, therapist_id: int, patient_id: int, start_dt: datetime) -> int | None:
+    """The id of the active appointment of this therapist and patient starting then, if any."""
+    return session.scalar(select(Appointment.id).where(
+        Appointment.therapist_id == therapist_id, Appointment.patient_id == patient_id,
+        Appointment.start_dt == start_dt, Appointment.status.in_(ACTIVE)))
+
+
 def _duration(minutes: int) -> timedelta:
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not MIN_MINUTES <= minutes <= MAX_MINUTES:
         raise Invalid({"duration_minutes": f"must be a whole number from {MIN_MINUTES} to {MAX_MINUTES}"})

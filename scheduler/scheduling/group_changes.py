@@ -17,8 +17,7 @@ from scheduler.errors import Conflict, Invalid
 from scheduler.messaging import reminders
 from scheduler.models import Enrollment, EnrollmentStatus, GroupSeries, Occurrence, Therapist
 from scheduler.scheduling import busy, groups, roster
-
-MAX_MEETINGS = 104  # two years of weekly meetings; a longer series is a new group
+from scheduler.scheduling.limits import MAX_MEETINGS
 
 
 def weekly_rule(meetings: int) -> str | None:

@@ -24,7 +24,7 @@ from functools import lru_cache
 from itertools import islice
 
 from dateutil import rrule as _rrule
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scheduler.core import timeutil
@@ -334,6 +334,28 @@ def next_occurrences(session: Session, group: GroupSeries, now: datetime,
     return list(session.scalars(select(Occurrence).where(
         Occurrence.group_id == group.id, Occurrence.end_dt > now
     ).order_by(Occurrence.start_dt).limit(limit)))
+
+
+def listed(session: Session, facilitator_id: int | None = None) -> list[GroupSeries]:
+    """Groups by title: every one, or those `facilitator_id` facilitates (what a therapist sees)."""
+    stmt = select(GroupSeries).order_by(GroupSeries.title, GroupSeries.id)
+    if facilitator_id is not None:
+        stmt = stmt.where(GroupSeries.facilitator_id == facilitator_id)
+    return list(session.scalars(stmt))
+
+
+def next_starts(session: Session, group_ids: list[int], now: datetime) -> dict[int, datetime]:
+    """Each group's next meeting still to start (not cancelled), by group id."""
+    return dict(session.execute(select(Occurrence.group_id, func.min(Occurrence.start_dt)).where(
+        Occurrence.group_id.in_(group_ids), Occurrence.cancelled.is_(False), Occurrence.start_dt > now
+    ).group_by(Occurrence.group_id)).all()) if group_ids else {}
+
+
+def past_occurrences(session: Session, group_id: int, now: datetime, limit: int = 6) -> list[Occurrence]:
+    """The latest meetings that have started (not cancelled), newest first: attendance to take."""
+    return list(session.scalars(select(Occurrence).where(
+        Occurrence.group_id == group_id, Occurrence.start_dt <= now, Occurrence.cancelled.is_(False)
+    ).order_by(Occurrence.start_dt.desc()).limit(limit)))
 
 
 def get_occurrence(session: Session, group_id: int, occurrence_id: int) -> Occurrence:

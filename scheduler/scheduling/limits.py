@@ -9,3 +9,4 @@ MIN_SESSION_MINUTES = 5
 MAX_SESSION_MINUTES = 480
 MAX_SESSION = timedelta(minutes=MAX_SESSION_MINUTES)
 MAX_GROUP_CAPACITY = 100
+MAX_MEETINGS = 104  # weekly meetings a new group is made with: two years; a longer series is a new group

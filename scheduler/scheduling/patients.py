@@ -116,13 +116,19 @@ def search(session: Session, query: str, visible, limit: int = 20) -> list[Patie
     `visible` is the caller's access clause (core.access.visible_patients): search never
     reveals a patient the caller may not see.
     """
-    query = (query or "").strip()
+    query = (query or "").replace("\x00", "").strip()[:100]  # PostgreSQL text cannot hold a NUL
     stmt = select(Patient).where(visible).order_by(Patient.name, Patient.id).limit(limit)
     if query:
         digits = "".join(ch for ch in query if ch.isdigit())
         by_name = func.lower(Patient.name).contains(query.lower(), autoescape=True)
         stmt = stmt.where(by_name | Patient.phone.contains(digits, autoescape=True) if len(digits) >= 3 else by_name)
     return list(session.scalars(stmt))
+
+
+def by_ids(session: Session, ids) -> dict[int, Patient]:
+    """The patients with these ids, in one query (they land in the identity map)."""
+    ids = set(ids)
+    return {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(ids)))} if ids else {}
 
 
 def messages(session: Session, patient_id: int, limit: int | None = None) -> list[Message]:

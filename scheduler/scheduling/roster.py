@@ -262,6 +262,14 @@ def confirm_occurrence(session: Session, occurrence: Occurrence, patient_id: int
 # --- reading for the group page -----------------------------------------------------------
 
 
+def counts(session: Session, group_ids: list[int]) -> dict[tuple[int, str], int]:
+    """(group id, enrolled or waitlisted) -> how many: the roster counts of a list of groups."""
+    return {(gid, status): n for gid, status, n in session.execute(
+        select(Enrollment.group_id, Enrollment.status, func.count()).where(
+            Enrollment.group_id.in_(group_ids), Enrollment.status != EnrollmentStatus.DROPPED
+        ).group_by(Enrollment.group_id, Enrollment.status))} if group_ids else {}
+
+
 def members(session: Session, group_id: int) -> tuple[list[Enrollment], list[Enrollment]]:
     """(enrolled by when they took their seat, waitlisted in line order), patients loaded."""
     rows = session.scalars(select(Enrollment).options(selectinload(Enrollment.patient)).where(

@@ -42,6 +42,11 @@ def names(session: Session) -> list[tuple[int, str]]:
                                                   .order_by(Therapist.name, Therapist.id))]
 
 
+def by_name(session: Session) -> list[Therapist]:
+    """Every therapist, by name: the day at a glance and staff's calendar picker."""
+    return list(session.scalars(select(Therapist).order_by(Therapist.name, Therapist.id)))
+
+
 def get(session: Session, therapist_id: int) -> Therapist:
     """The therapist, or 404."""
     therapist = session.get(Therapist, therapist_id)

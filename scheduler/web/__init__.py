@@ -4,8 +4,9 @@ Pages are thin like the API views: parse with the shared schemas, decide access 
 core.access, call one domain function, end with audit.commit. They never import the API.
 
 The glue every page uses lives here: `bp`, the sign-in requirement (every page but sign-in),
-`roles(...)` (the shared policy's `require_role`), `user()`, `is_htmx()`, and the answers to
-domain errors: Forbidden -> the 403 page, NotFound -> the 404 page.
+`roles(...)` (the shared policy's `require_role`), `user()`, `is_htmx()`, the `<id:...>` URL
+converter, and the answers to domain errors: Forbidden -> the 403 page, NotFound -> the 404 page.
+Every form post ends through posts.submit().
 """
 from __future__ import annotations
 
@@ -16,20 +17,32 @@ from flask import Blueprint, Flask, flash, g, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.routing import IntegerConverter
 
 from scheduler.core import access, audit
 from scheduler.core.clock import now
 from scheduler.errors import DomainError, Forbidden, NotFound
 from scheduler.extensions import db
-from scheduler.models import User
+from scheduler.models import Role, User
+from scheduler.schemas.common import MAX_ID
 from scheduler.web import sessions
 
 bp = Blueprint("web", __name__)
 PUBLIC_ENDPOINTS = {"web.login", "static"}
 
 
+class IdConverter(IntegerConverter):
+    """`<id:name>`: a record id the id columns can hold (1..MAX_ID, ASCII digits); else no route, a 404."""
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, url_map):
+        super().__init__(url_map, min=1, max=MAX_ID)
+
+
 def init_app(app: Flask) -> None:
-    """Cookie flags, the server-held session, the sign-in session loader, and the page routes."""
+    """Cookie flags, the server-held session, the sign-in session loader, the id converter, the pages."""
+    app.url_map.converters["id"] = IdConverter
     # HttpOnly: no script reads the session; Lax: other sites' posts carry no cookie; Secure as
     # SESSION_COOKIE_SECURE says (by default: when PUBLIC_BASE_URL is https://).
     secure = bool(app.config.get("SESSION_COOKIE_SECURE"))
@@ -43,6 +56,9 @@ def init_app(app: Flask) -> None:
     auth.init_login(app)
     app.context_processor(lambda: {"nav_links": nav_links, "nav_current": nav_current})
     from scheduler.web.grid import clock, day_label
+    from scheduler.web.labels import label
+
+    app.add_template_filter(label, "label")
 
     app.add_template_filter(clock, "clock")
     app.add_template_filter(lambda moment: day_label(moment.date() if hasattr(moment, "date") else moment),
@@ -58,7 +74,7 @@ NAV = (
     ("Groups", "/groups", access.EVERYONE),
     ("Patients", "/patients", access.EVERYONE),
     ("Tasks", "/tasks", access.EVERYONE),
-    ("Admin", "/admin", ("admin",)),
+    ("Admin", "/admin", (Role.ADMIN,)),
 )
 
 
@@ -135,13 +151,21 @@ def csrf_refused(exc: CSRFError):
     return error_page(exc)
 
 
-def roles(*allowed: str):
-    """Refuse with the 403 page unless the user's role is one of `allowed` (the shared policy)."""
+def roles(*allowed: Role):
+    """Refuse with the 403 page unless the user's role is one of `allowed` (the shared policy).
+
+    Only `Role` members: a typo'd role string would refuse everyone, so it fails at import.
+    """
+    wrong = [role for role in allowed if not isinstance(role, Role)]
+    if wrong or not allowed:
+        raise TypeError(f"roles() takes Role members, not {wrong or 'nothing'}")
+
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
             access.require_role(user(), *allowed)
             return view(*args, **kwargs)
+        wrapper.allowed_roles = allowed
         return wrapper
     return decorate
 

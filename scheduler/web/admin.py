@@ -5,20 +5,21 @@ secret key, a database password). A new API token is shown once, on the answer t
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import current_app, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
-from scheduler.core import audit, auth
+from scheduler.core import audit, auth, staff
 from scheduler.core.clock import now
-from scheduler.errors import Conflict, DomainError, Invalid, NotFound
+from scheduler.errors import Conflict, Invalid, NotFound
 from scheduler.extensions import db
-from scheduler.messaging import templates, texts
-from scheduler.models import ROLES, ApiToken, User
-from scheduler.scheduling.therapists import names as therapist_names
+from scheduler.messaging import sms, templates, texts
+from scheduler.models import ROLES, Language, Role
+from scheduler.scheduling import therapists
 from scheduler.web import bp, roles, user
-from scheduler.web.forms import FormState, parse_int
-from scheduler.web.helpers import done_before, new_form_id, remember, when
+from scheduler.web.forms import FormState, parse_id
+from scheduler.web.helpers import new_form_id, when
+from scheduler.web.labels import LABELS
+from scheduler.web.posts import Done, not_done, submit
 
 KIND_LABELS = {
     "booked": "Appointment booked", "reminder": "Reminder", "rescheduled": "Appointment moved",
@@ -27,7 +28,9 @@ KIND_LABELS = {
     "opt_out_ack": "Reply to STOP", "opt_in_ack": "Reply to START", "help": "Reply to HELP",
     "unrecognized": "Reply to anything else", "nothing_to_confirm": "C with nothing to confirm",
 }
-LANGUAGE_LABELS = {"en": "English", "es": "Spanish"}
+LANGUAGE_LABELS = LABELS[Language]
+# The new-user form offers the least powerful role first.
+ROLE_CHOICES = [(role.value, LABELS[Role][role]) for role in (Role.COORDINATOR, Role.THERAPIST, Role.ADMIN)]
 
 
 def _settings() -> list[tuple[str, str]]:
@@ -41,9 +44,9 @@ def _settings() -> list[tuple[str, str]]:
         ("SMS_BACKEND", cfg["SMS_BACKEND"]), ("REMINDER_OFFSETS", offsets),
         ("QUIET_HOURS", f"{quiet[0]:%H:%M}-{quiet[1]:%H:%M}" if quiet else "off"),
         ("PUBLIC_BASE_URL", cfg.get("PUBLIC_BASE_URL") or "not set"),
-        ("DATABASE_URL", sa.make_url(cfg["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=True)),
+        ("DATABASE_URL", make_url(cfg["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=True)),
     ]
-    if cfg["SMS_BACKEND"] == "twilio":
+    if sms.SMS_BACKENDS.get(cfg["SMS_BACKEND"]) is sms.TwilioBackend:
         sid = cfg.get("TWILIO_ACCOUNT_SID") or ""
         rows += [("TWILIO_ACCOUNT_SID", sid[:6] + "…" if sid else "not set"),
                  ("TWILIO_MESSAGING_SERVICE_SID", cfg.get("TWILIO_MESSAGING_SERVICE_SID") or "not set"),
@@ -55,16 +58,14 @@ def _settings() -> list[tuple[str, str]]:
 def _page(new_user: FormState | None = None, user_forms: dict[int, FormState] | None = None,
           token: tuple[str, str] | None = None, status: int = 200):
     """The admin page; `user_forms` holds a refused per-user form, `token` a token shown once."""
-    users = db.session.scalars(select(User).order_by(User.email)).all()
-    therapists = therapist_names(db.session)
-    tokens = db.session.execute(select(ApiToken, User.email).join(User, User.id == ApiToken.user_id)
-                                .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())
-                                .limit(100)).all()
+    users = staff.users(db.session)
+    names = therapists.names(db.session)
+    tokens = staff.tokens(db.session)
     stored = templates.overrides(db.session)
     wording = [(kind, lang, (kind, lang) in stored) for kind in texts.KINDS for lang in texts.LANGUAGES]
     html = render_template(
-        "admin/admin.html", users=users, therapists=therapists, therapist_names=dict(therapists), tokens=tokens,
-        roles=ROLES, when=when,
+        "admin/admin.html", users=users, therapists=names, therapist_names=dict(names), tokens=tokens,
+        roles=ROLES, role_choices=ROLE_CHOICES, when=when,
         new_user=new_user or FormState({"role": "coordinator", "form_id": new_form_id()}),
         user_forms=user_forms or {}, token=token, token_form_id=new_form_id(), wording=wording,
         kind_labels=KIND_LABELS, language_labels=LANGUAGE_LABELS, settings=_settings(), me=user())
@@ -73,7 +74,7 @@ def _page(new_user: FormState | None = None, user_forms: dict[int, FormState] | 
 
 
 @bp.get("/admin")
-@roles("admin")
+@roles(Role.ADMIN)
 def admin():
     return _page()
 
@@ -82,61 +83,51 @@ def admin():
 
 
 @bp.post("/admin/users")
-@roles("admin")
+@roles(Role.ADMIN)
 def admin_user_create():
     """A new staff user; a therapist user is linked to a therapist record."""
     state = FormState(request.form)
-    earlier = done_before(state.get("form_id"))
-    if earlier:
-        return redirect(earlier)
     role = state.get("role")
-    therapist_id = parse_int(state, "therapist", 1, required=False) if role == "therapist" else None
-    password = state.get("password")
-    if len(password) < auth.MIN_PASSWORD:
-        state.add("password", f"must be at least {auth.MIN_PASSWORD} characters")
-    if not state.ok:
-        return _page(new_user=state, status=422)
-    clock = now()
-    try:
-        created = auth.create_user(db.session, state.get("email"), role, clock, password=password,
-                                   therapist_id=therapist_id)
-    except DomainError as exc:
-        db.session.rollback()
-        return _page(new_user=state.fail(exc), status=exc.status)
-    audit.commit(db.session, "create", "user", created.id, clock)
-    remember(state.get("form_id"), url_for("web.admin") + "#users")
-    return redirect(url_for("web.admin") + "#users")
+    therapist_id = parse_id(state, "therapist", required=False) if role == Role.THERAPIST else None
+
+    def act(clock):
+        if therapist_id is not None:
+            therapists.get(db.session, therapist_id)  # one that exists (a NotFound goes beside the field)
+        created = auth.create_user(db.session, state.get("email"), role, clock, therapist_id=therapist_id)
+        auth.set_password(db.session, created, state.get("password"))  # the password rule lives there
+        return Done(url_for("web.admin") + "#users", ("create", "user", created.id))
+    return submit(state, act, lambda state, status: _page(new_user=state, status=status), once_only=True,
+                  missing=("therapist", "must be one of the therapists listed"))
 
 
 def _user_action(user_id: int, change):
     """Apply `change(target, state, clock)`; a refusal shows beside that user's row."""
     state = FormState(request.form)
-    clock = now()
-    try:
-        change(auth.get_user(db.session, user_id), state, clock)
+    target = auth.get_user(db.session, user_id)  # a user who is not there: the 404 page
+
+    def act(clock):
+        change(target, state, clock)
         if not state.ok:
             raise Invalid(dict(state.errors))
-    except DomainError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            raise
-        return _page(user_forms={user_id: FormState(request.form).fail(exc)}, status=exc.status)
-    audit.commit(db.session, "update", "user", user_id, clock)
-    return redirect(url_for("web.admin") + f"#user-{user_id}")
+        return Done(url_for("web.admin") + f"#user-{user_id}", ("update", "user", user_id))
+
+    def refused(state, status):
+        return _page(user_forms={user_id: state}, status=status)
+    return submit(state, act, refused)
 
 
-@bp.post("/admin/users/<int:user_id>/role")
-@roles("admin")
+@bp.post("/admin/users/<id:user_id>/role")
+@roles(Role.ADMIN)
 def admin_user_role(user_id: int):
     def change(target, state, clock):
-        therapist = parse_int(state, "therapist", 1, required=False) if state.get("role") == "therapist" else None
+        therapist = parse_id(state, "therapist", required=False) if state.get("role") == Role.THERAPIST else None
         if state.ok:
             auth.set_role(db.session, target, state.get("role"), therapist)
     return _user_action(user_id, change)
 
 
-@bp.post("/admin/users/<int:user_id>/active")
-@roles("admin")
+@bp.post("/admin/users/<id:user_id>/active")
+@roles(Role.ADMIN)
 def admin_user_active(user_id: int):
     def change(target, state, clock):
         if target.id == user().id and state.get("active") != "1":
@@ -145,8 +136,8 @@ def admin_user_active(user_id: int):
     return _user_action(user_id, change)
 
 
-@bp.post("/admin/users/<int:user_id>/password")
-@roles("admin")
+@bp.post("/admin/users/<id:user_id>/password")
+@roles(Role.ADMIN)
 def admin_user_password(user_id: int):
     def change(target, state, clock):
         auth.set_password(db.session, target, state.get("password"), now=clock,
@@ -158,30 +149,33 @@ def admin_user_password(user_id: int):
 
 
 @bp.post("/admin/tokens")
-@roles("admin")
+@roles(Role.ADMIN)
 def admin_token_create():
-    """A new bearer token for a user, shown once on this answer (only its hash is kept)."""
+    """A new bearer token for a user, shown once on this answer (only its hash is kept).
+
+    A second submit of the form leads to the token list: the token was shown on the first answer.
+    """
     state = FormState(request.form)
-    if done_before(state.get("form_id")):
-        return redirect(url_for("web.admin") + "#tokens")  # the token was shown on the first answer
-    user_id = parse_int(state, "user", 1)
-    holder = db.session.get(User, user_id) if user_id else None
-    if holder is None or not holder.active:
-        return redirect(url_for("web.admin") + "#tokens")
-    clock = now()
-    token = auth.issue_token(db.session, holder, clock)
-    audit.commit(db.session, "create", "api_token", holder.id, clock)
-    remember(state.get("form_id"), url_for("web.admin") + "#tokens")
-    return _page(token=(holder.email, token))
+    holder_id = parse_id(state, "user")
+
+    def act(clock):
+        holder = staff.active_user(db.session, holder_id)
+        if holder is None:
+            raise Invalid({"user": "choose an active user"})
+        token, email = auth.issue_token(db.session, holder, clock), holder.email
+        return Done(url_for("web.admin") + "#tokens", ("create", "api_token", holder.id),
+                    answer=lambda: _page(token=(email, token)))
+    # Only a tampered form names no active user: back to the list, as before.
+    return submit(state, act, lambda state, status: redirect(url_for("web.admin") + "#tokens"), once_only=True)
 
 
-@bp.post("/admin/tokens/<int:token_id>/revoke")
-@roles("admin")
+@bp.post("/admin/tokens/<id:token_id>/revoke")
+@roles(Role.ADMIN)
 def admin_token_revoke(token_id: int):
-    clock = now()
-    auth.revoke_token(db.session, token_id, clock)
-    audit.commit(db.session, "update", "api_token", token_id, clock)
-    return redirect(url_for("web.admin") + "#tokens")
+    def act(clock):
+        auth.revoke_token(db.session, token_id, clock)
+        return Done(url_for("web.admin") + "#tokens", ("update", "api_token", token_id))
+    return submit(FormState(request.form), act, not_done)
 
 
 # --- text templates -------------------------------------------------------------------------
@@ -212,7 +206,7 @@ def _template_page(kind: str, language: str, body: str, saved: bool = False, sta
 
 
 @bp.get("/admin/templates/<kind>/<language>")
-@roles("admin")
+@roles(Role.ADMIN)
 def admin_template(kind: str, language: str):
     """Edit one text's wording, with the live counter."""
     _known(kind, language)
@@ -222,7 +216,7 @@ def admin_template(kind: str, language: str):
 
 
 @bp.post("/admin/templates/<kind>/<language>/check")
-@roles("admin")
+@roles(Role.ADMIN)
 def admin_template_check(kind: str, language: str):
     """The counter (htmx): characters and segments at the longest, and why it would be refused."""
     _known(kind, language)
@@ -231,22 +225,20 @@ def admin_template_check(kind: str, language: str):
 
 
 @bp.post("/admin/templates/<kind>/<language>")
-@roles("admin")
+@roles(Role.ADMIN)
 def admin_template_save(kind: str, language: str):
     """Store the wording, or refuse it with the reasons (nothing saved); or go back to built-in."""
     _known(kind, language)
-    clock = now()
-    if request.form.get("action") == "reset":
-        templates.reset(db.session, kind, language)
-        audit.commit(db.session, "delete", "text_template", None, clock)
-        return redirect(url_for("web.admin_template", kind=kind, language=language, saved=1))
     body = request.form.get("body", "")
-    cfg = current_app.config
-    try:
+    saved = url_for("web.admin_template", kind=kind, language=language, saved=1)
+
+    def act(clock):
+        if request.form.get("action") == "reset":
+            templates.reset(db.session, kind, language)
+            return Done(saved, ("delete", "text_template", None))
+        cfg = current_app.config
         row = templates.save(db.session, kind, language, body, clinic_name=cfg["CLINIC_SMS_NAME"],
                              clinic_phone=cfg["CLINIC_PHONE"], user_id=user().id, now=clock)
-    except Invalid:
-        db.session.rollback()
-        return _template_page(kind, language, body, status=422)
-    audit.commit(db.session, "update", "text_template", row.id, clock)
-    return redirect(url_for("web.admin_template", kind=kind, language=language, saved=1))
+        return Done(saved, ("update", "text_template", row.id))
+    return submit(FormState(request.form), act,
+                  lambda state, status: _template_page(kind, language, body, status=status))

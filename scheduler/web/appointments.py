@@ -6,19 +6,20 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import flash, make_response, redirect, render_template, request, url_for
-from sqlalchemy import select
+from flask import flash, render_template, request, url_for
 
 from scheduler import schemas
 from scheduler.core import access, audit, settings, timeutil
 from scheduler.core.clock import now
-from scheduler.errors import Conflict, DomainError, NotFound
+from scheduler.errors import Conflict
 from scheduler.extensions import db
-from scheduler.models import Appointment, Message, Patient
+from scheduler.messaging import reminders
+from scheduler.models import Appointment, Patient
 from scheduler.scheduling import appointments, patients, therapists
-from scheduler.schemas.common import MAX_ID
 from scheduler.web import bp, grid, is_htmx, roles, user
-from scheduler.web.forms import FormState, parse_into
+from scheduler.web.forms import FormState, parse_into, record_id, require_id
+from scheduler.web.labels import ATTENDANCE_ACTIONS
+from scheduler.web.posts import Done, go, submit
 
 DEFAULT_MINUTES = 50
 RESCHEDULE_DAYS = 14
@@ -30,11 +31,6 @@ ALIASES = {"duration_minutes": "duration", "patient_id": "patient", "therapist_i
 def _query(text: str) -> str:
     """What was typed into Patient, as the search reads it (PostgreSQL text cannot hold a NUL)."""
     return text.replace("\x00", "").strip()[:100]
-
-
-def _patient_id(raw: str) -> int | None:
-    """A patient id from a form field, if it is one the database could hold."""
-    return int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_ID else None
 
 
 def _local_start(state: FormState, tz: str) -> datetime | None:
@@ -55,12 +51,12 @@ def _fragment_or_page(template: str, status: int = 200, **context):
 
 
 def _booking(state: FormState, status: int = 200):
-    therapist = therapists.get(db.session, int(state.get("therapist")))
+    therapist = therapists.get(db.session, require_id(state.get("therapist"), "therapist"))
     start = _local_start(state, therapist.timezone)
     results = []
-    picked = _patient_id(state.get("patient_id"))
+    picked = record_id(state.get("patient_id"))
     if picked is not None:  # keep the person chosen, when the user may see them
-        chosen = db.session.get(Patient, picked)
+        chosen = patients.by_ids(db.session, [picked]).get(picked)
         if chosen is not None and access.may_see_patient(db.session, user(), chosen.id):
             results = [chosen]
             state.data["q"] = state.get("q") or chosen.name
@@ -71,15 +67,13 @@ def _booking(state: FormState, status: int = 200):
 
 
 def _check_therapist(state: FormState) -> int:
-    raw = state.get("therapist")
-    if not raw.isdigit():
-        raise NotFound("therapist not found")
-    access.require_therapist(user(), int(raw))
-    return int(raw)
+    therapist_id = require_id(state.get("therapist"), "therapist")
+    access.require_therapist(user(), therapist_id)
+    return therapist_id
 
 
 @bp.get("/appointments/new")
-@roles("admin", "coordinator", "therapist")
+@roles(*access.EVERYONE)
 def new_appointment():
     """The booking form for a free slot (`?therapist=ID&start=local time`)."""
     state = FormState(request.args)
@@ -89,7 +83,7 @@ def new_appointment():
 
 
 @bp.post("/appointments/patients")
-@roles("admin", "coordinator", "therapist")
+@roles(*access.EVERYONE)
 def patient_search():
     """Live search for the Patient field: by name or phone, only patients the user may see."""
     found = patients.search(db.session, _query(request.form.get("q", "")), access.visible_patients(user()))
@@ -98,9 +92,11 @@ def patient_search():
 
 def _pick_patient(state: FormState) -> int | None:
     """The chosen patient id, or the one match for what was typed; else a message beside Patient."""
-    raw = state.get("patient_id")
-    if raw.isdigit():
-        return int(raw)  # the schema refuses one out of range
+    raw = state.get("patient_id").strip()
+    if raw:
+        if record_id(raw) is None:
+            state.add("patient", "matches nobody you may book")
+        return record_id(raw)
     query = _query(state.get("q"))
     if not query:
         state.add("patient", "is required: type a name or phone number and choose the person")
@@ -113,7 +109,7 @@ def _pick_patient(state: FormState) -> int | None:
 
 
 @bp.post("/appointments")
-@roles("admin", "coordinator", "therapist")
+@roles(*access.EVERYONE)
 def book():
     """Book the slot; a second submit of the same form finds the booking already made."""
     state = FormState(request.form, ALIASES)
@@ -123,27 +119,24 @@ def book():
     body = parse_into(state, schemas.AppointmentCreate, {
         "therapist_id": str(therapist_id), "patient_id": str(patient_id or ""),
         "start": state.get("start"), "duration_minutes": state.get("duration")})
-    if body is None or not state.ok:
-        return _booking(state, 422)
-    start = body.start
-    try:
+
+    def act(clock):
         if not access.may_see_patient(db.session, user(), body.patient_id):
             raise Conflict("is not a patient in your care", field="patient")
-        appt = appointments.book(db.session, therapist_id, body.patient_id, start, body.duration_minutes,
-                                 now(), user().id, settings=settings.current())
-    except DomainError as exc:
-        db.session.rollback()
-        same = _already_booked(therapist_id, body.patient_id, start, therapist.timezone)
-        if isinstance(exc, Conflict) and same is not None:
+        appt = appointments.book(db.session, therapist_id, body.patient_id, body.start, body.duration_minutes,
+                                 clock, user().id, settings=settings.current())
+        start = body.start
+        return Done(url_for("web.calendar", therapist=therapist_id, week=start.date().isoformat()),
+                    ("create", "appointment", appt.id),
+                    flash=f"Booked {appt.patient.name}, {grid.day_label(start.date())} at {grid.clock(start)}.")
+
+    def refused(state, status):
+        same = _already_booked(therapist_id, body.patient_id, body.start, therapist.timezone) if body else None
+        if status == 409 and same is not None:  # a double submit: the first made it
             flash("This appointment was already booked.")
-            return _go(url_for("web.appointment", appointment_id=same))
-        state.fail(exc)
-        return _booking(state, 409 if isinstance(exc, Conflict) else 422)
-    where = url_for("web.calendar", therapist=therapist_id, week=start.date().isoformat())
-    message = f"Booked {appt.patient.name}, {grid.day_label(start.date())} at {grid.clock(start)}."
-    audit.commit(db.session, "create", "appointment", appt.id, now())
-    flash(message)
-    return _go(where)
+            return go(url_for("web.appointment", appointment_id=same))
+        return _booking(state, status)
+    return submit(state, act, refused, missing=("patient", "matches nobody you may book"))
 
 
 def _already_booked(therapist_id: int, patient_id: int | None, start: datetime | None, tz: str) -> int | None:
@@ -154,18 +147,7 @@ def _already_booked(therapist_id: int, patient_id: int | None, start: datetime |
         at = timeutil.resolve(start, tz)
     except ValueError:
         return None
-    return db.session.scalar(select(Appointment.id).where(
-        Appointment.therapist_id == therapist_id, Appointment.patient_id == patient_id,
-        Appointment.start_dt == at, Appointment.status.in_(appointments.ACTIVE)))
-
-
-def _go(where: str):
-    """Redirect; htmx follows HX-Redirect with a full page load (the dialog closes)."""
-    if is_htmx():
-        response = make_response("", 200)
-        response.headers["HX-Redirect"] = where
-        return response
-    return redirect(where)
+    return appointments.find_active(db.session, therapist_id, patient_id, at)
 
 
 # --- one appointment ----------------------------------------------------------------------
@@ -197,8 +179,7 @@ def _show(appt: Appointment, state: FormState | None = None, status: int = 200):
     tz = appt.therapist.timezone
     zone = timeutil.zone(tz)
     start, end = appt.start_dt.astimezone(zone), appt.end_dt.astimezone(zone)
-    reminded = set(db.session.scalars(select(Message.appointment_id).where(
-        Message.appointment_id == appt.id, Message.kind == "reminder", Message.status.in_(grid.REMINDED))))
+    reminded = reminders.reminded(db.session, [appt.id])
     patient: Patient = appt.patient
     started = appt.start_dt <= now()
     html = render_template(
@@ -210,74 +191,61 @@ def _show(appt: Appointment, state: FormState | None = None, status: int = 200):
     return html, status
 
 
-@bp.get("/appointments/<int:appointment_id>")
-@roles("admin", "coordinator", "therapist")
+@bp.get("/appointments/<id:appointment_id>")
+@roles(*access.EVERYONE)
 def appointment(appointment_id: int):
     """Its time, patient and text status; reschedule, cancel, attendance."""
     return _show(_mine(appointment_id))
 
 
-def _change(appointment_id: int, state: FormState, action, done: str):
-    """Run one domain change; a refusal is shown beside its field on the appointment page."""
+def _change(appointment_id: int, state: FormState, action, done):
+    """Run one domain change (`action(now)`); a refusal is shown beside its field on the appointment page."""
     _mine(appointment_id)
-    try:
-        appt = action()
-    except DomainError as exc:
-        db.session.rollback()
-        if isinstance(exc, Conflict) and exc.field == "status":
-            state.message = exc.message  # the state changed: no field to fix
-        else:
-            state.fail(exc)
-        return _show(_mine(appointment_id), state, 409 if isinstance(exc, Conflict) else 422)
-    audit.commit(db.session, "update", "appointment", appt.id, now())
-    flash(done)
-    return redirect(url_for("web.appointment", appointment_id=appointment_id))
+
+    def act(clock):
+        try:
+            appt = action(clock)
+        except Conflict as exc:
+            if exc.field == "status":  # the state changed: no field to fix, a message
+                raise Conflict(exc.message) from None
+            raise
+        return Done(url_for("web.appointment", appointment_id=appointment_id), ("update", "appointment", appt.id),
+                    flash=done())
+    return submit(state, act, lambda state, status: _show(_mine(appointment_id), state, status))
 
 
-@bp.post("/appointments/<int:appointment_id>/reschedule")
-@roles("admin", "coordinator", "therapist")
+@bp.post("/appointments/<id:appointment_id>/reschedule")
+@roles(*access.EVERYONE)
 def reschedule(appointment_id: int):
     """Move to the free time picked."""
     state = FormState(request.form, dict.fromkeys(("start", "duration_minutes", "therapist_id", "patient_id", "status"), "new_start"))
-    appt = _mine(appointment_id)
     if not state.get("new_start"):
         state.add("new_start", "is required: choose a free time")
     body = parse_into(state, schemas.AppointmentUpdate, {"start": state.get("new_start")})
-    if body is None or not state.ok:
-        return _show(appt, state, 422)
-    start = body.start
     return _change(appointment_id, state,
-                   lambda: appointments.reschedule(db.session, appointment_id, now(), start, None, user().id,
-                                                  settings=settings.current()),
-                   f"Moved to {grid.day_label(start.date())} at {grid.clock(start)}.")
+                   lambda clock: appointments.reschedule(db.session, appointment_id, clock, body.start, None,
+                                                         user().id, settings=settings.current()),
+                   lambda: f"Moved to {grid.day_label(body.start.date())} at {grid.clock(body.start)}.")
 
 
-@bp.post("/appointments/<int:appointment_id>/cancel")
-@roles("admin", "coordinator", "therapist")
+@bp.post("/appointments/<id:appointment_id>/cancel")
+@roles(*access.EVERYONE)
 def cancel(appointment_id: int):
     """Cancel with a reason: the time is freed and the patient gets one text."""
     state = FormState(request.form, {"status": "reason"})
-    appt = _mine(appointment_id)
     body = parse_into(state, schemas.CancelRequest, {"reason": state.get("reason").strip()})
-    if body is None:
-        return _show(appt, state, 422)
     return _change(appointment_id, state,
-                   lambda: appointments.cancel(db.session, appointment_id, now(), body.reason, user().id,
-                                              settings=settings.current()),
-                   "The appointment is cancelled; the patient will get one text.")
+                   lambda clock: appointments.cancel(db.session, appointment_id, clock, body.reason, user().id,
+                                                     settings=settings.current()),
+                   lambda: "The appointment is cancelled; the patient will get one text.")
 
 
-ATTENDANCE = {"attended": "Attended", "no_show": "No-show", "late_cancelled": "Late cancel"}
-
-
-@bp.post("/appointments/<int:appointment_id>/attendance")
-@roles("admin", "coordinator", "therapist")
+@bp.post("/appointments/<id:appointment_id>/attendance")
+@roles(*access.EVERYONE)
 def attendance(appointment_id: int):
     """Attended / No-show / Late cancel, once the session has begun."""
     state = FormState(request.form, {"status": "attendance"})
     body = parse_into(state, schemas.AttendanceRequest, {"status": state.get("status")})
-    if body is None:
-        return _show(_mine(appointment_id), state, 422)
-    status = body.status
-    return _change(appointment_id, state, lambda: appointments.record_attendance(
-        db.session, appointment_id, status, now(), user().id), f"Recorded: {ATTENDANCE[status]}.")
+    return _change(appointment_id, state, lambda clock: appointments.record_attendance(
+        db.session, appointment_id, body.status, clock, user().id),
+        lambda: f"Recorded: {ATTENDANCE_ACTIONS[body.status]}.")

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 from flask import Flask, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from limits import parse
-from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from scheduler.core import audit, auth
@@ -114,7 +113,8 @@ def count_failure(email: str) -> None:
 
 def check_password(email: str, password: str) -> User | None:
     """The active user with this email and password, or None."""
-    user = db.session.scalar(select(User).where(func.lower(User.email) == email))
+    # A NUL is in no stored email (and PostgreSQL refuses to compare one).
+    user = auth.find_user(db.session, email) if "\x00" not in email else None
     if user is None or not user.password_hash or not user.active:
         check_password_hash(_dummy_hash(), password)
         return None

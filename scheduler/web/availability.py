@@ -5,23 +5,24 @@ week from it, and rolls back: what is previewed is exactly what saving would do.
 """
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request, url_for
 
 from scheduler import schemas
-from scheduler.core import audit, timeutil
+from scheduler.core import access, audit, timeutil
 from scheduler.core.clock import now
-from scheduler.errors import DomainError, NotFound
+from scheduler.errors import NotFound
 from scheduler.extensions import db
 from scheduler.models import Therapist
 from scheduler.scheduling import therapists
+from scheduler.schemas.therapists import MAX_EXCEPTIONS
 from scheduler.web import bp, grid, roles
 from scheduler.web.calendar import all_therapists, chosen_therapist
-from scheduler.web.forms import FormState, parse_into
+from scheduler.web.forms import FormState, parse_into, whole_number
+from scheduler.web.posts import Done, submit
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 BLOCKS = 2  # two blocks a day covers a lunch break
 NEW_TIME_OFF = 1
-MAX_EXCEPTIONS = 500  # as the API's schema allows
 
 
 def hour_fields() -> list[tuple[int, str, int, str, str]]:
@@ -49,8 +50,7 @@ def _filled(therapist: Therapist) -> dict[str, str]:
 
 
 def _off_count(state: FormState) -> int:
-    raw = state.get("off_count")
-    return min(int(raw), MAX_EXCEPTIONS) if raw.isdigit() else 0
+    return min(whole_number(state.get("off_count")) or 0, MAX_EXCEPTIONS)
 
 
 def _parse(state: FormState):
@@ -92,7 +92,7 @@ def _page(therapist: Therapist, state: FormState, status: int = 200, outside=(),
 
 
 @bp.get("/availability")
-@roles("admin", "coordinator", "therapist")
+@roles(*access.EVERYONE)
 def availability():
     """The hours form, filled from what is stored, and this week as it stands."""
     therapist = chosen_therapist(request.args.get("therapist"))
@@ -104,7 +104,7 @@ def availability():
 
 
 @bp.post("/availability")
-@roles("admin", "coordinator", "therapist")
+@roles(*access.EVERYONE)
 def save_availability():
     """Preview (nothing saved) or save the weekly hours and time off."""
     raw = request.form.get("therapist")
@@ -113,22 +113,16 @@ def save_availability():
     therapist = chosen_therapist(raw)
     state = FormState(request.form)
     rules, time_off = _parse(state)
-    if not state.ok:
-        return _page(therapist, state, 422)
-    try:
-        _, outside = therapists.set_availability(db.session, therapist.id, rules, time_off, now())
-    except DomainError as exc:
-        db.session.rollback()
-        return _page(therapist, state.fail(exc), 422)
-    if request.form.get("action") == "preview":
-        outside = [(a.start_dt.astimezone(timeutil.zone(therapist.timezone)), a.patient.name) for a in outside]
-        html, status = _page(therapist, state, outside=outside, preview=True)
-        db.session.rollback()  # a preview changes nothing
-        return html, status
-    count = len(outside)
-    audit.commit(db.session, "update", "therapist", therapist.id, now())
-    flash("Hours saved." + (f" {count} upcoming appointment{'s' if count != 1 else ''} now fall outside them:"
-                            " move or cancel them from the calendar." if count else ""))
-    return redirect(url_for("web.availability", therapist=therapist.id))
+    preview = request.form.get("action") == "preview"
 
-
+    def act(clock):
+        _, outside = therapists.set_availability(db.session, therapist.id, rules, time_off, clock)
+        done = ("update", "therapist", therapist.id)
+        if preview:  # drawn from the change itself, then rolled back: what saving would do
+            shown = [(a.start_dt.astimezone(timeutil.zone(therapist.timezone)), a.patient.name) for a in outside]
+            return Done("", done, answer=lambda: _page(therapist, state, outside=shown, preview=True))
+        count = len(outside)
+        return Done(url_for("web.availability", therapist=therapist.id), done, flash="Hours saved." + (
+            f" {count} upcoming appointment{'s' if count != 1 else ''} now fall outside them:"
+            " move or cancel them from the calendar." if count else ""))
+    return submit(state, act, lambda state, status: _page(therapist, state, 422), preview=preview)

@@ -4,42 +4,40 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import render_template, request
-from sqlalchemy import select
 
 from scheduler.core import access, audit, timeutil
 from scheduler.core.clock import now
-from scheduler.errors import Forbidden, NotFound
+from scheduler.errors import Forbidden
 from scheduler.extensions import db
 from scheduler.models import Therapist
 from scheduler.scheduling import therapists
 from scheduler.web import bp, grid, roles, user
-from scheduler.web.forms import FormState
+from scheduler.web.forms import FormState, require_id
 
 
 def chosen_therapist(raw: str | None) -> Therapist | None:
     """The therapist a page is about: a therapist's own; staff pick any (`?therapist=ID`)."""
     me = user()
     if raw:
-        if not raw.isdigit():
-            raise NotFound("therapist not found")
-        access.require_therapist(me, int(raw))
-        return therapists.get(db.session, int(raw))
+        therapist_id = require_id(raw, "therapist")
+        access.require_therapist(me, therapist_id)
+        return therapists.get(db.session, therapist_id)
     if me.therapist_id is not None:
         return therapists.get(db.session, me.therapist_id)
     if not access.sees_everyone(me):
         raise Forbidden("no calendar is linked to your account")
-    return db.session.scalar(select(Therapist).order_by(Therapist.name, Therapist.id).limit(1))
+    return next(iter(therapists.by_name(db.session)), None)
 
 
 def all_therapists() -> list[Therapist]:
     """For staff's therapist picker; a therapist sees only their own."""
     if not access.sees_everyone(user()):
         return []
-    return list(db.session.scalars(select(Therapist).order_by(Therapist.name, Therapist.id)))
+    return therapists.by_name(db.session)
 
 
 @bp.get("/calendar")
-@roles("admin", "coordinator", "therapist")
+@roles(*access.EVERYONE)
 def calendar():
     """The week grid (an agenda list on a narrow screen)."""
     therapist = chosen_therapist(request.args.get("therapist"))

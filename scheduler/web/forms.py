@@ -11,8 +11,9 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from scheduler.errors import Conflict, DomainError, Invalid
+from scheduler.errors import DomainError, Invalid, NotFound
 from scheduler.schemas import parse
+from scheduler.schemas.common import MAX_ID
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -40,14 +41,19 @@ class FormState:
         return self.errors.get(name)
 
     def add(self, name: str, message: str) -> None:
-        self.errors.setdefault(self.aliases.get(name, name), message)
+        """A message beside field `name` (a domain name aliased to "" has no field: the form's message)."""
+        name = self.aliases.get(name, name)
+        if name:
+            self.errors.setdefault(name, message)
+        elif self.message is None:
+            self.message = message
 
     def fail(self, exc: DomainError) -> FormState:
-        """Record a refusal: Invalid fills its fields; a Conflict with a field goes beside it."""
+        """Record a refusal: Invalid fills its fields; one naming a field goes beside it."""
         if isinstance(exc, Invalid):
             for name, message in exc.errors.items():
                 self.add(name, message)
-        elif isinstance(exc, Conflict) and exc.field:
+        elif exc.field:
             self.add(exc.field, exc.message)
         else:
             self.message = exc.message
@@ -68,20 +74,51 @@ def parse_into(state: FormState, model: type[M], data: dict) -> M | None:
         return None
 
 
-def parse_int(state: FormState, name: str, low: int | None = None, high: int | None = None,
-              required: bool = True) -> int | None:
-    """A whole number typed into `name`, or None with a message beside the field."""
+def whole_number(raw: str | None) -> int | None:
+    """ASCII digits as a number, else None (int() would also read "٣", " 1_0" or a 5,000-digit number)."""
+    raw = (raw or "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+
+
+def record_id(raw: str | None) -> int | None:
+    """An id a query or form field names, if the id columns could hold it; else None."""
+    value = whole_number(raw)
+    return value if value is not None and 1 <= value <= MAX_ID else None
+
+
+def require_id(raw: str | None, what: str) -> int:
+    """The id a query names (`?therapist=`), or the 404 page: a bad one names no record."""
+    value = record_id(raw)
+    if value is None:
+        raise NotFound(f"{what} not found")
+    return value
+
+
+def parse_int(state: FormState, name: str, low: int, high: int, required: bool = True) -> int | None:
+    """A whole number typed into `name`, from `low` to `high`, or None with a message beside it."""
     raw = state.get(name).strip()
     if not raw:
         if required:
             state.add(name, "is required")
         return None
-    try:
-        value = int(raw)
-    except ValueError:
+    value = whole_number(raw)
+    if value is None:
         state.add(name, "must be a whole number")
-        return None
-    if (low is not None and value < low) or (high is not None and value > high):
+    elif not low <= value <= high:
         state.add(name, f"must be from {low} to {high}")
+    else:
+        return value
+    return None
+
+
+def parse_id(state: FormState, name: str, required: bool = True) -> int | None:
+    """An id chosen in `name` (a select or a radio), or None with a message beside it."""
+    raw = state.get(name).strip()
+    if not raw:
+        if required:
+            state.add(name, "is required")
         return None
+    value = record_id(raw)
+    if value is None:
+        state.add(name, "choose one of the options listed")
     return value

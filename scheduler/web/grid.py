@@ -8,18 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from scheduler.core import timeutil
-from scheduler.models import Message, Patient, Therapist
-from scheduler.scheduling import therapists
+from scheduler.messaging import reminders
+from scheduler.models import AppointmentStatus, Patient, Therapist
+from scheduler.scheduling import patients, therapists
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 SLOT = timedelta(minutes=30)  # the grid offers free half hours; the form sets the real length
 HEADER_ROWS = 1
 EARLIEST, LATEST = 8, 18  # the hours always shown, widened to fit hours and sessions
-REMINDED = ("sent", "delivered")
 
 
 def clock(value: datetime | time) -> str:
@@ -72,7 +73,7 @@ def text_status(appt, patient: Patient, reminded: set[int]) -> str:
         return "opted out"
     if not patient.sms_consent:
         return "no texts (no consent)"
-    if appt.status == "confirmed":
+    if appt.status == AppointmentStatus.CONFIRMED:
         return "confirmed by the patient"
     if appt.id in reminded:
         return "reminded"
@@ -104,12 +105,9 @@ def therapist_days(session: Session, therapist: Therapist, first: date, days: in
             column.entries.append(entry)
 
     appts, meetings = therapists.calendar(session, therapist, start, end)
-    ids = {a.patient_id for a in appts}
     # One query each: the patients land in the identity map, so a.patient needs no query.
-    people = {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(ids)))} if ids else {}
-    reminded = set(session.scalars(select(Message.appointment_id).where(
-        Message.appointment_id.in_([a.id for a in appts]), Message.kind == "reminder",
-        Message.status.in_(REMINDED)))) if appts else set()
+    people = patients.by_ids(session, (a.patient_id for a in appts))
+    reminded = reminders.reminded(session, (a.id for a in appts))
     for a in appts:
         patient = people[a.patient_id]
         put(Entry("appointment", local(a.start_dt), local(a.end_dt), patient.name,

@@ -5,11 +5,7 @@ import secrets
 from datetime import datetime
 from functools import cache
 
-from flask import session
-
 from scheduler.core import timeutil
-
-_REMEMBERED = 30  # form ids kept in the session cookie
 
 
 def when(instant: datetime | None, tz: str) -> str:
@@ -34,17 +30,3 @@ def zone_names() -> list[str]:
 def new_form_id() -> str:
     """A one-time id a form carries, so a second submit of the same form does not act twice."""
     return secrets.token_urlsafe(12)
-
-
-def done_before(form_id: str) -> str | None:
-    """Where the first submit of this form led, if it was already handled."""
-    return (session.get("done_forms") or {}).get(form_id or "")
-
-
-def remember(form_id: str, location: str) -> None:
-    """Record that this form was handled and where it led (the last few only)."""
-    if not form_id:
-        return
-    done = dict(session.get("done_forms") or {})
-    done[form_id] = location
-    session["done_forms"] = dict(list(done.items())[-_REMEMBERED:])

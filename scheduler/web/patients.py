@@ -5,28 +5,23 @@ and on a patient's page only their own appointments. Reading a patient's page is
 """
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
+from flask import render_template, request, url_for
 
 from scheduler import schemas
 from scheduler.core import access, audit, settings
 from scheduler.core.clock import now
 from scheduler.core.db import lock
-from scheduler.errors import DomainError
 from scheduler.extensions import db
-from scheduler.models import Patient
+from scheduler.models import Language, Patient
 from scheduler.scheduling import patient_record, patients, therapists
 from scheduler.web import bp, is_htmx, roles, user
-from scheduler.web.forms import FormState, parse_into
-from scheduler.web.helpers import day, done_before, new_form_id, remember, when, zone_names
+from scheduler.web.forms import FormState, parse_into, record_id
+from scheduler.web.helpers import day, new_form_id, when, zone_names
+from scheduler.web.labels import choices
+from scheduler.web.posts import Done, submit
 
-STAFF = ("admin", "coordinator")
-LANGUAGES = (("en", "English"), ("es", "Spanish"))
 ALIASES = {"sms_consent": "consent", "therapist_ids": "care_team"}
-STATUS_LABELS = {
-    "pending": "Waiting to send", "sending": "Sending", "sent": "Sent", "delivered": "Delivered",
-    "undelivered": "Not delivered", "failed": "Failed", "skipped": "Not sent", "withdrawn": "Withdrawn",
-    "received": "Received",
-}
+THERAPIST_GONE = ("care_team", "must be one of the therapists listed")
 
 
 def _source() -> str:
@@ -43,20 +38,20 @@ def _readable(patient_id: int) -> Patient:
 
 
 @bp.get("/patients")
-@roles("admin", "coordinator", "therapist")
+@roles(*access.EVERYONE)
 def patients_list():
     """Patients by name; Search finds a name or a phone number (live with htmx)."""
-    query = request.args.get("q", "").strip()[:100]
+    query = request.args.get("q", "").replace("\x00", "").strip()[:100]
     found = patients.search(db.session, query, access.visible_patients(user()), limit=50)
     template = "patients/_results.html" if is_htmx() else "patients/list.html"
     return render_template(template, found=found, query=query, may_create=access.sees_everyone(user()))
 
 
 @bp.get("/patients/pick")
-@roles("admin", "coordinator", "therapist")
+@roles(*access.EVERYONE)
 def patient_pick():
     """The live Patient field of a form: matching patients as radio buttons (htmx fragment)."""
-    query = (request.args.get("patient") or request.args.get("q") or "").strip()[:100]
+    query = (request.args.get("patient") or request.args.get("q") or "").replace("\x00", "").strip()[:100]
     matches = patients.search(db.session, query, access.visible_patients(user()), limit=10) if query else []
     return render_template("patients/_pick.html", matches=matches, query=query)
 
@@ -66,7 +61,7 @@ def patient_pick():
 
 def _ids(values: list[str]) -> list:
     """Ticked therapist ids as numbers; anything else is left for the schema to refuse beside the field."""
-    return list(dict.fromkeys(int(v) if v.isascii() and v.isdigit() and len(v) <= 10 else v for v in values))
+    return list(dict.fromkeys(v if record_id(v) is None else record_id(v) for v in values))
 
 
 def _team(state: FormState, current: list[int]) -> list:
@@ -99,7 +94,7 @@ def _details(state: FormState, creating: bool, current_team: list[int] | None = 
 
 def _form(state: FormState, patient: Patient | None = None, status: int = 200):
     return render_template("patients/form.html", form=state, patient=patient, zones=zone_names(),
-                           languages=LANGUAGES, day=day, therapists=therapists.names(db.session)), status
+                           languages=choices(Language), day=day, therapists=therapists.names(db.session)), status
 
 
 def _posted() -> FormState:
@@ -110,36 +105,27 @@ def _posted() -> FormState:
 
 
 @bp.get("/patients/new")
-@roles(*STAFF)
+@roles(*access.STAFF)
 def patient_new():
     return _form(FormState({"timezone": "America/New_York", "language": "en", "form_id": new_form_id()}))[0]
 
 
 @bp.post("/patients/new")
-@roles(*STAFF)
+@roles(*access.STAFF)
 def patient_create():
     """Register a patient, or show the form again with what was typed and a message per field."""
     state = _posted()
-    earlier = done_before(state.get("form_id"))
-    if earlier:
-        return redirect(earlier)
     values = _details(state, creating=True)
-    if not state.ok:
-        return _form(state, status=422)
-    clock = now()
-    try:
+
+    def act(clock):
         patient = patients.create_patient(db.session, now=clock, source=_source(), user_id=user().id, **values)
-    except DomainError as exc:
-        db.session.rollback()
-        return _form(state.fail(exc), status=exc.status)
-    location = url_for("web.patient_page", patient_id=patient.id)
-    audit.commit(db.session, "create", "patient", patient.id, clock)
-    remember(state.get("form_id"), location)
-    return redirect(location)
+        return Done(url_for("web.patient_page", patient_id=patient.id), ("create", "patient", patient.id))
+    return submit(state, act, lambda state, status: _form(state, status=status), once_only=True,
+                  missing=THERAPIST_GONE)
 
 
-@bp.get("/patients/<int:patient_id>/edit")
-@roles(*STAFF)
+@bp.get("/patients/<id:patient_id>/edit")
+@roles(*access.STAFF)
 def patient_edit(patient_id: int):
     patient = patients.get_patient(db.session, patient_id)
     state = FormState({"name": patient.name, "phone": patient.phone, "timezone": patient.timezone,
@@ -151,32 +137,28 @@ def patient_edit(patient_id: int):
     return html
 
 
-@bp.post("/patients/<int:patient_id>/edit")
-@roles(*STAFF)
+@bp.post("/patients/<id:patient_id>/edit")
+@roles(*access.STAFF)
 def patient_update(patient_id: int):
     """Change the details; a date in Discharge date adds a discharge (earlier ones are kept)."""
     # Locked before its team is read: a booking adding a therapist meanwhile waits, not vanishes.
     patient = lock(db.session, Patient, patient_id, "patient")
     state = _posted()
     changes = _details(state, creating=False, current_team=patient.therapist_ids)
-    if not state.ok:
-        return _form(state, patient, 422)
-    clock = now()
-    try:
+
+    def act(clock):
         patients.update_patient(db.session, patient_id, changes, clock, _source(), settings=settings.current(),
                                 user_id=user().id)
-    except DomainError as exc:
-        db.session.rollback()
-        return _form(state.fail(exc), patients.get_patient(db.session, patient_id), exc.status)
-    audit.commit(db.session, "update", "patient", patient_id, clock)
-    return redirect(url_for("web.patient_page", patient_id=patient_id))
+        return Done(url_for("web.patient_page", patient_id=patient_id), ("update", "patient", patient_id))
+    return submit(state, act, lambda state, status: _form(state, patients.get_patient(db.session, patient_id),
+                                                          status), missing=THERAPIST_GONE)
 
 
 # --- a patient's page -----------------------------------------------------------------------
 
 
-@bp.get("/patients/<int:patient_id>")
-@roles("admin", "coordinator", "therapist")
+@bp.get("/patients/<id:patient_id>")
+@roles(*access.EVERYONE)
 def patient_page(patient_id: int):
     """Discharges, consent and opt-out, upcoming sessions, attendance and the Messages log."""
     patient = _readable(patient_id)
@@ -186,6 +168,6 @@ def patient_page(patient_id: int):
         "patients/patient.html", patient=patient, when=when, day=day, manage=access.sees_everyone(user()),
         upcoming=patient_record.upcoming(db.session, patient.id, clock, own),
         history=patient_record.history(db.session, patient.id, clock, own),
-        messages=patients.messages(db.session, patient.id, limit=100), status_labels=STATUS_LABELS)
+        messages=patients.messages(db.session, patient.id, limit=100))
     audit.commit(db.session, "read", "patient", patient.id, clock)
     return html

@@ -5,18 +5,17 @@ patient (a facilitator's clash).
 """
 from __future__ import annotations
 
-from flask import redirect, render_template, url_for
+from flask import redirect, render_template, request, url_for
 
 from scheduler.core import access, audit
 from scheduler.core.clock import now
-from scheduler.errors import Conflict
 from scheduler.extensions import db
 from scheduler.models import Task
 from scheduler.outcomes import tasks
 from scheduler.web import bp, roles, user
+from scheduler.web.forms import FormState
 from scheduler.web.helpers import when
-
-ROLES = ("admin", "coordinator", "therapist")
+from scheduler.web.posts import Done, not_done, submit
 
 
 def _visible_task(task_id: int) -> Task:
@@ -30,7 +29,7 @@ def _visible_task(task_id: int) -> Task:
 
 
 @bp.get("/tasks")
-@roles(*ROLES)
+@roles(*access.EVERYONE)
 def tasks_list():
     """Open tasks, oldest first, and the ones done lately (to undo a slip)."""
     visible, staff = access.visible_patients(user()), access.sees_everyone(user())
@@ -42,25 +41,26 @@ def tasks_list():
     return html
 
 
-@bp.post("/tasks/<int:task_id>/done")
-@roles(*ROLES)
+@bp.post("/tasks/<id:task_id>/done")
+@roles(*access.EVERYONE)
 def task_done(task_id: int):
     """Mark done; a second submit changes nothing."""
-    clock = now()
-    tasks.mark_done(db.session, _visible_task(task_id), clock)
-    audit.commit(db.session, "update", "task", task_id, clock)
-    return redirect(url_for("web.tasks_list"))
+    def act(clock):
+        tasks.mark_done(db.session, _visible_task(task_id), clock)
+        return Done(url_for("web.tasks_list"), ("update", "task", task_id))
+    return submit(FormState(request.form), act, not_done)
 
 
-@bp.post("/tasks/<int:task_id>/undo")
-@roles(*ROLES)
+@bp.post("/tasks/<id:task_id>/undo")
+@roles(*access.EVERYONE)
 def task_undo(task_id: int):
     """Put a done task back in the inbox (already open: nothing to do)."""
-    clock = now()
-    try:
+    def act(clock):
         tasks.undo(db.session, _visible_task(task_id))
-    except Conflict:
-        db.session.rollback()
-        return redirect(url_for("web.tasks_list"))
-    audit.commit(db.session, "update", "task", task_id, clock)
+        return Done(url_for("web.tasks_list"), ("update", "task", task_id))
+    return submit(FormState(request.form), act, _back)
+
+
+def _back(state: FormState, status: int):
+    """Nothing to show beside a button: back to the inbox, as it now stands."""
     return redirect(url_for("web.tasks_list"))

@@ -4,13 +4,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import render_template, request
-from sqlalchemy import select
 
 from scheduler.core import access, audit
 from scheduler.core.clock import now
 from scheduler.errors import Forbidden
 from scheduler.extensions import db
-from scheduler.models import Therapist
 from scheduler.scheduling import therapists
 from scheduler.web import bp, grid, roles, user
 from scheduler.web.forms import FormState
@@ -19,7 +17,7 @@ CLINIC_TZ_FALLBACK = "America/New_York"
 
 
 @bp.get("/")
-@roles("admin", "coordinator", "therapist")
+@roles(*access.EVERYONE)
 def today():
     """Today: the therapist's own day, or every therapist's side by side (`?day=` another date)."""
     me = user()
@@ -40,7 +38,7 @@ def today():
 
 def _at_a_glance(state: FormState):
     """One column per therapist for the day, each in its own zone's date."""
-    staff = list(db.session.scalars(select(Therapist).order_by(Therapist.name, Therapist.id)))
+    staff = therapists.by_name(db.session)
     day = grid.parse_day(state, "day", staff[0].timezone if staff else CLINIC_TZ_FALLBACK, now())
     columns = [grid.therapist_days(db.session, t, day, 1, now(), heading=lambda _d, t=t: t.name)[0]
                for t in staff]

@@ -8,6 +8,8 @@ from scheduler.extensions import db
 from scheduler.models import AuditEvent, Message, Patient
 from scheduler.scheduling import care_teams
 from tests.support import NOW, NY, add_group, next_monday, ny
+from tests.support.racing import run_together
+from tests.support.web import Pages, add_user
 
 ROLES = ("admin", "coordinator", "therapist")
 
@@ -172,6 +174,22 @@ def test_a_double_submit_creates_one_patient(staff, app):
     first = staff.coordinator.post("/patients/new", data=form(form_id="twice"))
     second = staff.coordinator.post("/patients/new", data=form(form_id="twice"))
     assert second.status_code == 302 and second.location == first.location
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Patient)) == 1
+
+
+def test_two_simultaneous_submits_of_one_form_create_one_patient(app, make_therapist):
+    # A double-click on Save: two requests with the same form id at the same moment (two
+    # connections, so the session cookie cannot tell them apart). The claim on the server makes
+    # the second wait for the first and lead where it led; before, PostgreSQL answered a 500.
+    email = add_user(app, "coordinator")
+    clients = [Pages(app.test_client()) for _ in range(2)]
+    for client in clients:
+        assert client.sign_in(email).status_code == 302
+        client.post("/patients/new", data={"form_id": "warm-up"})  # CSRF token fetched beforehand
+    outcomes = run_together(app, lambda i: clients[i].post("/patients/new", data=form(form_id="dbl-click")), 2)
+    assert [o.status_code for o in outcomes] == [302, 302], outcomes
+    assert outcomes[0].location == outcomes[1].location
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Patient)) == 1
 
