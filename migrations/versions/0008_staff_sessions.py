@@ -7,7 +7,7 @@ Revises: 0007
 from alembic import op
 import sqlalchemy as sa
 
-import scheduler.core.timeutil
+import scheduler.models.types
 
 
 # revision identifiers, used by Alembic.
@@ -22,8 +22,8 @@ def upgrade():
     sa.Column('key_hash', sa.String(length=64), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('data', sa.Text(), nullable=False),
-    sa.Column('created_at', scheduler.core.timeutil.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('seen_at', scheduler.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', scheduler.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('seen_at', scheduler.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_staff_sessions_user_id_users')),
     sa.PrimaryKeyConstraint('key_hash', name=op.f('pk_staff_sessions'))
     )

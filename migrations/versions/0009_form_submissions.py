@@ -7,7 +7,7 @@ Revises: 0008
 from alembic import op
 import sqlalchemy as sa
 
-import scheduler.core.timeutil
+import scheduler.models.types
 
 
 # revision identifiers, used by Alembic.
@@ -22,7 +22,7 @@ def upgrade():
     sa.Column('form_id', sa.String(length=64), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('location', sa.String(length=500), nullable=True),
-    sa.Column('created_at', scheduler.core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', scheduler.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_form_submissions_user_id_users')),
     sa.PrimaryKeyConstraint('form_id', name=op.f('pk_form_submissions'))
     )

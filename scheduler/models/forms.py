@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from scheduler.core.timeutil import UTCDateTime
 from scheduler.extensions import db
+from scheduler.models.types import UTCDateTime
 
 
 class FormSubmission(db.Model):
