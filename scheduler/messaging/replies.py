@@ -49,8 +49,10 @@ _REVOKING_WORDS = re.compile(
 # Word classes the rules below are built from, matched by stem so any inflection counts.
 _TEXTS = (r"(?:texts?|txts?|messages?|msgs?|sms|reminders?|notifications?|alerts?"
           r"|mensajes?|mensajitos?|textos?|avisos?|recordatorios?|msjs?|notificaciones|alertas?)")
-# Sending to the patient, in English in any form ("text", "texting", "messaged", "contacted").
-_SEND = r"(?:(?:text|txt|messag|msg|contact|bother|remind|email|ping)\w*|sms|send\w*|sent|writ\w*)"
+# Texting the patient, in English in any form ("text", "texting", "messaged", "contacted").
+_TEXTING = r"(?:(?:text|txt|messag|msg|contact|bother)\w*|sms)"
+# Sending in general: about texts only when what is sent is ("don't send me these", not "the bill").
+_SENDING = r"(?:send\w*|sent|remind\w*|writ\w*)"
 # The same in Spanish, only in the forms that tell someone to do or not do it (imperative,
 # subjunctive, infinitive): "no me escriban" asks, "no me escriben" (they don't) only reports.
 _ENVIAR = (r"(?:(?:mand|envi|contact|molest|texte|mensaje)(?:e|es|en|ar|arme|arnos|arle|enme|eme)"
@@ -71,14 +73,17 @@ _REVOKING_PHRASES = re.compile(
     r"\b(?:"
     r"opt(?:ing|ed)? (?:me )?out"
     # negated wanting: "I don't want these texts anymore", "no quiero que me escriban"
-    rf"|{_NOT_EN} (?:want|wish|need|like|care)(?: {_GAP}){{0,6}} (?:{_TEXTS}|{_SEND})\b"
+    rf"|{_NOT_EN} (?:want|wish|need|like|care)(?: {_GAP}){{0,6}} (?:{_TEXTS}|{_TEXTING}|remind\w*)\b"
     rf"|{_NOT_ES} (?:quiero|queremos|quisiera|deseo|deseamos|necesito|necesitamos|me interesan?|me gustan?"
     rf"|acepto)(?: {_GAP}){{0,6}} (?:{_TEXTS}|{_ENVIAR}\b|recibir(?:los|las)?$)"
     r"|^no (?:me|nos) interesa$"
     # telling us not to send: "don't send me these", "never text me", "no escriban más"
-    rf"|(?:dont|do not|never|you not|u not)(?: ever)? {_SEND} (?:me|us|this|these|those|them|that|it"
+    rf"|(?:dont|do not|never|you not|u not)(?: ever)? {_TEXTING} (?:me|us|this|these|those|them|that|it"
     rf"|any|anything|my (?:number|phone|cell)|{_TEXTS})\b"
-    rf"|^(?:dont|do not|never)(?: ever)? {_SEND}$"
+    rf"|(?:dont|do not|never|you not|u not)(?: ever)? {_SENDING}(?: (?:me|us|to me|to us))?"
+    rf"(?: (?:these|those|them|that|this|it|any|anything|more|stuff|again|ever|{_TEXTS}))+\b"
+    rf"|(?:dont|do not|never|you not|u not)(?: ever)? {_SENDING} (?:me|us)$"
+    rf"|^(?:dont|do not|never)(?: ever)? (?:{_TEXTING}|{_SENDING})$"
     rf"|{_NOT_ES}(?: (?:me|nos|le|les))?(?: (?:vuelvan?|vuelvas) a)? {_ENVIAR}\b"
     # stopping them: "stop texting", "cease all texts", "para de escribirme", "paren los mensajes"
     rf"|(?:stop|quit|cease|end|halt|discontinue|pause|cancel)(?: {_DET})* {_TEXTS}"

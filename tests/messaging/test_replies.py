@@ -138,6 +138,7 @@ NOT_REVOCATIONS = [
     "Please keep sending reminders", "¿Puedo cambiar la hora?", "Can we move it to Thursday?",
     "Mejor el jueves por favor", "Is it still on for Tuesday?", "¿Sigue en pie lo del martes?",
     "Sí, ahí estaré", "yes see you then", "Where do I park?", "¿Dónde es?",
+    "Do not send me the bill", "Please don't remind me about the payment", "I don't want you to send me the bill",
 ]
 ANSWERED_NOT_OPTED_OUT = [
     ("C", "confirm"), ("Sí", "confirm"), ("Confirmo, gracias", "confirm"), ("yes please", "confirm"),
