@@ -480,6 +480,10 @@ def test_a_nul_in_a_status_callback_is_no_500(app, client, patient, field):
     ("I don't want these texts anymore", False), ("I no longer want to receive texts", False),
     ("No quiero recibir mensajes", False), ("take me off your list", False),
     ("I can't stop by today", True), ("cancel my appointment please", True),
+    # issue 14 item 4
+    ("Por favor paren", False), ("No más, gracias", False), ("No quiero que me escriban", False),
+    ("Unsub", False), ("I do not consent", False), ("Don't send me these anymore", False),
+    ("salir de la lista", False), ("stop by at 5?", True),
 ])
 def test_a_revocation_in_plain_words_opts_out_once_with_a_task(app, client, patient, book_appointment, body, unclear):
     appt = book_appointment(patient)
@@ -493,7 +497,8 @@ def test_a_revocation_in_plain_words_opts_out_once_with_a_task(app, client, pati
 
 
 @pytest.mark.parametrize("body", ["Thanks for the text!", "I don't want to miss my appointment",
-                                  "No puedo ir mañana"])
+                                  "No puedo ir mañana", "no, gracias, el martes está bien",
+                                  "No me mandaron la dirección"])
 def test_a_reply_about_something_else_keeps_the_texts_coming(app, client, patient, book_appointment, body):
     book_appointment(patient)
     assert text_in(client, body) == [render("unrecognized")]

@@ -17,7 +17,8 @@ CONFIRM, RESCHEDULE, OPT_OUT, OPT_IN, HELP, OTHER = (
 # The carrier-standard opt-out words, plus Spanish ones a patient is likely to send.
 OPT_OUT_WORDS = frozenset({
     "stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout",
-    "para", "parar", "pare", "basta", "alto", "baja", "cancelar",
+    "para", "parar", "pare", "paren", "detener", "detengan", "detenga", "deten", "detente",
+    "basta", "alto", "baja", "cancelar", "cancelen", "halt", "enough", "suficiente",
 })
 # Opting back in must be deliberate: only the two standard words, alone.
 OPT_IN_WORDS = frozenset({"start", "unstop"})
@@ -25,51 +26,104 @@ HELP_WORDS = frozenset({"help", "info", "ayuda"})
 CONFIRM_WORDS = frozenset({"c", "yes", "si", "confirm", "confirmed", "confirmo", "confirmar"})
 RESCHEDULE_WORDS = frozenset({"r", "reschedule", "reprogramar", "cambiar"})
 
-# Politeness around a keyword ("STOP please", "C thanks") does not change its meaning.
-_FILLER = frozenset({"please", "pls", "plz", "now", "thanks", "thank", "you", "thx", "ok",
-                     "okay", "por", "favor", "gracias", "ya"})
+# Politeness and padding never change what a reply asks ("STOP please", "Paren, por favor",
+# "No más, gracias"): they are dropped before any rule is tried, so they can never hide one.
+_FILLER = frozenset({
+    "please", "pls", "plz", "plis", "pleas", "plese", "kindly", "thanks", "thx", "thanx", "tks", "ty",
+    "ok", "okay", "now", "just", "really", "seriously", "honestly", "already", "anymore", "hey", "hi",
+    "hello", "sorry", "oh", "um", "uh", "gracias", "porfa", "porfavor", "xfa", "xfavor", "ya", "ahora",
+    "oiga", "oigan", "hola", "disculpe", "disculpen", "perdon", "bueno", "pues",
+})
+_FILLER_PAIRS = (("por", "favor"), ("thank", "you"), ("thank", "u"), ("muchas", "gracias"), ("any", "more"))
+# A clause that is only one of these is a revocation even among other sentences ("Thanks. STOP.").
+_CLEAR_ALONE = frozenset({"stop", "halt", "paren", "detener", "detengan", "detenga", "detente", "basta"})
 
-# Words that mean "stop texting me" wherever they appear: they have no other everyday sense.
-_REVOKING_WORDS = frozenset({"stopall", "unsubscribe", "revoke", "optout", "desuscribir", "desuscribirme"})
 # Opt-out words that also have everyday senses ("stop by", "cancel my appointment", "the end of
 # the week"). Among other words such a reply is not clearly a revocation, but the carrier rules
 # and the contract err toward opting out: the number is opted out and staff get a task to check.
-_AMBIGUOUS_WORDS = frozenset({"stop", "cancel", "end", "quit", "cancelar", "basta", "parar"})
+_AMBIGUOUS_WORDS = frozenset({"stop", "cancel", "end", "quit", "cancelar", "basta", "parar", "paren",
+                              "pare", "detener", "detengan", "detenga", "halt"})
 
-_TEXTS = r"(?:texts?|txts?|messages?|msgs?|sms|reminders?|notifications?|alerts?)"
-_MENSAJES = r"(?:mensajes?|textos?|avisos?|recordatorios?|msj|sms|notificaciones)"
-# Multi-word revocations, matched against the folded text (words separated by one space).
+# Words that mean "stop texting me" wherever they appear, by stem: unsub, unsubscribed, desuscribirme...
+_REVOKING_WORDS = re.compile(
+    r"\b(?:stopall|unsu?b\w*|unsusb\w*|unsuscri\w*|desuscri\w*|desubscri\w*|desinscri\w*|optout\w*"
+    r"|revok\w*|revoco|revocar)\b"
+)
+
+# Word classes the rules below are built from, matched by stem so any inflection counts.
+_TEXTS = (r"(?:texts?|txts?|messages?|msgs?|sms|reminders?|notifications?|alerts?"
+          r"|mensajes?|mensajitos?|textos?|avisos?|recordatorios?|msjs?|notificaciones|alertas?)")
+# Texting the patient, in English in any form ("text", "texting", "messaged", "contacted").
+_TEXTING = r"(?:(?:text|txt|messag|msg|contact|bother)\w*|sms)"
+# Sending in general: about texts only when what is sent is ("don't send me these", not "the bill").
+_SENDING = r"(?:send\w*|sent|remind\w*|writ\w*)"
+# The same in Spanish, only in the forms that tell someone to do or not do it (imperative,
+# subjunctive, infinitive): "no me escriban" asks, "no me escriben" (they don't) only reports.
+_ENVIAR = (r"(?:(?:mand|envi|contact|molest|texte|mensaje)(?:e|es|en|ar|arme|arnos|arle|enme|eme)"
+           r"|escrib(?:a|as|an|ir|irme|irnos|irle|anme|ame))")
+_DET = (r"(?:all|the|these|those|this|your|ur|my|any|more|of|such|kind|sort|sending|sending me|with"
+        r"|los|las|sus|estos|estas|esos|esas|tus|todos|todas|el|la|de|mas|ningun|ninguno|ninguna)")
+# What may stand between "I don't want" / "no quiero" and the texts or the sending.
+_GAP = (r"(?:to|be|being|receive|recieve|get|getting|keep|see|any|these|those|your|ur|the|this|such|all"
+        r"|more|further|kind|sort|of|from|you|u|guys|sent|text|sms|que|me|nos|recibir|seguir|sigan|sigas"
+        r"|recibiendo|mas|sus|los|las|estos|estas|esos|esas|tus|ningun|ninguno|ningunos|ninguna|de"
+        r"|ustedes|el|la|un|una|otro|otros|mi|tu|(?:mand|envi|contact|texte)ando|escribiendo)")
+_NOT_EN = r"(?:dont|do not|didnt|did not|no longer|never|dont ever)"
+_NOT_ES = r"(?:no|nunca|jamas)"
+_CONSENT = r"(?:consent\w*|authori[sz]\w*|consentimiento|autorizacion|permiso|permission)"
+
+# Revocations, matched against each clause of the folded reply with its filler words removed.
 _REVOKING_PHRASES = re.compile(
     r"\b(?:"
-    r"opt (?:me )?out"
-    # negated wanting: "I don't want these texts anymore", "I no longer wish to receive messages"
-    r"|(?:dont|do not|didnt|did not|no longer|never|dont ever) (?:want|wish|need|like)(?: to)?"
-    r"(?: (?:receive|recieve|get|getting|keep getting|be sent|see))?"
-    r"(?: (?:any|these|those|your|ur|the|this|such|all))?(?: (?:more|further|kind of))?(?: (?:text|sms))? "
-    + _TEXTS +
-    r"|(?:dont|do not|never) (?:ever )?(?:text|txt|message|msg|sms|contact|bother)\b"
-    r"|(?:dont|do not|never) (?:ever )?send (?:me )?(?:any )?(?:more )?" + _TEXTS +
-    r"|(?:stop|quit|cease|end) (?:all |the |these |your |sending |sending me )*" + _TEXTS +
-    r"|(?:stop|quit|cease) (?:texting|txting|messaging|sending|contacting|bothering)"
-    r"|no more " + _TEXTS + r"|^no " + _TEXTS + r"(?: please| pls| thanks| thank you)?$"
+    r"opt(?:ing|ed)? (?:me )?out"
+    # negated wanting: "I don't want these texts anymore", "no quiero que me escriban"
+    rf"|{_NOT_EN} (?:want|wish|need|like|care)(?: {_GAP}){{0,6}} (?:{_TEXTS}|{_TEXTING}|remind\w*)\b"
+    rf"|{_NOT_ES} (?:quiero|queremos|quisiera|deseo|deseamos|necesito|necesitamos|me interesan?|me gustan?"
+    rf"|acepto)(?: {_GAP}){{0,6}} (?:{_TEXTS}|{_ENVIAR}\b|recibir(?:los|las)?$)"
+    r"|^no (?:me|nos) interesa$"
+    # telling us not to send: "don't send me these", "never text me", "no escriban más"
+    rf"|(?:dont|do not|never|you not|u not)(?: ever)? {_TEXTING} (?:me|us|this|these|those|them|that|it"
+    rf"|any|anything|my (?:number|phone|cell)|{_TEXTS})\b"
+    rf"|(?:dont|do not|never|you not|u not)(?: ever)? {_SENDING}(?: (?:me|us|to me|to us))?"
+    rf"(?: (?:these|those|them|that|this|it|any|anything|more|stuff|again|ever|{_TEXTS}))+\b"
+    rf"|(?:dont|do not|never|you not|u not)(?: ever)? {_SENDING} (?:me|us)$"
+    rf"|^(?:dont|do not|never)(?: ever)? (?:{_TEXTING}|{_SENDING})$"
+    rf"|{_NOT_ES}(?: (?:me|nos|le|les))?(?: (?:vuelvan?|vuelvas) a)? {_ENVIAR}\b"
+    # stopping them: "stop texting", "cease all texts", "para de escribirme", "paren los mensajes"
+    rf"|(?:stop|quit|cease|end|halt|discontinue|pause|cancel)(?: {_DET})* {_TEXTS}"
+    r"|(?:stop|quit|cease|halt|discontinue) (?:texting|txting|messaging|sending|contacting|bothering"
+    r"|reminding|writing|emailing)"
+    r"|^(?:stop|quit|halt|cease|basta|paren|pare|parar|detener|detengan|detenga|deten|detente)"
+    r" (?:it|this|that|them|all|everything|todo|eso|esto)$"
+    rf"|(?:para|pare|paren|parar|deja|dejen|deje|dejar|dejes|detengan?|detener|termin\w*|acab\w*)"
+    rf" de (?:{_ENVIAR}|recibir\w*)\b"
+    rf"|(?:paren|pare|parar|detener|detengan?|deten|cancel\w*|suspend\w*|quit\w*|elimin\w*|borr\w*"
+    rf"|termin\w*|corten|cortar|basta(?: de| con)?)(?: {_DET})* {_TEXTS}"
+    rf"|no (?:more|mas)(?: {_DET})* {_TEXTS}|^no {_TEXTS}$"
+    # consent: "I do not consent", "I withdraw my consent", "no doy mi consentimiento"
+    rf"|(?:{_NOT_EN}|not|no)(?: (?:ever|give|gave|given|grant\w*|have|has|doy|di|damos|otorgo|he dado|tienen|tiene))?"
+    rf"(?: (?:you|my|any|your|mi|el|ningun|su))* (?:consent\w*|authori[sz]\w*|consentimiento|autorizacion)"
+    r"|(?:no|nunca) (?:consiento|consenti|autorizo|autorice)"
+    rf"|(?:withdraw\w*|retract\w*|take back|taking back|rescind\w*|cancel\w*|remov\w*|retiro|retirar|cancelo"
+    rf"|quito|anulo|anular)(?: (?:my|all|any|the|mi|el|su))* {_CONSENT}"
+    rf"|without (?:my |your )?{_CONSENT}|sin (?:mi |su )?{_CONSENT}"
+    # lists and numbers: "remove me", "take me off", "salir de la lista" (not the waiting list)
     r"|(?:remove|delete|erase) (?:me|my (?:number|phone)|this number)"
-    r"|take (?:me|my (?:number|phone)|this number) off|be removed|want out"
+    r"|(?:take|get) (?:me|my (?:number|phone)|this number) off|be removed|want out"
+    r"|(?:salir|salirme|salgo|sacar|sacarme|sacame|saquenme|saqueme|quitar|quitarme|quitame|quitenme|quiteme"
+    r"|borrar|borrarme|borrame|borrenme|eliminar|eliminarme|eliminame|eliminenme)(?: \w+){0,3}"
+    r" de (?:la |su |sus |esta |esa |tu )?(?:lista|listas|envios|base de datos)(?! de espera)"
     r"|not interested|didnt sign up|did not sign up|never signed up"
     r"|lose my number|leave me alone|wrong number"
-    # Spanish
-    r"|no (?:quiero|deseo|necesito|me interesa)(?: (?:recibir|seguir recibiendo|mas|sus|los|las|estos|esos|tus|"
-    r"ningun|ningunos))* " + _MENSAJES +
-    r"|no me (?:mandes?|manden|envies?|envien|escribas?|escriban|contactes?|contacten|"
-    r"molestes?|molesten|textees?|texteen)"
-    r"|no mas " + _MENSAJES + r"|^no mas$"
-    r"|(?:deja|dejen|dejar|dejes) de (?:mandar|enviar|escribir|mandarme|enviarme|escribirme|molestar|"
-    r"molestarme|textear)"
     r"|(?:darme|dar|dame|denme|me doy) de baja"
     r"|(?:cancelar|anular) (?:la |mi )?suscripcion"
     r"|(?:quitenme|quiteme|quitame|quitarme|sacame|saquenme|saqueme|sacarme|borrenme|eliminenme)"
     r"|(?:borren?|borrar|eliminen?|eliminar) (?:mi|este) numero|numero equivocado"
     r")\b"
 )
+# "No más", "no more" alone (after filler: "No más, gracias", "Por favor no más").
+_NO_MORE = re.compile(r"^no (?:mas|more)$")
+_CLAUSE_BREAK = re.compile(r"[.,;:!?¡¿()\[\]\n\r\u2026]+")
 
 
 class Reading(NamedTuple):
@@ -88,9 +142,37 @@ def fold(body: str) -> str:
     return text.strip()
 
 
+def _without_filler(words: list[str]) -> list[str]:
+    """`words` with politeness and padding removed (single words and pairs such as 'por favor')."""
+    kept: list[str] = []
+    i = 0
+    while i < len(words):
+        if tuple(words[i:i + 2]) in _FILLER_PAIRS:
+            i += 2
+            continue
+        if words[i] not in _FILLER:
+            kept.append(words[i])
+        i += 1
+    return kept
+
+
+def clauses(body: str) -> list[str]:
+    """The reply's clauses (split at sentence punctuation), folded, filler removed, empty ones dropped."""
+    parts = (" ".join(_without_filler(fold(part).split())) for part in _CLAUSE_BREAK.split(body))
+    return [part for part in parts if part]
+
+
 def classify(body: str | None) -> MessageKind:
     """What a reply asks for: confirm, reschedule, opt_out, opt_in, help or other."""
     return read(body).kind
+
+
+def revokes(body: str) -> bool:
+    """True when the reply clearly asks for no more texts, in any of its clauses."""
+    parts = clauses(body)
+    core = " ".join(parts)
+    return (bool(_REVOKING_WORDS.search(core)) or core in OPT_OUT_WORDS or bool(_NO_MORE.match(core))
+            or any(part in _CLEAR_ALONE or _REVOKING_PHRASES.search(part) for part in parts))
 
 
 def read(body: str | None) -> Reading:
@@ -101,12 +183,11 @@ def read(body: str | None) -> Reading:
     words = text.split()
     if len(words) == 1 and words[0] in OPT_IN_WORDS:
         return Reading(OPT_IN)
-    core = [w for w in words if w not in _FILLER]
-    if (_REVOKING_WORDS.intersection(words) or _REVOKING_PHRASES.search(text)
-            or (len(core) == 1 and core[0] in OPT_OUT_WORDS)):
+    if revokes(body or ""):
         return Reading(OPT_OUT)
     if _AMBIGUOUS_WORDS.intersection(words):
         return Reading(OPT_OUT, unclear=True)
+    core = _without_filler(words)
     if len(core) == 1:
         word = core[0]
         if word in HELP_WORDS:

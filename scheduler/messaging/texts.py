@@ -1,12 +1,11 @@
 """Outgoing text templates (en, es) and the checks every text must pass: GSM-7, one segment, neutral."""
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from scheduler.messaging import care_words
 from scheduler.models.enums import Language
 
 # GSM 03.38 basic character set (the escape code itself is not a character).
@@ -17,28 +16,7 @@ GSM7_BASIC = frozenset(
 # Extension table: each costs an escape plus the character, two septets.
 GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
 SEGMENT_SEPTETS = 160
-
-# Whole words, compared without case or accents. "clinic" is deliberately absent: it may
-# appear in CLINIC_SMS_NAME, but no template uses it.
-FORBIDDEN_WORDS = frozenset({
-    # English
-    "detox", "detoxification", "rehab", "rehabilitation", "addiction", "addictions", "addict",
-    "addicted", "recovery", "recovering", "relapse", "withdrawal", "therapy", "therapies",
-    "therapist", "therapists", "therapeutic", "counseling", "counselling", "counselor",
-    "counsellor", "group", "groups", "treatment", "treatments", "sober", "sobriety",
-    "substance", "substances", "drug", "drugs", "alcohol", "alcoholic", "alcoholism",
-    "opioid", "opioids", "opiate", "opiates", "heroin", "fentanyl", "cocaine", "meth",
-    "methadone", "suboxone", "buprenorphine", "naloxone", "narcan", "medication",
-    "medications", "psychiatric", "psychiatrist", "mental", "diagnosis", "overdose",
-    # Spanish
-    "terapia", "terapias", "terapeuta", "terapeutas", "grupo", "grupos", "tratamiento",
-    "tratamientos", "desintoxicacion", "adiccion", "adicciones", "adicto", "adicta",
-    "rehabilitacion", "recuperacion", "recaida", "abstinencia", "consejeria", "consejero",
-    "consejera", "sobriedad", "sobrio", "sobria", "sustancia", "sustancias", "droga",
-    "drogas", "alcoholico", "alcoholica", "alcoholismo", "opioide", "opioides", "opiaceo",
-    "opiaceos", "heroina", "metadona", "naloxona", "medicamento", "medicamentos",
-    "psiquiatra", "psiquiatrico", "diagnostico", "sobredosis",
-})
+FORBIDDEN_WORDS = care_words.FORBIDDEN_WORDS  # matched by stem and look-alike, see care_words
 
 KINDS = (
     "booked", "reminder", "rescheduled", "cancelled", "waitlist_promoted", "confirm_ack",
@@ -129,15 +107,9 @@ def gsm7_length(text: str) -> int:
     return sum(2 if ch in GSM7_EXTENSION else 1 for ch in text)
 
 
-def _fold(text: str) -> str:
-    """Lower-case and strip accents so 'Adicción' matches 'adiccion'."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 def forbidden_words_in(text: str) -> list[str]:
-    """The forbidden words that appear in `text` as whole words."""
-    return sorted({w for w in re.findall(r"[a-z0-9]+", _fold(text)) if w in FORBIDDEN_WORDS})
+    """The words in `text` that reveal the kind of care, however spelled (messaging.care_words)."""
+    return care_words.found_in(text)
 
 
 def check(text: str) -> str:
