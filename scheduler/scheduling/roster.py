@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from scheduler.core import access
 from scheduler.core.db import insert_ignore, lock
 from scheduler.core.settings import Settings
 from scheduler.errors import Conflict, Invalid, NotFound
@@ -27,6 +28,7 @@ from scheduler.models import (
     Patient,
     Task,
     TaskKind,
+    User,
 )
 from scheduler.scheduling import busy, groups
 
@@ -272,13 +274,19 @@ def members(session: Session, group_id: int) -> tuple[list[Enrollment], list[Enr
     return enrolled, waiting
 
 
-def attendance_sheet(session: Session, occurrence: Occurrence) -> list[tuple[Patient, str | None]]:
-    """Everyone who held a seat when the meeting began, by name, with what is recorded so far."""
+def attendance_sheet(session: Session, occurrence: Occurrence, viewer: User) -> list[tuple[Patient, str | None]]:
+    """Everyone who held a seat when the meeting began and `viewer` may see, by name, with what is
+    recorded so far.
+
+    A group handed to another facilitator keeps its past sheets; the new one sees (and so marks)
+    only the patients in their care, not those dropped before the handover (core.access).
+    """
     held_seat = (Enrollment.group_id == occurrence.group_id, Enrollment.enrolled_at.is_not(None),
                  Enrollment.enrolled_at <= occurrence.start_dt,
                  Enrollment.dropped_at.is_(None) | (Enrollment.dropped_at > occurrence.start_dt))
     patients = session.scalars(select(Patient).where(
-        Patient.id.in_(select(Enrollment.patient_id).where(*held_seat))).order_by(Patient.name, Patient.id)).all()
+        Patient.id.in_(select(Enrollment.patient_id).where(*held_seat)), access.visible_patients(viewer)
+    ).order_by(Patient.name, Patient.id)).all()
     recorded = dict(session.execute(select(Attendance.patient_id, Attendance.status).where(
         Attendance.occurrence_id == occurrence.id)).all())
     return [(p, recorded.get(p.id)) for p in patients]

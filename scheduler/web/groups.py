@@ -296,7 +296,7 @@ def meeting_cancel(group_id: int, occurrence_id: int):
 
 def _attendance_page(group: GroupSeries, occ: Occurrence, state: FormState | None = None, status: int = 200):
     clock = now()
-    sheet = roster.attendance_sheet(db.session, occ)
+    sheet = roster.attendance_sheet(db.session, occ, user())
     html = render_template("groups/attendance.html", group=group, occ=occ, sheet=sheet, when=when,
                            started=occ.start_dt <= clock, labels=ATTENDANCE_LABELS,
                            form=state or FormState({}))
@@ -319,7 +319,7 @@ def meeting_attendance_save(group_id: int, occurrence_id: int):
     group = _visible_group(group_id)
     occ = groups.get_occurrence(db.session, group.id, occurrence_id)
     state = FormState(request.form)
-    sheet = roster.attendance_sheet(db.session, occ)
+    sheet = roster.attendance_sheet(db.session, occ, user())
     chosen = {}
     for patient, _status in sheet:
         value = state.get(f"status-{patient.id}")
