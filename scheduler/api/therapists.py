@@ -65,6 +65,8 @@ def put_availability(therapist_id: int, body: schemas.AvailabilityPut):
         # Kept as booked; listed so staff can move them.
         "appointments_outside_hours": [{"id": a.id, **_interval_json(a.start_dt, a.end_dt, tz),
                                         "status": a.status} for a in outside],
+        "meetings_in_time_off": [{"id": o.id, "group_id": group.id, **_interval_json(o.start_dt, o.end_dt, tz)}
+                                 for o, group in therapists.meetings_in_time_off(db.session, therapist, now())],
     })
 
 

@@ -110,6 +110,13 @@ class OutsideHours(Response):
     status: AppointmentStatus
 
 
+class MeetingInTimeOff(Response):
+    id: int
+    group_id: int
+    start: Instant
+    end: Instant
+
+
 class Availability(Response):
     therapist_id: int
     timezone: str
@@ -118,6 +125,9 @@ class Availability(Response):
     appointments_outside_hours: Annotated[list[OutsideHours], Field(
         description="Upcoming appointments the new hours no longer cover: kept as booked, listed so "
                     "staff can move them.")]
+    meetings_in_time_off: Annotated[list[MeetingInTimeOff], Field(
+        description="Upcoming meetings of groups this therapist facilitates that the time off overlaps: "
+                    "kept, listed so staff can cancel them or hand the group over.")]
 
 
 class Slots(Response):

@@ -120,15 +120,20 @@ def save_availability():
     except DomainError as exc:
         db.session.rollback()
         return _page(therapist, state.fail(exc), 422)
+    meetings = therapists.meetings_in_time_off(db.session, therapist, now())
     if request.form.get("action") == "preview":
         outside = [(a.start_dt.astimezone(timeutil.zone(therapist.timezone)), a.patient.name) for a in outside]
+        outside += [(o.start_dt.astimezone(timeutil.zone(therapist.timezone)), f"{g.title} (group meeting)")
+                    for o, g in meetings]
         html, status = _page(therapist, state, outside=outside, preview=True)
         db.session.rollback()  # a preview changes nothing
         return html, status
     count = len(outside)
     audit.commit(db.session, "update", "therapist", therapist.id, now())
     flash("Hours saved." + (f" {count} upcoming appointment{'s' if count != 1 else ''} now fall outside them:"
-                            " move or cancel them from the calendar." if count else ""))
+                            " move or cancel them from the calendar." if count else "")
+          + (f" {len(meetings)} group meeting{'s fall' if len(meetings) != 1 else ' falls'} in the time off:"
+             " cancel them or hand the group to someone else." if meetings else ""))
     return redirect(url_for("web.availability", therapist=therapist.id))
 
 

@@ -141,7 +141,8 @@ def group_create():
         values = _series_input(state)
         if not state.ok:
             return _render_form(state, status=422)
-        group = groups.create_group(db.session, now=clock, settings=settings.current(), **values)
+        group = groups.create_group(db.session, now=clock, settings=settings.current(), **values,
+                                    cancel_clashing=state.get("cancel_clashing") == "on")
     except DomainError as exc:
         db.session.rollback()
         return _render_form(state.fail(exc), status=exc.status if exc.status != 404 else 422)
@@ -185,7 +186,7 @@ def group_update(group_id: int):
     try:
         _, promoted = group_changes.update_group(db.session, group.id, {
             "title": title, "facilitator_id": facilitator, "capacity": capacity, "location": location},
-            clock, settings=settings.current())
+            clock, settings=settings.current(), cancel_clashing=state.get("cancel_clashing") == "on")
     except DomainError as exc:
         db.session.rollback()
         return _render_form(state.fail(exc), groups.get_group(db.session, group_id), 409 if exc.status == 409 else 422)
