@@ -33,6 +33,7 @@ from scheduler.models import (
     Task,
     TaskKind,
 )
+from scheduler.outcomes.no_shows import group_no_show_tasks
 from scheduler.scheduling import groups
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,8 @@ def extend_horizon(session: Session, now: datetime) -> None:
 
 
 def no_show_followups(session: Session, now: datetime) -> int:
-    """One staff task per appointment marked no_show, and per one left without attendance for a day."""
+    """One staff task per appointment or group seat marked no_show, and per appointment left without
+    attendance for a day."""
     if not _take_turn(session, "follow_up"):
         session.rollback()
         return 0
@@ -95,8 +97,9 @@ def no_show_followups(session: Session, now: datetime) -> int:
     for appt in unrecorded:
         session.add(Task(patient_id=appt.patient_id, appointment_id=appt.id, kind=TaskKind.ATTENDANCE_MISSING,
                          detail="No attendance recorded a day after the session", created_at=now))
+    seats = group_no_show_tasks(session, now, now - FOLLOW_UP_LOOKBACK)
     session.commit()
-    return len(no_shows) + len(unrecorded)
+    return len(no_shows) + len(unrecorded) + seats
 
 
 def housekeeping(session: Session, now: datetime) -> dict[str, int]:

@@ -45,7 +45,8 @@ def create_group(body: schemas.GroupCreate):
     group = groups.create_group(db.session, title=body.title, facilitator_id=body.facilitator_id,
                                 capacity=body.capacity, local_start=groups.wall_time(body.start, body.timezone),
                                 duration_minutes=body.duration_minutes, timezone=body.timezone,
-                                rrule=body.rrule, location=body.location, now=clock, settings=settings.current())
+                                rrule=body.rrule, location=body.location, now=clock, settings=settings.current(),
+                                cancel_clashing=body.cancel_clashing)
     return audited("create", "group", group.id, _with_roster(group, clock), group.timezone)
 
 

@@ -59,5 +59,5 @@ def update_patient(patient_id: int, body: schemas.PatientUpdate):
 def patient_messages(patient_id: int):
     """The patient's SMS log, in and out, newest first."""
     _readable(patient_id)
-    rows = patients.messages(db.session, patient_id)
+    rows = patients.messages(db.session, patient_id, g.user)
     return audited("read", "patient_messages", patient_id, {"messages": rows})

@@ -51,6 +51,8 @@ def put_availability(therapist_id: int, body: schemas.AvailabilityPut):
         "rules": sorted(therapist.rules, key=lambda r: (r.weekday, r.start_time)),
         "exceptions": sorted(therapist.exceptions, key=lambda e: e.start_dt),
         "appointments_outside_hours": outside,  # kept as booked; listed so staff can move them
+        "meetings_in_time_off": [{"id": o.id, "group_id": group.id, "start": o.start_dt, "end": o.end_dt}
+                                 for o, group in therapists.meetings_in_time_off(db.session, therapist, now())],
     }, therapist.timezone)
 
 

@@ -5,6 +5,9 @@ own calendar (its appointments and the groups they facilitate), and sees only th
 their care: those on whose care team a coordinator or admin put them (models.CareTeamMember),
 and those enrolled in or waitlisted for a group they facilitate. An appointment, even a
 cancelled one, grants nothing by itself, so nothing a therapist does alone widens what they see.
+Seeing a patient is not seeing all their care: of a patient shared with others, a therapist sees
+the appointments on their own calendar, the meetings of groups they facilitate, and the texts
+about those or about no session at all (visible_appointments, visible_groups, visible_messages).
 
 A record the caller may not see is answered exactly as a missing one: `Refused` is a
 `NotFound` with the missing record's own message, so the answer (404, same body) tells
@@ -16,7 +19,16 @@ from sqlalchemy import ColumnElement, exists, select, true
 from sqlalchemy.orm import Session
 
 from scheduler.errors import Forbidden, NotFound
-from scheduler.models import CareTeamMember, Enrollment, GroupSeries, Patient, User
+from scheduler.models import (
+    Appointment,
+    CareTeamMember,
+    Enrollment,
+    GroupSeries,
+    Message,
+    Occurrence,
+    Patient,
+    User,
+)
 from scheduler.models.enums import EnrollmentStatus, Role
 
 STAFF = (Role.ADMIN, Role.COORDINATOR)  # see everyone
@@ -119,3 +131,39 @@ def visible_patients(user: User) -> ColumnElement[bool]:
     if user.role != Role.THERAPIST or user.therapist_id is None:
         return ~true()
     return _in_care(Patient.id, user.therapist_id)
+
+
+def visible_appointments(user: User) -> ColumnElement[bool]:
+    """A WHERE clause on Appointment: staff see all, a therapist those on their own calendar."""
+    if sees_everyone(user):
+        return true()
+    if user.role != Role.THERAPIST or user.therapist_id is None:
+        return ~true()
+    return Appointment.therapist_id == user.therapist_id
+
+
+def visible_groups(user: User, group_id) -> ColumnElement[bool]:
+    """A WHERE clause on a column holding a group id: staff see all, a therapist the groups they facilitate."""
+    if sees_everyone(user):
+        return true()
+    if user.role != Role.THERAPIST or user.therapist_id is None:
+        return ~true()
+    return exists().where(GroupSeries.id == group_id, GroupSeries.facilitator_id == user.therapist_id
+                          ).correlate_except(GroupSeries)
+
+
+def visible_messages(user: User) -> ColumnElement[bool]:
+    """A WHERE clause on Message: texts about no session, or about a session the user may see.
+
+    A booking text or a reminder names a time: about another therapist's appointment or group it
+    would show a therapist that colleague's schedule with a shared patient.
+    """
+    if sees_everyone(user):
+        return true()
+    appointment = Message.appointment_id.is_(None) | exists().where(
+        Appointment.id == Message.appointment_id, visible_appointments(user))
+    meeting = Message.occurrence_id.is_(None) | exists().where(
+        Occurrence.id == Message.occurrence_id, visible_groups(user, Occurrence.group_id))
+    seat = Message.enrollment_id.is_(None) | exists().where(
+        Enrollment.id == Message.enrollment_id, visible_groups(user, Enrollment.group_id))
+    return appointment & meeting & seat

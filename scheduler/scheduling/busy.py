@@ -203,3 +203,12 @@ def clash(session: Session, therapist_id: int, patient_id: int, start: datetime,
         if taken:
             return reason
     return _series_clash(session, params, start, end) if beyond else None
+
+
+def time_off(session: Session, therapist_id: int, start: datetime, end: datetime | None = None) -> list[Interval]:
+    """The therapist's time off overlapping [start, end) (no `end`: all of it ending after `start`)."""
+    stmt = select(AvailabilityException.start_dt, AvailabilityException.end_dt).where(
+        AvailabilityException.therapist_id == therapist_id, AvailabilityException.end_dt > start)
+    if end is not None:
+        stmt = stmt.where(AvailabilityException.start_dt < end)
+    return [tuple(r) for r in session.execute(stmt.order_by(AvailabilityException.start_dt))]

@@ -16,7 +16,7 @@ from scheduler.core.settings import Settings
 from scheduler.errors import Conflict, Invalid
 from scheduler.messaging import reminders
 from scheduler.models import Enrollment, EnrollmentStatus, GroupSeries, Occurrence, Therapist
-from scheduler.scheduling import busy, groups, roster
+from scheduler.scheduling import groups, roster
 from scheduler.scheduling.limits import MAX_MEETINGS
 
 
@@ -60,12 +60,13 @@ def cancel_occurrence(session: Session, group_id: int, occurrence_id: int, now: 
 
 
 def update_group(session: Session, group_id: int, changes: dict, now: datetime, *,
-                 settings: Settings) -> tuple[GroupSeries, list[Enrollment]]:
+                 settings: Settings, cancel_clashing: bool = False) -> tuple[GroupSeries, list[Enrollment]]:
     """Change title, location, capacity or facilitator; the meetings' times stay as they are.
 
     A larger capacity seats the first waitlisted patients (they are told); a capacity below the
-    number enrolled is refused, as is a facilitator who is busy at an upcoming meeting.
-    Returns the group and the enrollments promoted.
+    number enrolled is refused. A new facilitator who is busy or on time off at upcoming
+    meetings is a 409 naming them all; with `cancel_clashing` those meetings are called off
+    instead (each enrolled patient is told). Returns the group and the enrollments promoted.
     """
     new_facilitator = changes.get("facilitator_id")
     if new_facilitator is not None:
@@ -75,14 +76,11 @@ def update_group(session: Session, group_id: int, changes: dict, now: datetime, 
         upcoming = session.scalars(select(Occurrence).where(
             Occurrence.group_id == group.id, Occurrence.cancelled.is_(False), Occurrence.end_dt > now
         ).order_by(Occurrence.start_dt)).all()
-        clash = None
-        if upcoming:
-            taken = busy.therapist_intervals(session, new_facilitator, upcoming[0].start_dt, upcoming[-1].end_dt)
-            clash = groups.first_overlap(upcoming, taken)
-        clash = clash or groups.clash_past_horizon(session, group, "therapist", new_facilitator)
-        if clash is not None:
-            raise Conflict(f"that facilitator already has a session on {groups.meeting_time(clash, group.timezone)}",
-                           field="facilitator_id")
+        clashes = groups.facilitator_clashes(session, group, new_facilitator, list(upcoming))
+        if clashes and not cancel_clashing:
+            raise Conflict(groups.clash_message("that facilitator", clashes, group.timezone), field="facilitator_id")
+        if clashes:
+            groups.cancel_meetings_at(session, group, clashes, now, settings)
         group.facilitator_id = new_facilitator
     if "capacity" in changes:
         capacity = changes["capacity"]

@@ -180,52 +180,97 @@ def _new_occurrences(session: Session, group: GroupSeries, until: date) -> list[
     return out
 
 
-def _facilitator_clash(session: Session, group: GroupSeries,
-                       occurrences: list[Occurrence]) -> Occurrence | None:
-    """The first of `occurrences` that overlaps the facilitator's other sessions, or None."""
-    if not occurrences:
-        return None
-    taken = busy.therapist_intervals(session, group.facilitator_id, min(o.start_dt for o in occurrences),
-                                     max(o.end_dt for o in occurrences), exclude_group=group.id)
-    return first_overlap(occurrences, taken)
+def facilitator_clashes(session: Session, group: GroupSeries, facilitator_id: int,
+                        occurrences: list[Occurrence]) -> list[datetime]:
+    """Starts of the meetings at which `facilitator_id` is busy or on time off, soonest first:
+    of `occurrences` (materialised, live), and of the series past its horizon."""
+    clashes = []
+    if occurrences:
+        start, end = min(o.start_dt for o in occurrences), max(o.end_dt for o in occurrences)
+        taken = (busy.therapist_intervals(session, facilitator_id, start, end, exclude_group=group.id)
+                 + busy.time_off(session, facilitator_id, start, end))
+        clashes = [o.start_dt for o in overlapping(occurrences, taken)]
+    return sorted({*clashes, *clashes_past_horizon(session, group, "therapist", facilitator_id)})
+
+
+def clash_message(who: str, clashes: list[datetime], tz: str) -> str:
+    """'the facilitator is busy or away at 2 meetings: Tue ... at 18:00, Tue ... at 18:00' (at most ten named)."""
+    named = ", ".join(meeting_time(start, tz) for start in clashes[:10])
+    more = f" and {len(clashes) - 10} more" if len(clashes) > 10 else ""
+    meetings = "1 meeting" if len(clashes) == 1 else f"{len(clashes)} meetings"
+    return f"{who} is busy or away at {meetings}: {named}{more}"
+
+
+def overlapping(occurrences: list[Occurrence], taken: list[tuple[datetime, datetime]]) -> list[Occurrence]:
+    """Each of `occurrences` that overlaps any of the `taken` intervals, soonest first."""
+    return [occ for occ in sorted(occurrences, key=lambda o: o.start_dt)
+            if any(start < occ.end_dt and occ.start_dt < end for start, end in taken)]
 
 
 def first_overlap(occurrences: list[Occurrence], taken: list[tuple[datetime, datetime]]) -> Occurrence | None:
     """The earliest of `occurrences` that overlaps any of the `taken` intervals, or None."""
-    for occ in sorted(occurrences, key=lambda o: o.start_dt):
-        if any(start < occ.end_dt and occ.start_dt < end for start, end in taken):
-            return occ
-    return None
+    return next(iter(overlapping(occurrences, taken)), None)
 
 
 def clash_past_horizon(session: Session, group: GroupSeries, who: str, person_id: int) -> datetime | None:
-    """The start of the first meeting past the group's horizon at which therapist or patient
-    `person_id` is busy, or None.
+    """The start of the first meeting past the group's horizon at which `person_id` is busy, or None."""
+    return next(iter(clashes_past_horizon(session, group, who, person_id)), None)
 
-    Busy with an appointment however far ahead, or, up to SERIES_CHECK_AHEAD (two years) past the horizon,
-    with a meeting of another of their groups (a single far meeting, or a series from its rule):
-    two series that first coincide there are refused now, not found by a task at a horizon roll.
+
+def clashes_past_horizon(session: Session, group: GroupSeries, who: str, person_id: int) -> list[datetime]:
+    """Starts of the meetings past the group's horizon at which therapist or patient `person_id`
+    is busy (a therapist: or on time off), soonest first.
+
+    Busy with an appointment (or time off) however far ahead, or, up to SERIES_CHECK_AHEAD (two
+    years) past the horizon, with a meeting of another of their groups (a single far meeting, or
+    a series from its rule): two series that first coincide there are refused now, not found by
+    a task at a horizon roll.
     """
     if not group.rrule:
-        return None  # a single meeting is always materialised
+        return []  # a single meeting is always materialised
     materialised = group.materialized_until or group.local_start.date() - timedelta(days=1)
     horizon_start = datetime.combine(materialised, time.min, tzinfo=UTC)
     taken = set(busy.appointments_after(session, who, person_id, horizon_start))
+    if who == "therapist":
+        taken.update(busy.time_off(session, person_id, horizon_start))
     # Their other groups only where this one meets past its horizon: often nowhere (a COUNT).
     near = busy.meetings_of([group], horizon_start, horizon_start + SERIES_CHECK_AHEAD)
     if near:
         intervals = busy.therapist_intervals if who == "therapist" else busy.patient_intervals
         taken.update(intervals(session, person_id, near[0][0], near[-1][1], exclude_group=group.id))
     if not taken:
-        return None
+        return []
     taken = sorted(taken)
     starts = [s for s, _ in taken]
+    longest = max(MAX_MINUTES * 60, *((e - s).total_seconds() for s, e in taken))  # time off may be long
+    out = []
     for start, end in busy.meetings_of([group], taken[0][0], max(e for _, e in taken)):
-        # Only what starts within one longest session before this meeting can overlap it.
-        first = bisect_left(starts, start - timedelta(minutes=MAX_MINUTES))
+        # Only what starts within the longest interval before this meeting can overlap it.
+        first = bisect_left(starts, start - timedelta(seconds=longest))
         if any(s < end and start < e for s, e in taken[first:bisect_left(starts, end)]):
-            return start
-    return None
+            out.append(start)
+    return out
+
+
+def cancel_meetings_at(session: Session, group: GroupSeries, clashes: list[datetime], now: datetime,
+                     settings: Settings) -> list[Occurrence]:
+    """Materialise the series up to its last clash and call off each clashing meeting (patients are told)."""
+    last = timeutil.local_date_of(clashes[-1], group.timezone)
+    if group.materialized_until is None or group.materialized_until < last:
+        new = _new_occurrences(session, group, last)
+        session.add_all(new)
+        session.flush()
+        reminders.occurrences_added(session, group, new, now, settings=settings)
+        group.materialized_until = last
+    wanted = set(clashes)
+    cancelled = [occ for occ in session.scalars(select(Occurrence).where(
+        Occurrence.group_id == group.id, Occurrence.cancelled.is_(False), Occurrence.start_dt >= clashes[0]
+    ).order_by(Occurrence.start_dt)) if occ.start_dt in wanted and occ.start_dt > now]  # a started one stays
+    for occ in cancelled:
+        occ.cancelled = True
+        session.flush()
+        reminders.occurrence_cancelled(session, occ, now, settings=settings)
+    return cancelled
 
 
 def meeting_time(occ: Occurrence | datetime, tz: str) -> str:
@@ -236,8 +281,13 @@ def meeting_time(occ: Occurrence | datetime, tz: str) -> str:
 
 def create_group(session: Session, *, title: str, facilitator_id: int, capacity: int,
                  local_start: datetime, duration_minutes: int, timezone: str, now: datetime,
-                 rrule: str | None = None, location: str | None = None, settings: Settings) -> GroupSeries:
-    """Create a series and materialise its horizon; 409 if any meeting clashes for the facilitator."""
+                 rrule: str | None = None, location: str | None = None, settings: Settings,
+                 cancel_clashing: bool = False) -> GroupSeries:
+    """Create a series and materialise its horizon.
+
+    409 naming every meeting at which the facilitator is busy or on time off; with
+    `cancel_clashing`, the group is created with those meetings cancelled instead.
+    """
     if not 1 <= capacity <= MAX_CAPACITY:
         raise Invalid({"capacity": f"must be from 1 to {MAX_CAPACITY}"})
     if not MIN_MINUTES <= duration_minutes <= MAX_MINUTES:
@@ -252,17 +302,17 @@ def create_group(session: Session, *, title: str, facilitator_id: int, capacity:
     until = horizon(group, now, settings.group_horizon_weeks)
     occurrences = _new_occurrences(session, group, until)
     group.materialized_until = until
-    clash = _facilitator_clash(session, group, occurrences) or clash_past_horizon(
-        session, group, "therapist", facilitator_id)
-    if clash is not None:
-        raise Conflict(f"the facilitator already has a session on {meeting_time(clash, timezone)}",
-                       field="facilitator_id")
+    clashes = facilitator_clashes(session, group, facilitator_id, occurrences)
+    if clashes and not cancel_clashing:
+        raise Conflict(clash_message("the facilitator", clashes, timezone), field="facilitator_id")
     session.add(group)
     session.flush()
     for occ in occurrences:
         occ.group_id = group.id
     session.add_all(occurrences)
     session.flush()
+    if clashes:
+        cancel_meetings_at(session, group, clashes, now, settings)
     return group
 
 
@@ -283,13 +333,12 @@ def extend_horizon(session: Session, now: datetime, *, settings: Settings) -> in
         group = lock(session, GroupSeries, row.id, "group")
         until = horizon(group, now, settings.group_horizon_weeks)
         new = _new_occurrences(session, group, until)
-        clash = _facilitator_clash(session, group, new)
-        if clash is not None:
+        for clash in _facilitator_clashes_in(session, group, new):
             # The worker cannot refuse; staff must move one of the sessions. Ids only.
-            log.warning("group %s: facilitator busy at a new occurrence on %s", group.id, clash.local_date)
+            log.warning("group %s: facilitator busy or away at a new occurrence on %s", group.id, clash.local_date)
             session.add(Task(kind=TaskKind.GROUP_CLASH, created_at=now,
-                             detail=f"Group {group.id}: the facilitator is busy on "
-                                    f"{meeting_time(clash, group.timezone)}; move one of the sessions"))
+                             detail=f"Group {group.id}: the facilitator is busy or away on "
+                                    f"{meeting_time(clash, group.timezone)}; move or cancel the meeting"))
         _flag_patient_clashes(session, group, new, now)
         session.add_all(new)
         session.flush()
@@ -297,6 +346,15 @@ def extend_horizon(session: Session, now: datetime, *, settings: Settings) -> in
         group.materialized_until = until
         added += len(new)
     return added
+
+
+def _facilitator_clashes_in(session: Session, group: GroupSeries, new: list[Occurrence]) -> list[Occurrence]:
+    """Each of the `new` meetings at which the facilitator has another session or time off."""
+    if not new:
+        return []
+    start, end = min(o.start_dt for o in new), max(o.end_dt for o in new)
+    return overlapping(new, busy.therapist_intervals(session, group.facilitator_id, start, end, exclude_group=group.id)
+                       + busy.time_off(session, group.facilitator_id, start, end))
 
 
 def _flag_patient_clashes(session: Session, group: GroupSeries, new: list[Occurrence], now: datetime) -> None:

@@ -1,8 +1,8 @@
 """What a patient's page shows: upcoming sessions and attendance history, appointments and groups.
 
-`therapist_id` narrows appointments to that therapist's (a therapist never reads another
-therapist's schedule with a shared patient); group meetings show for every group the patient
-is in, as the group's facilitator and staff may see those.
+Both are narrowed to what the viewer may see (core.access): a therapist sees a shared patient's
+appointments on their own calendar and the meetings of groups they facilitate, never another
+therapist's schedule with that patient; staff see all.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scheduler.core import access
 from scheduler.models import (
     ACTIVE_APPOINTMENT_STATUSES,
     Appointment,
@@ -21,6 +22,7 @@ from scheduler.models import (
     GroupSeries,
     Occurrence,
     Therapist,
+    User,
 )
 
 
@@ -37,12 +39,11 @@ class Visit:
     group_id: int | None = None
 
 
-def _appointments(session: Session, patient_id: int, therapist_id: int | None, upcoming: bool,
+def _appointments(session: Session, patient_id: int, viewer: User, upcoming: bool,
                   now: datetime, limit: int) -> list[Visit]:
     stmt = select(Appointment, Therapist.name, Therapist.timezone).join(
-        Therapist, Therapist.id == Appointment.therapist_id).where(Appointment.patient_id == patient_id)
-    if therapist_id is not None:
-        stmt = stmt.where(Appointment.therapist_id == therapist_id)
+        Therapist, Therapist.id == Appointment.therapist_id).where(Appointment.patient_id == patient_id,
+                                                                   access.visible_appointments(viewer))
     if upcoming:
         stmt = stmt.where(Appointment.end_dt > now, Appointment.status.in_(ACTIVE_APPOINTMENT_STATUSES))
         stmt = stmt.order_by(Appointment.start_dt)
@@ -52,35 +53,35 @@ def _appointments(session: Session, patient_id: int, therapist_id: int | None, u
             for a, name, tz in session.execute(stmt.limit(limit))]
 
 
-def _meetings(session: Session, patient_id: int, upcoming: bool, now: datetime, limit: int) -> list[Visit]:
+def _meetings(session: Session, patient_id: int, viewer: User, upcoming: bool, now: datetime,
+              limit: int) -> list[Visit]:
+    theirs = access.visible_groups(viewer, Occurrence.group_id)
     if upcoming:
         stmt = select(Occurrence, GroupSeries.title, GroupSeries.timezone).join(
             GroupSeries, GroupSeries.id == Occurrence.group_id).join(
             Enrollment, Enrollment.group_id == Occurrence.group_id).where(
             Enrollment.patient_id == patient_id, Enrollment.status == EnrollmentStatus.ENROLLED,
-            Occurrence.end_dt > now).order_by(Occurrence.start_dt).limit(limit)
+            Occurrence.end_dt > now, theirs).order_by(Occurrence.start_dt).limit(limit)
         return [Visit(o.start_dt, o.end_dt, title, "cancelled" if o.cancelled else "enrolled", tz,
                          group_id=o.group_id) for o, title, tz in session.execute(stmt)]
     stmt = select(Occurrence, GroupSeries.title, GroupSeries.timezone, Attendance.status).join(
         GroupSeries, GroupSeries.id == Occurrence.group_id).join(
         Attendance, Attendance.occurrence_id == Occurrence.id).where(
-        Attendance.patient_id == patient_id, Attendance.status.is_not(None)
+        Attendance.patient_id == patient_id, Attendance.status.is_not(None), theirs
     ).order_by(Occurrence.start_dt.desc()).limit(limit)
     return [Visit(o.start_dt, o.end_dt, title, status, tz, group_id=o.group_id)
             for o, title, tz, status in session.execute(stmt)]
 
 
-def upcoming(session: Session, patient_id: int, now: datetime, therapist_id: int | None = None,
-             limit: int = 20) -> list[Visit]:
-    """Appointments still to come and the meetings of the groups the patient is enrolled in."""
-    rows = (_appointments(session, patient_id, therapist_id, True, now, limit)
-            + _meetings(session, patient_id, True, now, limit))
+def upcoming(session: Session, patient_id: int, now: datetime, viewer: User, limit: int = 20) -> list[Visit]:
+    """Appointments still to come and the meetings of the groups the patient is enrolled in, as `viewer` may see."""
+    rows = (_appointments(session, patient_id, viewer, True, now, limit)
+            + _meetings(session, patient_id, viewer, True, now, limit))
     return sorted(rows, key=lambda s: s.start_dt)[:limit]
 
 
-def history(session: Session, patient_id: int, now: datetime, therapist_id: int | None = None,
-            limit: int = 30) -> list[Visit]:
-    """Past appointments with their outcome and recorded group attendance, newest first."""
-    rows = (_appointments(session, patient_id, therapist_id, False, now, limit)
-            + _meetings(session, patient_id, False, now, limit))
+def history(session: Session, patient_id: int, now: datetime, viewer: User, limit: int = 30) -> list[Visit]:
+    """Past appointments with their outcome and recorded group attendance, newest first, as `viewer` may see."""
+    rows = (_appointments(session, patient_id, viewer, False, now, limit)
+            + _meetings(session, patient_id, viewer, False, now, limit))
     return sorted(rows, key=lambda s: s.start_dt, reverse=True)[:limit]

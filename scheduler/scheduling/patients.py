@@ -6,12 +6,12 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scheduler.core import timeutil
+from scheduler.core import access, timeutil
 from scheduler.core.db import lock
 from scheduler.core.settings import Settings
 from scheduler.errors import Conflict, Invalid, NotFound
 from scheduler.messaging import optouts, reminders
-from scheduler.models import Discharge, Language, Message, Patient
+from scheduler.models import Discharge, Language, Message, Patient, User
 from scheduler.scheduling import care_teams
 
 # A discharge may be entered a little ahead (aftercare is planned before someone leaves),
@@ -131,8 +131,10 @@ def by_ids(session: Session, ids) -> dict[int, Patient]:
     return {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(ids)))} if ids else {}
 
 
-def messages(session: Session, patient_id: int, limit: int | None = None) -> list[Message]:
-    """The patient's texts, in and out, newest first (the newest `limit` of them, if given)."""
+def messages(session: Session, patient_id: int, viewer: User, limit: int | None = None) -> list[Message]:
+    """The patient's texts `viewer` may see (access.visible_messages), in and out, newest first
+    (the newest `limit` of them, if given)."""
     get_patient(session, patient_id)
-    return list(session.scalars(select(Message).where(Message.patient_id == patient_id)
+    return list(session.scalars(select(Message).where(Message.patient_id == patient_id,
+                                                      access.visible_messages(viewer))
                                 .order_by(Message.id.desc()).limit(limit)))

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, selectinload
 
-from scheduler.core.db import insert_ignore, lock
+from scheduler.core import access
+from scheduler.core.db import insert_ignore, is_postgres, lock
 from scheduler.core.settings import Settings
 from scheduler.errors import Conflict, Invalid, NotFound
 from scheduler.messaging import reminders
@@ -27,6 +29,7 @@ from scheduler.models import (
     Patient,
     Task,
     TaskKind,
+    User,
 )
 from scheduler.scheduling import busy, groups
 
@@ -81,7 +84,9 @@ def enroll(session: Session, group_id: int, patient_id: int, now: datetime, *,
         raise Conflict(f"the patient already has a session on {groups.meeting_time(clash, group.timezone)}",
                        field="patient_id")
     # Those already waiting who can attend come first: a newcomer never jumps the line.
-    fill_seats(session, group, now, settings)
+    if not _fill(session, group, now, settings)[1]:
+        raise Conflict("the waitlist of this group is being changed right now: try again in a moment",
+                       field="group")
     seats_taken = _seats_taken(session, group.id)
     enrollment = Enrollment(group_id=group.id, patient_id=patient.id, created_at=now)
     enrollment.group, enrollment.patient = group, patient
@@ -150,30 +155,37 @@ def _seats_taken(session: Session, group_id: int) -> int:
 
 
 def fill_seats(session: Session, group: GroupSeries, now: datetime, settings: Settings) -> list[Enrollment]:
+    """Seat waitlisted patients, longest waiting first, while seats are free (_fill); those seated."""
+    return _fill(session, group, now, settings)[0]
+
+
+def _fill(session: Session, group: GroupSeries, now: datetime,
+          settings: Settings) -> tuple[list[Enrollment], bool]:
     """Seat waitlisted patients, longest waiting first, while seats are free; the caller holds the group's lock.
 
-    Someone who has since booked another session at a meeting's time keeps their place in line
+    Returns those seated, and False when it stopped at someone it could not lock in time. Someone who has since booked another session at a meeting's time keeps their place in line
     and staff get a task (once): a patient is never double-booked, and the seat goes to the
-    next in line who can attend. Each candidate's row is locked with SKIP LOCKED: waiting for it
-    would invert the therapist -> patient -> group order, and a patient whose record another
-    transaction holds right now is passed over this time (that change, if it frees their time,
-    offers the seat again). SQLite serialises writers anyway.
+    next in line who can attend. Each candidate's row is locked before their calendar is read;
+    another transaction may hold it right now (an inbound text, an edit), so the lock is waited
+    for, briefly (_lock_in_turn). Passing them over would give their seat away for good; when
+    the wait fails, the seats stay free for the next fill, which starts again at the head of
+    the line. SQLite serialises writers anyway.
     """
     free = group.capacity - _seats_taken(session, group.id)
     if free <= 0:
-        return []
+        return [], True
     waiting = session.scalars(select(Enrollment).where(
         Enrollment.group_id == group.id, Enrollment.status == EnrollmentStatus.WAITLISTED
     ).order_by(Enrollment.waitlisted_at, Enrollment.id).execution_options(populate_existing=True)).all()
     if not waiting:
-        return []
+        return [], True
     upcoming = groups.upcoming(session, group.id, now)
     promoted = []
     for enrollment in waiting:
         if len(promoted) == free:
             break
-        if session.scalar(_PATIENT_IF_FREE, {"ident": enrollment.patient_id}) is None:
-            continue
+        if not _lock_in_turn(session, enrollment.patient_id):
+            return promoted, False
         if _patient_clash(session, group, enrollment.patient_id, upcoming) is not None:
             _clash_task(session, group, enrollment.patient_id, now)
             continue
@@ -181,10 +193,43 @@ def fill_seats(session: Session, group: GroupSeries, now: datetime, settings: Se
         session.flush()
         reminders.enrolled(session, enrollment, now, promoted=True, settings=settings)
         promoted.append(enrollment)
-    return promoted
+    return promoted, True
 
 
-_PATIENT_IF_FREE = select(Patient.id).where(Patient.id == bindparam("ident")).with_for_update(skip_locked=True)
+_LOCK_PATIENT = select(Patient.id).where(Patient.id == bindparam("ident")).with_for_update()
+# How long a freed seat waits for the next in line's record: long enough for an ordinary request
+# (an inbound text, an edit) to finish, and below PostgreSQL's deadlock_timeout (1 s by default),
+# so that when the holder is waiting for this very group (a cancellation re-offering seats), this
+# wait gives up before the deadlock check would abort the holder's request instead.
+LOCK_WAIT = "500ms"
+_GAVE_UP = ("55P03", "40P01")  # lock_timeout; a deadlock, when the holder wants this group next
+
+
+def _lock_in_turn(session: Session, patient_id: int) -> bool:
+    """Lock the patient's row, waiting at most LOCK_WAIT; False when it could not be had.
+
+    Waiting here takes patient after group, against the global order: a holder that wants the
+    group next would deadlock, so the wait is shorter than the deadlock check. Giving up undoes
+    only this wait (a savepoint); the holder, once through, fills the seat itself if it frees the
+    patient's time (reoffer), and otherwise the next fill does, from the head of the line.
+    """
+    if not is_postgres(session):
+        return True
+    previous = session.scalar(text("SELECT current_setting('lock_timeout')"))
+    try:
+        with session.begin_nested():
+            session.execute(_SET_LOCK_TIMEOUT, {"value": LOCK_WAIT})
+            session.execute(_LOCK_PATIENT, {"ident": patient_id})
+        return True
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) not in _GAVE_UP:
+            raise
+        return False
+    finally:
+        session.execute(_SET_LOCK_TIMEOUT, {"value": previous})
+
+
+_SET_LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :value, true)")
 
 
 def _clash_task(session: Session, group: GroupSeries, patient_id: int, now: datetime) -> None:
@@ -280,13 +325,19 @@ def members(session: Session, group_id: int) -> tuple[list[Enrollment], list[Enr
     return enrolled, waiting
 
 
-def attendance_sheet(session: Session, occurrence: Occurrence) -> list[tuple[Patient, str | None]]:
-    """Everyone who held a seat when the meeting began, by name, with what is recorded so far."""
+def attendance_sheet(session: Session, occurrence: Occurrence, viewer: User) -> list[tuple[Patient, str | None]]:
+    """Everyone who held a seat when the meeting began and `viewer` may see, by name, with what is
+    recorded so far.
+
+    A group handed to another facilitator keeps its past sheets; the new one sees (and so marks)
+    only the patients in their care, not those dropped before the handover (core.access).
+    """
     held_seat = (Enrollment.group_id == occurrence.group_id, Enrollment.enrolled_at.is_not(None),
                  Enrollment.enrolled_at <= occurrence.start_dt,
                  Enrollment.dropped_at.is_(None) | (Enrollment.dropped_at > occurrence.start_dt))
     patients = session.scalars(select(Patient).where(
-        Patient.id.in_(select(Enrollment.patient_id).where(*held_seat))).order_by(Patient.name, Patient.id)).all()
+        Patient.id.in_(select(Enrollment.patient_id).where(*held_seat)), access.visible_patients(viewer)
+    ).order_by(Patient.name, Patient.id)).all()
     recorded = dict(session.execute(select(Attendance.patient_id, Attendance.status).where(
         Attendance.occurrence_id == occurrence.id)).all())
     return [(p, recorded.get(p.id)) for p in patients]

@@ -163,6 +163,23 @@ def outside_hours(session: Session, therapist: Therapist, now: datetime) -> list
             if not availability.is_available(weekly, therapist.timezone, off, a.start_dt, a.end_dt)]
 
 
+def meetings_in_time_off(session: Session, therapist: Therapist,
+                         now: datetime) -> list[tuple[Occurrence, GroupSeries]]:
+    """Upcoming live meetings the therapist facilitates that their time off overlaps, soonest first.
+
+    Kept as they are, like appointments outside the hours: listed so staff can cancel them or
+    hand the group to someone else.
+    """
+    off = busy.time_off(session, therapist.id, now)
+    if not off:
+        return []
+    rows = session.execute(select(Occurrence, GroupSeries).join(GroupSeries).where(
+        GroupSeries.facilitator_id == therapist.id, Occurrence.cancelled.is_(False), Occurrence.start_dt > now,
+        Occurrence.start_dt < max(end for _, end in off)).order_by(Occurrence.start_dt, Occurrence.id)).all()
+    return [(occ, group) for occ, group in rows
+            if any(start < occ.end_dt and occ.start_dt < end for start, end in off)]
+
+
 def _check_range(start: datetime, end: datetime, longest: timedelta) -> None:
     """422 unless `to` is after `from` and the range is at most `longest`."""
     if end <= start:

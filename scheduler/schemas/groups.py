@@ -51,6 +51,9 @@ class GroupCreate(Request):
     timezone: TimeZone
     rrule: Rrule | None = None
     location: text(200) | None = None
+    cancel_clashing: Annotated[bool, Field(
+        description="Create the group with the meetings at which the facilitator is busy or on time "
+                    "off cancelled; left out or false, such meetings are a 409 naming them.")] = False
 
 
 class EnrollmentCreate(Request):

@@ -121,6 +121,13 @@ class OutsideHours(Timed):
     status: AppointmentStatus
 
 
+class MeetingInTimeOff(Response):
+    id: int
+    group_id: int
+    start: Instant
+    end: Instant
+
+
 class Availability(Response):
     therapist_id: RecordId
     timezone: ZoneName
@@ -129,6 +136,9 @@ class Availability(Response):
     appointments_outside_hours: Annotated[list[OutsideHours], Field(
         description="Upcoming appointments the new hours no longer cover: kept as booked, listed so "
                     "staff can move them.")]
+    meetings_in_time_off: Annotated[list[MeetingInTimeOff], Field(
+        description="Upcoming meetings of groups this therapist facilitates that the time off overlaps: "
+                    "kept, listed so staff can cancel them or hand the group over.")]
 
 
 class Slots(Response):

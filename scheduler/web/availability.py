@@ -117,12 +117,17 @@ def save_availability():
 
     def act(clock):
         _, outside = therapists.set_availability(db.session, therapist.id, rules, time_off, clock)
+        meetings = therapists.meetings_in_time_off(db.session, therapist, clock)
         done = ("update", "therapist", therapist.id)
         if preview:  # drawn from the change itself, then rolled back: what saving would do
-            shown = [(a.start_dt.astimezone(timeutil.zone(therapist.timezone)), a.patient.name) for a in outside]
+            zone = timeutil.zone(therapist.timezone)
+            shown = [(a.start_dt.astimezone(zone), a.patient.name) for a in outside]
+            shown += [(o.start_dt.astimezone(zone), f"{group.title} (group meeting)") for o, group in meetings]
             return Done("", done, answer=lambda: _page(therapist, state, outside=shown, preview=True))
         count = len(outside)
         return Done(url_for("web.availability", therapist=therapist.id), done, flash="Hours saved." + (
             f" {count} upcoming appointment{'s' if count != 1 else ''} now fall outside them:"
-            " move or cancel them from the calendar." if count else ""))
+            " move or cancel them from the calendar." if count else "") + (
+            f" {len(meetings)} group meeting{'s fall' if len(meetings) != 1 else ' falls'} in the time off:"
+            " cancel them or hand the group to someone else." if meetings else ""))
     return submit(state, act, lambda state, status: _page(therapist, state, 422), preview=preview)

@@ -129,7 +129,8 @@ def group_create():
     values = _series_input(state)
 
     def act(clock):
-        group = groups.create_group(db.session, now=clock, settings=settings.current(), **values)
+        group = groups.create_group(db.session, now=clock, settings=settings.current(), **values,
+                                    cancel_clashing=state.get("cancel_clashing") == "on")
         return Done(url_for("web.group_page", group_id=group.id), ("create", "group", group.id))
     return submit(state, act, lambda state, status: _render_form(state, status=status), once_only=True,
                   missing=FACILITATOR_GONE)
@@ -160,7 +161,8 @@ def group_update(group_id: int):
     def act(clock):
         _, promoted = group_changes.update_group(db.session, group.id, {
             "title": body.title, "facilitator_id": body.facilitator_id, "capacity": body.capacity,
-            "location": body.location}, clock, settings=settings.current())
+            "location": body.location}, clock, settings=settings.current(),
+            cancel_clashing=state.get("cancel_clashing") == "on")
         return Done(url_for("web.group_page", group_id=group_id), ("update", "group", group_id),
                     also=tuple(("update", "enrollment", e.id) for e in promoted))
 
@@ -262,7 +264,7 @@ def meeting_cancel(group_id: int, occurrence_id: int):
 
 def _attendance_page(group: GroupSeries, occ: Occurrence, state: FormState | None = None, status: int = 200):
     clock = now()
-    sheet = roster.attendance_sheet(db.session, occ)
+    sheet = roster.attendance_sheet(db.session, occ, user())
     html = render_template("groups/attendance.html", group=group, occ=occ, sheet=sheet, when=when,
                            started=occ.start_dt <= clock, labels=ATTENDANCE_ACTIONS,
                            form=state or FormState({}))
@@ -286,7 +288,7 @@ def meeting_attendance_save(group_id: int, occurrence_id: int):
     occ = groups.get_occurrence(db.session, group.id, occurrence_id)
     # The domain's refusals name no field of this sheet: they become the form's message.
     state = FormState(request.form, dict.fromkeys(("status", "patient_id", "occurrence"), ""))
-    sheet = roster.attendance_sheet(db.session, occ)
+    sheet = roster.attendance_sheet(db.session, occ, user())
     chosen = {}
     for patient, _status in sheet:
         value = state.get(f"status-{patient.id}")

@@ -163,11 +163,10 @@ def patient_page(patient_id: int):
     """Discharges, consent and opt-out, upcoming sessions, attendance and the Messages log."""
     patient = _readable(patient_id)
     clock = now()
-    own = None if access.sees_everyone(user()) else user().therapist_id
     html = render_template(
         "patients/patient.html", patient=patient, when=when, day=day, manage=access.sees_everyone(user()),
-        upcoming=patient_record.upcoming(db.session, patient.id, clock, own),
-        history=patient_record.history(db.session, patient.id, clock, own),
-        messages=patients.messages(db.session, patient.id, limit=100))
+        upcoming=patient_record.upcoming(db.session, patient.id, clock, user()),
+        history=patient_record.history(db.session, patient.id, clock, user()),
+        messages=patients.messages(db.session, patient.id, user(), limit=100))
     audit.commit(db.session, "read", "patient", patient.id, clock)
     return html

@@ -101,7 +101,8 @@ def test_put_availability_replaces_rules_and_reads_local_exceptions(app, api, ma
     assert r.json["rules"] == [{"weekday": 4, "start": "10:00", "end": "12:00"}]
     assert len(r.json["exceptions"]) == 2
     assert put_hours(api, t, [], []).json == {"therapist_id": t, "timezone": NY, "rules": [],
-                                              "exceptions": [], "appointments_outside_hours": []}
+                                              "exceptions": [], "appointments_outside_hours": [],
+                                              "meetings_in_time_off": []}
     with app.app_context():
         therapist = db.session.get(Therapist, t)
         assert therapist.rules == [] and therapist.exceptions == []
