@@ -69,7 +69,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """The JSON API, the Twilio webhooks, the staff pages and the health check."""
     from scheduler import api, web, webhooks
-    from scheduler.extensions import csrf
+    from scheduler.extensions import csrf, db
 
     # Bearer tokens and Twilio's signature authenticate these; there is no cookie to forge.
     csrf.exempt(api.bp)
@@ -81,7 +81,11 @@ def register_blueprints(app: Flask) -> None:
 
     @app.get("/healthz")
     def healthz():
-        return {"ok": True}
+        """For a load balancer: the database answers (nothing about workers, nothing more)."""
+        from scheduler.ops import status
+
+        body, ok = status.health(db.session)
+        return body, 200 if ok else 503
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -24,3 +24,16 @@ class FollowUp(Response):
     followed_up_30d: int
     rate_7d: float | None
     rate_30d: float | None
+
+
+class Status(Response):
+    """The texting's health: `stalled` is true when texts are due and no worker beat for a minute."""
+
+    database: str
+    workers_alive: int
+    oldest_heartbeat_at: str | None
+    newest_heartbeat_at: str | None
+    texts_due: int
+    oldest_due_at: str | None
+    stalled: bool
+    checked_at: str
