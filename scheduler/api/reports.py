@@ -1,20 +1,69 @@
-"""Report routes: the follow-up-after-discharge measure."""
+"""Report routes: follow-up after discharge and engagement (JSON, or CSV with `Accept: text/csv`)."""
 from __future__ import annotations
 
+from flask import Response, g, request
+
 from scheduler import schemas
+from scheduler.aftercare import reports
 from scheduler.api import audited, bp, endpoint, roles
+from scheduler.core import access
+from scheduler.core.clock import now
+from scheduler.core.spreadsheet import to_csv
 from scheduler.errors import Invalid
 from scheduler.extensions import db
-from scheduler.outcomes import follow_up as reports
+
+FOLLOW_UP_COLUMNS = {
+    "month": ("month", "discharges", "followed_up_7d", "followed_up_30d", "rate_7d", "rate_30d"),
+    "therapist": ("therapist_id", "discharges", "followed_up_7d", "followed_up_30d", "rate_7d", "rate_30d"),
+    "discharge": ("discharge_id", "patient_id", "date", "followed_up_7d", "followed_up_30d", "first_attended",
+                  "reason"),
+}
+ENGAGEMENT_COLUMNS = ("sessions", "attended", "no_show", "late_cancelled", "attendance_rate", "no_show_rate",
+                      "confirmed_by_reply_rate", "delivered_rate")
+ENGAGEMENT_KEYS = {"month": "month", "therapist": "therapist_id", "group": "group_id"}
+
+
+def _range(query) -> None:
+    if query.from_ > query.to:
+        raise Invalid({"to": "must not be before from"})
+
+
+def _wants_csv() -> bool:
+    return request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+
+
+def _csv(columns, rows, name: str) -> Response:
+    return Response(to_csv(columns, rows), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
 @bp.get("/reports/follow-up")
-@roles("admin", "coordinator")
+@roles("admin", "coordinator", "therapist")
 @endpoint(schemas.FollowUp, query=schemas.FollowUpQuery)
 def follow_up_report(query: schemas.FollowUpQuery):
     """Discharges in ?from=..&to= (inclusive) followed by an attended session within 7 / 30 days."""
-    first, last = query.from_, query.to
-    if first > last:
-        raise Invalid({"to": "must not be before from"})
-    body = reports.follow_up(db.session, first, last)
-    return audited("read", "report", None, {"from": first.isoformat(), "to": last.isoformat(), **body})
+    _range(query)
+    clock = now()
+    asked = reports.FollowUpQuery(query.from_, query.to, query.method, access.visible_patients(g.user))
+    by = query.by or ("discharge" if _wants_csv() else None)
+    body = reports.follow_up(db.session, asked, clock, by)
+    if _wants_csv():
+        answer = _csv(FOLLOW_UP_COLUMNS[by], body["rows"], f"follow-up-by-{by}")
+        audited("export", "report", None, None)
+        return answer
+    return audited("read", "report", None, {"from": query.from_.isoformat(), "to": query.to.isoformat(), **body})
+
+
+@bp.get("/reports/engagement")
+@roles("admin", "coordinator", "therapist")
+@endpoint(schemas.Engagement, query=schemas.EngagementQuery)
+def engagement_report(query: schemas.EngagementQuery):
+    """Sessions that started in ?from=..&to=, per month, therapist or group, with their rates."""
+    _range(query)
+    body = reports.engagement(db.session, query.from_, query.to, now(), query.by, access.visible_patients(g.user))
+    if _wants_csv():
+        answer = _csv((ENGAGEMENT_KEYS[query.by], *ENGAGEMENT_COLUMNS), body["rows"], f"engagement-by-{query.by}")
+        audited("export", "report", None, None)
+        return answer
+    return audited("read", "report", None, {"from": query.from_.isoformat(), "to": query.to.isoformat(),
+                                            "by": query.by, **body})

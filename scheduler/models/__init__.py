@@ -20,6 +20,7 @@ from scheduler.models.enums import (
     AppointmentStatus,
     Direction,
     EnrollmentStatus,
+    FollowUpReason,
     Language,
     MessageStatus,
     Role,
@@ -35,7 +36,7 @@ from scheduler.models.webhooks import SeenSignature
 __all__ = [
     "ACTIVE_APPOINTMENT_STATUSES", "APPOINTMENT_STATUSES", "ATTENDANCE_STATUSES", "BUSY_APPOINTMENT_STATUSES",
     "ENROLLMENT_STATUSES", "MESSAGE_STATUSES", "ROLES",
-    "AppointmentStatus", "Direction", "EnrollmentStatus", "Language", "MessageStatus", "Role", "SkipReason",
+    "AppointmentStatus", "Direction", "EnrollmentStatus", "Language", "MessageStatus", "Role", "SkipReason", "FollowUpReason",
     "TaskKind",
     "ApiToken", "Appointment", "AppointmentEvent", "Attendance", "AuditEvent", "AvailabilityException",
     "AvailabilityRule", "CareTeamMember", "Discharge", "EarlyStatus", "Enrollment", "GroupSeries", "Message",
