@@ -68,7 +68,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """The JSON API, the Twilio webhooks, the staff pages and the health check."""
-    from scheduler import api, web, webhooks
+    from scheduler import api, feeds, web, webhooks
     from scheduler.extensions import csrf, db
 
     # Bearer tokens and Twilio's signature authenticate these; there is no cookie to forge.
@@ -76,6 +76,7 @@ def register_blueprints(app: Flask) -> None:
     csrf.exempt(webhooks.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(feeds.bp)  # calendar apps: the link's secret is the key, no cookie, no form
     web.init_app(app)
     app.register_blueprint(web.bp)
 

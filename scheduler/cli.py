@@ -60,6 +60,30 @@ def revoke_tokens(email: str) -> None:
     click.echo(f"revoked {len(revoked)} API tokens of {user.email}")
 
 
+@users.command("feed")
+@click.option("--email", required=True)
+@click.option("--revoke", is_flag=True, help="end the feed link instead of making a new one")
+def feed_link(email: str, revoke: bool) -> None:
+    """Print a therapist's new private calendar-feed URL (the old one stops working), or revoke it."""
+    from scheduler.scheduling import feeds
+
+    user = _user(email)
+    if user.therapist_id is None:
+        raise click.ClickException("that user is not a therapist")
+    if revoke:
+        ended = feeds.revoke(db.session, user.therapist_id, _now())
+        audit.commit(db.session, "revoke", "feed", user.therapist_id, _now(), route="cli users feed")
+        click.echo("feed link revoked" if ended else "there was no feed link")
+        return
+    try:
+        url = feeds.create(db.session, user.therapist_id, settings.current(), _now(), None)
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    audit.commit(db.session, "create", "feed", user.therapist_id, _now(), route="cli users feed")
+    click.echo(url)
+
+
 @users.command("deactivate")
 @click.option("--email", required=True)
 def deactivate_user(email: str) -> None:

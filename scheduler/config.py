@@ -125,7 +125,10 @@ def load(instance_path: str, env=os.environ) -> dict:
         "DISPATCH_BATCH_SIZE": _positive(env, "DISPATCH_BATCH_SIZE", "100"),
         "DISPATCH_LEASE_SECONDS": _positive(env, "DISPATCH_LEASE_SECONDS", "120"),
         "GROUP_HORIZON_WEEKS": _positive(env, "GROUP_HORIZON_WEEKS", "26"),
+        "CALENDAR_FEEDS": env.get("CALENDAR_FEEDS", "off").strip().lower(),
     }
+    if cfg["CALENDAR_FEEDS"] not in ("off", "on", "initials"):
+        raise ConfigError("CALENDAR_FEEDS: expected off, on or initials")
     if cfg["SMS_BACKEND"] not in ("console", "twilio"):
         raise ConfigError("SMS_BACKEND: expected console or twilio")
     if cfg["SMS_BACKEND"] == "twilio":

@@ -20,6 +20,7 @@ from scheduler.models.enums import (
     AppointmentStatus,
     Direction,
     EnrollmentStatus,
+    FeedMode,
     FollowUpReason,
     Language,
     MessageStatus,
@@ -27,6 +28,7 @@ from scheduler.models.enums import (
     SkipReason,
     TaskKind,
 )
+from scheduler.models.feeds import CalendarFeed, ClinicOption
 from scheduler.models.groups import Attendance, Enrollment, GroupSeries, Occurrence
 from scheduler.models.messaging import EarlyStatus, Message, OptedOutNumber, Task, TextTemplate, Worker
 from scheduler.models.patients import CareTeamMember, Discharge, Patient
@@ -36,9 +38,9 @@ from scheduler.models.webhooks import SeenSignature
 __all__ = [
     "ACTIVE_APPOINTMENT_STATUSES", "APPOINTMENT_STATUSES", "ATTENDANCE_STATUSES", "BUSY_APPOINTMENT_STATUSES",
     "ENROLLMENT_STATUSES", "MESSAGE_STATUSES", "ROLES",
-    "AppointmentStatus", "Direction", "EnrollmentStatus", "Language", "MessageStatus", "Role", "SkipReason", "FollowUpReason",
+    "AppointmentStatus", "Direction", "EnrollmentStatus", "Language", "MessageStatus", "Role", "SkipReason", "FollowUpReason", "FeedMode",
     "TaskKind",
     "ApiToken", "Appointment", "AppointmentEvent", "Attendance", "AuditEvent", "AvailabilityException",
-    "AvailabilityRule", "CareTeamMember", "Discharge", "EarlyStatus", "Enrollment", "GroupSeries", "Message",
+    "AvailabilityRule", "CalendarFeed", "CareTeamMember", "ClinicOption", "Discharge", "EarlyStatus", "Enrollment", "GroupSeries", "Message",
     "Occurrence", "OptedOutNumber", "Patient", "SeenSignature", "Task", "TextTemplate", "Therapist", "User", "Worker",
 ]

@@ -88,6 +88,14 @@ class FollowUpReason(StrEnum):
     REPEAT = "repeat"  # method=hedis: within 30 days of the person's last counted discharge
 
 
+class FeedMode(StrEnum):
+    """Therapists' calendar feeds (CALENDAR_FEEDS, or an admin's choice on /admin)."""
+
+    OFF = "off"
+    ON = "on"
+    INITIALS = "initials"  # appointments also show the patient's initials
+
+
 class Language(StrEnum):
     """Languages texts are written in (messaging.texts has one template table per language)."""
 
