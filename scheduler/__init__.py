@@ -71,20 +71,25 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """The JSON API, the Twilio webhooks, the staff pages and the health check."""
-    from scheduler import api, web, webhooks
-    from scheduler.extensions import csrf
+    from scheduler import api, feeds, web, webhooks
+    from scheduler.extensions import csrf, db
 
     # Bearer tokens and Twilio's signature authenticate these; there is no cookie to forge.
     csrf.exempt(api.bp)
     csrf.exempt(webhooks.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(feeds.bp)  # calendar apps: the link's secret is the key, no cookie, no form
     web.init_app(app)
     app.register_blueprint(web.bp)
 
     @app.get("/healthz")
     def healthz():
-        return {"ok": True}
+        """For a load balancer: the database answers (nothing about workers, nothing more)."""
+        from scheduler.ops import status
+
+        body, ok = status.health(db.session)
+        return body, 200 if ok else 503
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -1,4 +1,4 @@
-"""flask commands: users, demo, reminders, worker."""
+"""flask commands: users, demo, reminders, worker, status, backup, restore."""
 from __future__ import annotations
 
 import click
@@ -60,6 +60,30 @@ def revoke_tokens(email: str) -> None:
     click.echo(f"revoked {len(revoked)} API tokens of {user.email}")
 
 
+@users.command("feed")
+@click.option("--email", required=True)
+@click.option("--revoke", is_flag=True, help="end the feed link instead of making a new one")
+def feed_link(email: str, revoke: bool) -> None:
+    """Print a therapist's new private calendar-feed URL (the old one stops working), or revoke it."""
+    from scheduler.scheduling import feeds
+
+    user = _user(email)
+    if user.therapist_id is None:
+        raise click.ClickException("that user is not a therapist")
+    if revoke:
+        ended = feeds.revoke(db.session, user.therapist_id, _now())
+        audit.commit(db.session, "revoke", "feed", user.therapist_id, _now(), route="cli users feed")
+        click.echo("feed link revoked" if ended else "there was no feed link")
+        return
+    try:
+        url = feeds.create(db.session, user.therapist_id, settings.current(), _now(), None)
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    audit.commit(db.session, "create", "feed", user.therapist_id, _now(), route="cli users feed")
+    click.echo(url)
+
+
 @users.command("deactivate")
 @click.option("--email", required=True)
 def deactivate_user(email: str) -> None:
@@ -117,9 +141,61 @@ def worker_command() -> None:
     jobs.run_worker(current_app._get_current_object())
 
 
+@click.command("status")
+@with_appcontext
+def status_command() -> None:
+    """Database, workers alive, texts due; exit 1 when texts are due and no worker beats."""
+    from scheduler.ops import status
+
+    try:
+        report = status.status(db.session, _now())
+    except Exception as exc:  # the database itself is what failed: say so, exit non-zero
+        click.echo(f"database: unreachable ({type(exc).__name__})")
+        raise SystemExit(1) from None
+    for line in status.describe(report):
+        click.echo(line)
+    if report["stalled"]:
+        raise SystemExit(1)
+
+
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def backup_command(file: str) -> None:
+    """Write a consistent copy of the database to FILE (readable by its owner alone)."""
+    from scheduler.ops import backup
+
+    try:
+        backup.backup(db.engine, file)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    audit.commit(db.session, "backup", "database", None, _now(), route="cli backup")
+    click.echo(f"backup written to {file}")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def restore_command(file: str) -> None:
+    """Restore FILE into an EMPTY database; texts due before now are marked skipped (stale)."""
+    from scheduler.ops import backup
+
+    db.session.remove()
+    try:
+        stale = backup.restore(db.engine, file, _now())
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    audit.commit(db.session, "restore", "database", None, _now(), route="cli restore")
+    click.echo(f"restored from {file}; {stale} texts that were due before now marked skipped (stale). "
+               "Run `flask --app wsgi db upgrade` if the backup is from an older release.")
+
+
 def register(app: Flask) -> None:
     """Attach every command group to the app."""
     app.cli.add_command(users)
     app.cli.add_command(demo_command)
     app.cli.add_command(reminders)
     app.cli.add_command(worker_command)
+    app.cli.add_command(status_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

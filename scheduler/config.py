@@ -151,7 +151,10 @@ def load(instance_path: str, env=os.environ) -> dict:
         "GROUP_HORIZON_WEEKS": _positive(env, "GROUP_HORIZON_WEEKS", "26"),
         "SESSION_IDLE_MINUTES": _positive(env, "SESSION_IDLE_MINUTES", "30"),
         "TRUSTED_PROXIES": _proxies(env),
+        "CALENDAR_FEEDS": env.get("CALENDAR_FEEDS", "off").strip().lower(),
     }
+    if cfg["CALENDAR_FEEDS"] not in ("off", "on", "initials"):
+        raise ConfigError("CALENDAR_FEEDS: expected off, on or initials")
     if cfg["SMS_BACKEND"] not in ("console", "twilio"):
         raise ConfigError("SMS_BACKEND: expected console or twilio")
     if cfg["SMS_BACKEND"] == "twilio":

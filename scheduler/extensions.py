@@ -45,6 +45,9 @@ def _sqlite_connect(dbapi_conn, _record):
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+    from scheduler.core.sqltime import register_sqlite  # local calendar days for the reports
+
+    register_sqlite(dbapi_conn)
 
 
 @event.listens_for(Engine, "begin")

@@ -19,6 +19,11 @@ from tests.support.twilio_standin import TwilioStandin
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+def pytest_report_header(config):
+    """Say at the start which PostgreSQL server the suite uses (it makes a database of its own there)."""
+    shown = sa.make_url(PG_URL).render_as_string(hide_password=True)
+    return [f"PostgreSQL: {shown} (the suite creates scheduler_test_<pid> there and drops it at the end)"]
+
 
 def _postgres_available() -> str | None:
     """None when PostgreSQL answers, else why not."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache, wraps
 
 from flask import Blueprint, current_app, g, jsonify, request
+from flask import Response as FlaskResponse
 from limits import parse as parse_limit
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -147,7 +148,7 @@ def endpoint(response: type[Response] | None, *, body: type[BaseModel] | None = 
             if errors:
                 raise Invalid(errors)
             result = view(*args, **kwargs)
-            if response is None:
+            if response is None or isinstance(result, FlaskResponse):  # e.g. a report as CSV
                 return result
             if not isinstance(result, response):
                 result = answer(result)
@@ -261,7 +262,7 @@ def http_error(exc: HTTPException):
 
 def register_routes() -> None:
     """Import the route modules so they attach to bp."""
-    from scheduler.api import appointments, groups, patients, reports, spec, therapists  # noqa: F401
+    from scheduler.api import appointments, groups, patients, reports, spec, status, therapists  # noqa: F401
 
 
 register_routes()

@@ -32,6 +32,7 @@ class Settings:
     sms_timeout_seconds: float
     public_base_url: str = ""  # no trailing slash; "" when not behind a public URL
     sms_retry_seconds: float = 30.0  # the first retry's wait; it doubles, at most 15 minutes
+    calendar_feeds: str = "off"  # off, on, initials: the default until an admin changes it on /admin
 
     @classmethod
     def from_config(cls, config: Mapping) -> Settings:
@@ -49,6 +50,7 @@ class Settings:
             sms_timeout_seconds=float(config["SMS_TIMEOUT_SECONDS"]),
             public_base_url=(config.get("PUBLIC_BASE_URL") or "").rstrip("/"),
             sms_retry_seconds=float(config.get("SMS_RETRY_SECONDS") or 30),
+            calendar_feeds=config.get("CALENDAR_FEEDS") or "off",
         )
 
 

@@ -21,6 +21,8 @@ from scheduler.models.enums import (
     AppointmentStatus,
     Direction,
     EnrollmentStatus,
+    FeedMode,
+    FollowUpReason,
     Language,
     MessageKind,
     MessageStatus,
@@ -28,6 +30,7 @@ from scheduler.models.enums import (
     SkipReason,
     TaskKind,
 )
+from scheduler.models.feeds import CalendarFeed, ClinicOption
 from scheduler.models.forms import FormSubmission
 from scheduler.models.groups import Attendance, Enrollment, GroupSeries, Occurrence
 from scheduler.models.messaging import EarlyStatus, Message, OptedOutNumber, Task, TextTemplate, Worker
@@ -38,10 +41,10 @@ from scheduler.models.webhooks import SeenSignature
 __all__ = [
     "ACTIVE_APPOINTMENT_STATUSES", "APPOINTMENT_STATUSES", "ATTENDANCE_STATUSES", "BUSY_APPOINTMENT_STATUSES",
     "ENROLLMENT_STATUSES", "MESSAGE_KINDS", "MESSAGE_STATUSES", "ROLES",
-    "AppointmentStatus", "Direction", "EnrollmentStatus", "Language", "MessageKind", "MessageStatus", "Role", "SkipReason",
-    "TaskKind",
+    "AppointmentStatus", "Direction", "EnrollmentStatus", "FeedMode", "FollowUpReason", "Language", "MessageKind",
+    "MessageStatus", "Role", "SkipReason", "TaskKind",
     "ApiToken", "Appointment", "AppointmentEvent", "Attendance", "AuditEvent", "AvailabilityException",
-    "AvailabilityRule", "CareTeamMember", "Discharge", "EarlyStatus", "Enrollment", "FormSubmission", "GroupSeries",
-    "Message", "Occurrence", "OptedOutNumber", "Patient", "SeenSignature", "StaffSession", "Task", "TextTemplate",
-    "Therapist", "User", "Worker",
+    "AvailabilityRule", "CalendarFeed", "CareTeamMember", "ClinicOption", "Discharge", "EarlyStatus", "Enrollment",
+    "FormSubmission", "GroupSeries", "Message", "Occurrence", "OptedOutNumber", "Patient", "SeenSignature",
+    "StaffSession", "Task", "TextTemplate", "Therapist", "User", "Worker",
 ]

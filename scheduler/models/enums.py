@@ -102,6 +102,26 @@ class TaskKind(StrEnum):
     WAITLIST_CLASH = "waitlist_clash"  # the next in line could not be promoted
 
 
+class FollowUpReason(StrEnum):
+    """Why a discharge was not followed up within 7 days, the first that applies in this order."""
+
+    PENDING = "pending"  # day 7 not yet over and nothing attended
+    TOO_LATE = "too_late"  # first attended on day 8 or later
+    SAME_DAY_ONLY = "same_day_only"  # attended only on the discharge day
+    NO_SHOW = "no_show"  # a session on days 1-7 marked no_show or late_cancelled
+    CANCELLED = "cancelled"  # a session on days 1-7 cancelled
+    NOTHING_BOOKED = "nothing_booked"
+    REPEAT = "repeat"  # method=hedis: within 30 days of the person's last counted discharge
+
+
+class FeedMode(StrEnum):
+    """Therapists' calendar feeds (CALENDAR_FEEDS, or an admin's choice on /admin)."""
+
+    OFF = "off"
+    ON = "on"
+    INITIALS = "initials"  # appointments also show the patient's initials
+
+
 class Language(StrEnum):
     """Languages texts are written in (messaging.texts has one template table per language)."""
 

@@ -23,7 +23,7 @@ from scheduler.schemas.groups import (
     OccurrenceAttendance,
 )
 from scheduler.schemas.patients import Messages, Patient, PatientCreate, PatientUpdate
-from scheduler.schemas.reports import FollowUp, FollowUpQuery
+from scheduler.schemas.reports import Engagement, EngagementQuery, FollowUp, FollowUpQuery, Status
 from scheduler.schemas.therapists import (
     Availability,
     AvailabilityPut,
@@ -39,7 +39,8 @@ __all__ = [
     "Appointment", "AppointmentCreate", "AppointmentUpdate", "AppointmentWithHistory",
     "AttendanceRequest", "CancelRequest", "Attendance", "Dropped", "Enrollment", "EnrollmentCreate",
     "Group", "GroupCreate", "OccurrenceAttendance", "Messages", "Patient", "PatientCreate",
-    "PatientUpdate", "FollowUp", "FollowUpQuery", "Availability", "AvailabilityPut", "Calendar",
-    "CalendarQuery", "Slots", "SlotsQuery", "Therapist", "TherapistCreate", "Record", "Request", "Response",
+    "PatientUpdate", "FollowUp", "FollowUpQuery", "Status", "Engagement", "EngagementQuery", "Availability",
+    "AvailabilityPut", "Calendar", "CalendarQuery", "Slots", "SlotsQuery", "Therapist", "TherapistCreate", "Record",
+    "Request", "Response",
     "errors_of", "form_values", "parse", "valid_fields",
 ]

@@ -22,6 +22,7 @@ CALLERS = ("none", "bad", "admin", "coordinator", "own", "other")
 STAFF = {"admin", "coordinator"}
 OWN = STAFF | {"own"}
 ALL = set(CALLERS)
+SIGNED_IN = OWN | {"other"}
 
 
 def _first_monday_ahead(days: int = 7) -> date:
@@ -204,7 +205,10 @@ ROUTES = [
     Route("post", "/groups/{id}/occurrences/{id}/attendance",
           fixed("/groups/{w.group}/occurrences/{w.past_occurrence}/attendance"), OWN, 200,
           lambda w, c: {"patient_id": w.attendees.get(c, w.attendees["own"]), "status": "attended"}),
-    Route("get", "/reports/follow-up", fixed("/reports/follow-up?from=2026-01-01&to=2026-12-31"), STAFF),
+    # A therapist gets the reports too, counting only the patients in their care.
+    Route("get", "/reports/follow-up", fixed("/reports/follow-up?from=2026-01-01&to=2026-12-31"), SIGNED_IN),
+    Route("get", "/reports/engagement", fixed("/reports/engagement?from=2026-01-01&to=2026-12-31"), SIGNED_IN),
+    Route("get", "/status", fixed("/status"), {"admin"}),
     Route("get", "/openapi.json", fixed("/openapi.json"), ALL),
 ]
 

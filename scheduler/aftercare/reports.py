@@ -1,0 +1,291 @@
+"""Follow-up and engagement reports, counted in SQL whatever the size.
+
+Follow-up (HEDIS FUI style, for a clinic): a discharge is followed up when an attended session
+(an appointment marked attended, or attendance `attended` at a group meeting) falls on day 1-7
+(1-30) after it, days counted in the patient's zone, the discharge day never counting. Each miss
+gets the first reason that applies (FollowUpReason's order). `method=hedis` leaves out a discharge
+1-30 days after the same person's last counted one (a `repeat`), looking back before `from` too.
+
+Engagement: the unit is one patient's appointment or seat at a session that has started, clinic
+cancellations (a cancelled appointment or meeting) left out.
+
+Every figure comes from a few aggregate queries (core.sqltime gives both engines local days);
+Python only shapes the rows. The API, the CSV and the page all call these functions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union,
+)
+from sqlalchemy.orm import Session
+
+from scheduler.core.sqltime import as_date, days_between, local_date, month_of
+from scheduler.models import (
+    Appointment,
+    AppointmentEvent,
+    AppointmentStatus,
+    Attendance,
+    CareTeamMember,
+    Direction,
+    Discharge,
+    Enrollment,
+    FollowUpReason,
+    GroupSeries,
+    Message,
+    MessageStatus,
+    Occurrence,
+    Patient,
+)
+
+BY_FOLLOW_UP = ("month", "therapist", "discharge")
+BY_ENGAGEMENT = ("month", "therapist", "group")
+METHODS = ("all", "hedis")
+MISSED = (AppointmentStatus.NO_SHOW, AppointmentStatus.LATE_CANCELLED)
+# Texts that left for Twilio (the delivered rate's denominator).
+SENT = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.FAILED)
+_MARGIN = timedelta(days=2)  # covers every zone's local day around a UTC bound
+# How far after a discharge a first attended session is looked for (`first_attended`, `too_late`):
+# a default plan's length; a session later than that is no follow-up of this discharge.
+LOOK_AHEAD_DAYS = 90
+
+
+def rate(part: int, whole: int) -> float | None:
+    """part / whole to three places; None (not 0, not an error) when nothing was due."""
+    return round(part / whole, 3) if whole else None
+
+
+def _utc_day(day: date) -> datetime:
+    from scheduler.core.timeutil import UTC
+
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+
+
+# --- sessions as the reports see them ---------------------------------------------------------
+
+def _sessions(start: datetime, end: datetime):
+    """Every appointment and group seat (with an attendance row) starting in [start, end):
+    patient, start, and its outcome: attended, missed, cancelled or booked."""
+    appt_outcome = case((Appointment.status == AppointmentStatus.ATTENDED, "attended"),
+                        (Appointment.status.in_(MISSED), "missed"),
+                        (Appointment.status == AppointmentStatus.CANCELLED, "cancelled"), else_="booked")
+    seat_outcome = case((Occurrence.cancelled.is_(True), "cancelled"),
+                        (Attendance.status == AppointmentStatus.ATTENDED, "attended"),
+                        (Attendance.status.in_(MISSED), "missed"), else_="booked")
+    appts = select(Appointment.patient_id.label("patient_id"), Appointment.start_dt.label("start_dt"),
+                   appt_outcome.label("outcome")).where(Appointment.start_dt >= start, Appointment.start_dt < end)
+    seats = (select(Attendance.patient_id, Occurrence.start_dt, seat_outcome)
+             .join(Occurrence, Occurrence.id == Attendance.occurrence_id)
+             .where(Occurrence.start_dt >= start, Occurrence.start_dt < end))
+    return appts.union_all(seats).subquery("sessions")
+
+
+# --- follow-up ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FollowUpQuery:
+    first: date
+    last: date
+    method: str = "all"
+    visible: ColumnElement[bool] | None = None  # a WHERE on Patient: the discharges the viewer may see
+
+
+def _repeats(session: Session, query: FollowUpQuery, in_range):
+    """Discharge ids that are a `repeat` under HEDIS: 1-30 days after the person's last counted one.
+
+    A recursive walk along each person's discharges in date order (from their first, before
+    `from` too): a discharge within 30 days of the anchor is a repeat; otherwise it is counted and
+    becomes the anchor. 0, 20, 40 -> counted, repeat, counted.
+    """
+    people = select(in_range.c.patient_id).distinct()
+    ordered = (select(Discharge.id, Discharge.patient_id, Discharge.discharge_date,
+                      func.row_number().over(partition_by=Discharge.patient_id,
+                                             order_by=Discharge.discharge_date).label("n"))
+               .where(Discharge.patient_id.in_(people), Discharge.discharge_date <= query.last)
+               .cte("ordered"))
+    chain = (select(ordered.c.id, ordered.c.patient_id, ordered.c.n, ordered.c.discharge_date.label("anchor"),
+                    literal(0).label("is_repeat"))
+             .where(ordered.c.n == 1).cte("chain", recursive=True))
+    gap = days_between(ordered.c.discharge_date, chain.c.anchor)
+    within = and_(gap >= 1, gap <= 30)
+    chain = chain.union_all(
+        select(ordered.c.id, ordered.c.patient_id, ordered.c.n,
+               case((within, chain.c.anchor), else_=ordered.c.discharge_date),
+               case((within, 1), else_=0))
+        .join(chain, and_(ordered.c.patient_id == chain.c.patient_id, ordered.c.n == chain.c.n + 1)))
+    return select(chain.c.id).where(chain.c.is_repeat == 1)
+
+
+def _per_discharge(session: Session, query: FollowUpQuery, now: datetime):
+    """One row per discharge in range: its flags and aggregates, as a subquery."""
+    in_range = (select(Discharge.id, Discharge.patient_id, Discharge.discharge_date, Patient.timezone)
+                .join(Patient, Patient.id == Discharge.patient_id)
+                .where(Discharge.discharge_date >= query.first, Discharge.discharge_date <= query.last,
+                       query.visible if query.visible is not None else literal(True)).subquery("in_range"))
+    sessions = _sessions(_utc_day(query.first) - _MARGIN,
+                         _utc_day(query.last) + timedelta(days=LOOK_AHEAD_DAYS + 1) + _MARGIN)
+    day = days_between(local_date(sessions.c.start_dt, in_range.c.timezone), in_range.c.discharge_date)
+    attended, missed, cancelled = (sessions.c.outcome == o for o in ("attended", "missed", "cancelled"))
+
+    def any_(condition) -> ColumnElement[int]:
+        return func.coalesce(func.max(case((condition, 1), else_=0)), 0)
+
+    today = days_between(local_date(literal(now), in_range.c.timezone), in_range.c.discharge_date)
+    repeat = in_range.c.id.in_(_repeats(session, query, in_range)) if query.method == "hedis" else literal(False)
+    return (select(in_range.c.id, in_range.c.patient_id, in_range.c.discharge_date,
+                   any_(attended & day.between(1, 7)).label("f7"),
+                   any_(attended & day.between(1, 30)).label("f30"),
+                   func.min(case((attended & (day >= 1), local_date(sessions.c.start_dt, in_range.c.timezone)))
+                            ).label("first_attended"),
+                   any_(attended & (day == 0)).label("day0"),
+                   any_(missed & day.between(1, 7)).label("missed"),
+                   any_(cancelled & day.between(1, 7)).label("cancelled"),
+                   case((func.max(today) <= 7, 1), else_=0).label("open"),
+                   case((repeat, 1), else_=0).label("repeat"))
+            .select_from(in_range)
+            .outerjoin(sessions, and_(sessions.c.patient_id == in_range.c.patient_id, day.between(0, LOOK_AHEAD_DAYS)))
+            .group_by(in_range.c.id, in_range.c.patient_id, in_range.c.discharge_date, in_range.c.timezone)
+            .subquery("per_discharge"))
+
+
+def reason(row) -> FollowUpReason | None:
+    """Why a discharge was not followed up within 7 days (None when it was), the first that applies."""
+    if row.repeat:
+        return FollowUpReason.REPEAT
+    if row.f7:
+        return None
+    first = as_date(row.first_attended)
+    if row.open and first is None:
+        return FollowUpReason.PENDING
+    if first is not None and (first - as_date(row.discharge_date)).days >= 8:
+        return FollowUpReason.TOO_LATE
+    if row.day0:
+        return FollowUpReason.SAME_DAY_ONLY
+    if row.missed:
+        return FollowUpReason.NO_SHOW
+    if row.cancelled:
+        return FollowUpReason.CANCELLED
+    return FollowUpReason.NOTHING_BOOKED
+
+
+def _totals(discharges: int, f7: int, f30: int) -> dict:
+    return {"discharges": discharges, "followed_up_7d": f7, "followed_up_30d": f30,
+            "rate_7d": rate(f7, discharges), "rate_30d": rate(f30, discharges)}
+
+
+def _counted(per):
+    return select(func.count(), func.coalesce(func.sum(per.c.f7), 0), func.coalesce(func.sum(per.c.f30), 0)) \
+        .select_from(per).where(per.c.repeat == 0)
+
+
+def follow_up(session: Session, query: FollowUpQuery, now: datetime, by: str | None = None) -> dict:
+    """The totals, and `rows` per month, therapist or discharge when `by` is given."""
+    per = _per_discharge(session, query, now)
+    total, f7, f30 = session.execute(_counted(per)).one()
+    report = _totals(total, int(f7), int(f30))
+    if by == "month":
+        month = month_of(per.c.discharge_date)
+        stmt = (select(month, func.count(), func.sum(per.c.f7), func.sum(per.c.f30))
+                .where(per.c.repeat == 0).group_by(month).order_by(month))
+        report["rows"] = [{"month": m, **_totals(n, int(a), int(b))} for m, n, a, b in session.execute(stmt)]
+    elif by == "therapist":
+        stmt = (select(CareTeamMember.therapist_id, func.count(), func.sum(per.c.f7), func.sum(per.c.f30))
+                .join(CareTeamMember, CareTeamMember.patient_id == per.c.patient_id)
+                .where(per.c.repeat == 0).group_by(CareTeamMember.therapist_id)
+                .order_by(CareTeamMember.therapist_id))
+        report["rows"] = [{"therapist_id": t, **_totals(n, int(a), int(b))} for t, n, a, b in session.execute(stmt)]
+    elif by == "discharge":
+        stmt = select(per).order_by(per.c.discharge_date, per.c.id)
+        report["rows"] = [{
+            "discharge_id": row.id, "patient_id": row.patient_id, "date": as_date(row.discharge_date).isoformat(),
+            "followed_up_7d": bool(row.f7), "followed_up_30d": bool(row.f30),
+            "first_attended": (lambda d: d.isoformat() if d else None)(as_date(row.first_attended)),
+            "reason": (lambda r: r.value if r else None)(reason(row)),
+        } for row in session.execute(stmt)]
+    return report
+
+
+# --- engagement ---------------------------------------------------------------------------------
+
+def _units(first: date, last: date, now: datetime, visible: ColumnElement[bool] | None):
+    """One row per patient's appointment or seat at a session started in range (patient's local days).
+
+    A seat is an enrollment live at the meeting's start, or an attendance row; cancelled
+    appointments and meetings (the clinic's cancellations) are left out.
+    """
+    start, end = _utc_day(first) - _MARGIN, min(_utc_day(last) + timedelta(days=1) + _MARGIN, now)
+    confirmed = exists().where(AppointmentEvent.appointment_id == Appointment.id,
+                               AppointmentEvent.status == AppointmentStatus.CONFIRMED)
+    appts = select(Appointment.patient_id.label("patient_id"), Appointment.start_dt.label("start_dt"),
+                   Appointment.status.label("status"), Appointment.therapist_id.label("therapist_id"),
+                   null().label("group_id"), Appointment.id.label("appointment_id"),
+                   null().label("occurrence_id"), case((confirmed, 1), else_=0).label("confirmed")).where(
+        Appointment.start_dt >= start, Appointment.start_dt < end, Appointment.start_dt <= now,
+        Appointment.status != AppointmentStatus.CANCELLED)
+    live = and_(Enrollment.enrolled_at.is_not(None), Enrollment.enrolled_at <= Occurrence.start_dt,
+                or_(Enrollment.dropped_at.is_(None), Enrollment.dropped_at > Occurrence.start_dt))
+    pairs = union(
+        select(Enrollment.patient_id, Occurrence.id.label("occurrence_id"))
+        .join(Occurrence, Occurrence.group_id == Enrollment.group_id).where(live),
+        select(Attendance.patient_id, Attendance.occurrence_id)).subquery("pairs")
+    seats = (select(pairs.c.patient_id, Occurrence.start_dt, Attendance.status, GroupSeries.facilitator_id,
+                    Occurrence.group_id, null(), Occurrence.id,
+                    case((Attendance.confirmed_at.is_not(None), 1), else_=0))
+             .select_from(pairs)
+             .join(Occurrence, Occurrence.id == pairs.c.occurrence_id)
+             .join(GroupSeries, GroupSeries.id == Occurrence.group_id)
+             .outerjoin(Attendance, and_(Attendance.occurrence_id == Occurrence.id,
+                                         Attendance.patient_id == pairs.c.patient_id))
+             .where(Occurrence.start_dt >= start, Occurrence.start_dt < end, Occurrence.start_dt <= now,
+                    Occurrence.cancelled.is_(False)))
+    units = appts.union_all(seats).subquery("units")
+    day = local_date(units.c.start_dt, Patient.timezone)
+    keep = [day >= first, day <= last]
+    if visible is not None:
+        keep.append(visible)
+    return units, day, keep
+
+
+def engagement(session: Session, first: date, last: date, now: datetime, by: str,
+               visible: ColumnElement[bool] | None = None) -> dict:
+    """`rows` per month (of the session's local date), therapist, or group (appointments: group null)."""
+    units, day, keep = _units(first, last, now, visible)
+    about = or_(and_(units.c.appointment_id.is_not(None), Message.appointment_id == units.c.appointment_id),
+                and_(units.c.occurrence_id.is_not(None), Message.occurrence_id == units.c.occurrence_id,
+                     Message.patient_id == units.c.patient_id))
+    texts = (select(func.count()).where(about, Message.direction == Direction.OUT, Message.status.in_(SENT))
+             .correlate(units).scalar_subquery())
+    delivered = (select(func.count()).where(about, Message.direction == Direction.OUT,
+                                            Message.status == MessageStatus.DELIVERED)
+                 .correlate(units).scalar_subquery())
+    key = {"month": month_of(day), "therapist": units.c.therapist_id, "group": units.c.group_id}[by]
+
+    def count_of(status) -> ColumnElement[int]:
+        return func.coalesce(func.sum(case((units.c.status == status, 1), else_=0)), 0)
+
+    stmt = (select(key.label("key"), func.count(), count_of(AppointmentStatus.ATTENDED),
+                   count_of(AppointmentStatus.NO_SHOW), count_of(AppointmentStatus.LATE_CANCELLED),
+                   func.coalesce(func.sum(units.c.confirmed), 0), func.coalesce(func.sum(texts), 0),
+                   func.coalesce(func.sum(delivered), 0))
+            .select_from(units).join(Patient, Patient.id == units.c.patient_id)
+            .where(*keep).group_by(key).order_by(key))
+    rows = []
+    for key_value, sessions, attended, no_show, late, confirmed, sent, got in session.execute(stmt):
+        rows.append({{"month": "month", "therapist": "therapist_id", "group": "group_id"}[by]: key_value,
+                     "sessions": sessions, "attended": int(attended), "no_show": int(no_show),
+                     "late_cancelled": int(late), "attendance_rate": rate(int(attended), sessions),
+                     "no_show_rate": rate(int(no_show), sessions),
+                     "confirmed_by_reply_rate": rate(int(confirmed), sessions),
+                     "delivered_rate": rate(int(got), int(sent))})
+    return {"rows": rows}

@@ -1,0 +1,1 @@
+"""Running the app: health for load balancers, status for people and monitoring, backups."""
