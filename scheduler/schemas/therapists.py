@@ -122,8 +122,8 @@ class OutsideHours(Timed):
 
 
 class MeetingInTimeOff(Response):
-    id: int
-    group_id: int
+    id: RecordId
+    group_id: RecordId
     start: Instant
     end: Instant
 
