@@ -97,11 +97,9 @@ reminders = AppGroup("reminders", help="Text reminders and notices.")
 @reminders.command("dispatch")
 def dispatch_command() -> None:
     """One pass: plan missing reminders, send every text due now, print counts (no patient data)."""
-    from flask import current_app
-
     from scheduler.messaging import dispatch, sms
 
-    backend = sms.make_backend(current_app.config)
+    backend = sms.make_backend(settings.current().sms)
     counts = dispatch.run_once(db.session, _now, backend, settings=settings.current())
     click.echo("dispatch: " + " ".join(f"{k}={v}" for k, v in counts.items()))
 

@@ -3,7 +3,7 @@
 Nothing here is started by create_app or at import (under gunicorn that would run once per
 web worker). `flask --app wsgi worker` calls run_worker. Any number of workers may run
 against one database: dispatch claims rows, the horizon and the follow-ups are idempotent
-and take turns (an advisory lock on PostgreSQL, BEGIN IMMEDIATE on SQLite).
+and take turns (core.db.take_turn: an advisory lock on PostgreSQL, BEGIN IMMEDIATE on SQLite).
 """
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
-from sqlalchemy import exists, func, select, text
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from scheduler.core import settings
 from scheduler.core.clock import now as _now
-from scheduler.core.db import is_postgres
+from scheduler.core.db import AdvisoryLock, take_turn
 from scheduler.extensions import db
 from scheduler.messaging import dispatch, sending, sms, statuses, workers
 from scheduler.models import (
@@ -40,18 +40,9 @@ log = logging.getLogger(__name__)
 FOLLOW_UP_AFTER = timedelta(hours=24)  # no attendance recorded this long after the end: ask staff
 FOLLOW_UP_LOOKBACK = timedelta(days=14)  # older sessions are not raked up when a worker first starts
 PLAN_EVERY = timedelta(minutes=1)
-_LOCKS = {"follow_up": 7_301_002, "horizon": 7_301_003}
 
 
-def _take_turn(session: Session, name: str) -> bool:
-    """True when this worker may run job `name` now; another worker holding it means skip."""
-    if not is_postgres(session):
-        session.execute(select(1))  # begins the transaction: BEGIN IMMEDIATE serialises SQLite
-        return True
-    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _LOCKS[name]}))
-
-
-def dispatch_job(app: Flask, backend, pacer: sending.Pacer, stop: threading.Event,
+def dispatch_job(app: Flask, backend: sms.SmsBackend, pacer: sending.Pacer, stop: threading.Event,
                  now_fn: Callable[[], datetime] = _now,
                  worker: workers.Heartbeat | None = None) -> dict[str, int]:
     """Send what is due; replanning is the separate plan job's, once a minute."""
@@ -67,7 +58,7 @@ def plan(session: Session, now: datetime) -> bool:
 
 def extend_horizon(session: Session, now: datetime) -> None:
     """Materialise group occurrences (and their reminders) GROUP_HORIZON_WEEKS ahead."""
-    if not _take_turn(session, "horizon"):
+    if not take_turn(session, AdvisoryLock.HORIZON):
         session.rollback()
         return
     groups.extend_horizon(session, now, settings=settings.current())
@@ -76,7 +67,7 @@ def extend_horizon(session: Session, now: datetime) -> None:
 
 def no_show_followups(session: Session, now: datetime) -> int:
     """One staff task per appointment marked no_show, and per one left without attendance for a day."""
-    if not _take_turn(session, "follow_up"):
+    if not take_turn(session, AdvisoryLock.FOLLOW_UP):
         session.rollback()
         return 0
 
@@ -144,7 +135,7 @@ def _job(app: Flask, fn: Callable[[Session, datetime], object]) -> None:
 def build_scheduler(app: Flask, stop: threading.Event,
                     worker: workers.Heartbeat | None = None) -> BlockingScheduler:
     """The worker's scheduler with its jobs; every job may run late or twice without harm."""
-    backend = sms.make_backend(app.config)
+    backend = sms.make_backend(settings.of(app).sms)
     pacer = sending.Pacer(settings.of(app).sms_max_per_second)
     scheduler = BlockingScheduler(timezone=UTC)
     start = _now()

@@ -29,7 +29,7 @@ ALL_HOURS = ((0, 1, 2, 3, 4, 5, 6), "06:00", "23:30")
 def run(app, now: datetime) -> dict:
     """One dispatch pass at a fixed `now`."""
     with app.app_context():
-        return dispatch.run_once(db.session, lambda: now, sms.make_backend(app.config), settings=current())
+        return dispatch.run_once(db.session, lambda: now, sms.make_backend(current().sms), settings=current())
 
 
 def book_direct(app, therapist_id: int, patient_id: int, start: datetime, now: datetime = BOOKED_AT,
@@ -397,7 +397,7 @@ def test_worker_died_after_sending_is_not_sent_again(tapp, standin, make_therapi
     book_direct(tapp, therapist, patient, ny(5, 10))
     lease = timedelta(seconds=tapp.config["DISPATCH_LEASE_SECONDS"])
     with tapp.app_context():  # a worker claims, prepares, sends ... and dies before recording
-        backend = sms.make_backend(tapp.config)
+        backend = sms.make_backend(current().sms)
         [msg_id] = dispatch.claim(db.session, BOOKED_AT, 10, lease)
         [out], _ = dispatch.prepare(db.session, [msg_id], BOOKED_AT + lease, BOOKED_AT, lease, current())
         backend.send(out.to, out.body)
@@ -450,7 +450,7 @@ def test_stopping_mid_group_hands_unsent_rows_back(tapp, standin, make_therapist
         book_direct(tapp, therapist, make_patient(), ny(5, 10 + n))
     stop = threading.Event()
     with tapp.app_context():
-        backend = sms.make_backend(tapp.config)
+        backend = sms.make_backend(current().sms)
         real_send = backend.send
 
         def send_then_stop(*args, **kwargs):
@@ -550,7 +550,7 @@ def test_dispatch_job_stops_early_and_hands_rows_back(tapp, standin, make_therap
     stop = threading.Event()
     stop.set()
     with tapp.app_context():
-        backend = sms.make_backend(tapp.config)
+        backend = sms.make_backend(current().sms)
     counts = jobs.dispatch_job(tapp, backend, sending.Pacer(None), stop, now_fn=lambda: BOOKED_AT)
     assert counts["claimed"] == 0 and standin.accepted == []
     counts = jobs.dispatch_job(tapp, backend, sending.Pacer(None), threading.Event(),
@@ -642,7 +642,7 @@ def test_a_taken_over_text_that_had_left_is_found_not_resent(tapp, standin, make
         [msg_id] = dispatch.claim(db.session, BOOKED_AT, 10, timedelta(minutes=2), worker_id="w-gone")
         ready, _ = dispatch.prepare(db.session, [msg_id], BOOKED_AT + timedelta(minutes=2), BOOKED_AT,
                                     timedelta(minutes=2), current())
-        sms.make_backend(tapp.config).send(ready[0].to, ready[0].body)
+        sms.make_backend(current().sms).send(ready[0].to, ready[0].body)
     run(tapp, BOOKED_AT + timedelta(seconds=5))
     [msg] = messages(tapp, id=msg_id)
     assert (msg.status, msg.twilio_sid, msg.attempts) == ("sent", standin.accepted[0]["sid"], 1)
@@ -670,7 +670,7 @@ def test_a_worker_whose_heartbeat_is_stale_stops_sending(tapp, standin, make_the
         beat = workers.Heartbeat(db.engine)
         beat.beat()
         beat._last_ok -= workers.SEND_WITHIN  # the database stopped taking its heartbeats
-        counts = dispatch.run_once(db.session, lambda: BOOKED_AT, sms.make_backend(tapp.config), worker=beat,
+        counts = dispatch.run_once(db.session, lambda: BOOKED_AT, sms.make_backend(current().sms), worker=beat,
                                    settings=current())
     assert standin.requests == 0 and counts["sent"] == 0
     assert {m.status for m in messages(tapp, kind="booked")} == {"pending"}

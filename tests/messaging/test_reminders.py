@@ -49,7 +49,7 @@ def live(app, patient: int) -> dict[str, tuple[str, datetime]]:
 
 def run(app, now: datetime) -> dict:
     with app.app_context():
-        return dispatch.run_once(db.session, lambda: now, sms.make_backend(app.config), settings=current())
+        return dispatch.run_once(db.session, lambda: now, sms.make_backend(current().sms), settings=current())
 
 
 def outbox(app) -> list[str]:
