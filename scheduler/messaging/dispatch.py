@@ -116,6 +116,8 @@ def _session_reason(session: Session, msg: Message, now: datetime) -> str | None
             return None
     if msg.occurrence_id is not None:
         occ = session.get(Occurrence, msg.occurrence_id)
+        if msg.kind == "cancelled":  # the notice is about the meeting being called off
+            return None if occ is not None and occ.cancelled else SkipReason.NOT_CANCELLED
         if occ is None or occ.cancelled:
             return SkipReason.CANCELLED
         return SkipReason.TIME_CHANGED if occ.start_dt != msg.session_start_dt else None

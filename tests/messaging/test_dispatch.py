@@ -147,6 +147,29 @@ def test_promoted_from_waitlist_text_names_the_next_meeting(tapp, standin, make_
         ("+12015550002", True)]
 
 
+# -- issue 14 item 1: a cancelled meeting's notice goes out (and its reminders do not) -----
+def test_a_cancelled_group_meeting_is_texted_once_to_each_patient_and_never_reminded(
+        tapp, standin, make_therapist, make_patient):
+    from datetime import date
+
+    from scheduler.scheduling import group_changes
+    facilitator = make_therapist()
+    patients = [make_patient(phone="+12015550001"), make_patient(phone="+12015550002")]
+    group_id = _weekly_group(tapp, facilitator, patients, BOOKED_AT)
+    with tapp.app_context():  # Monday: the meeting of Tuesday March 10 is called off
+        [occ_id] = db.session.scalars(select(Occurrence.id).where(
+            Occurrence.group_id == group_id, Occurrence.local_date == date(2026, 3, 10))).all()
+        group_changes.cancel_occurrence(db.session, group_id, occ_id, BOOKED_AT, settings=current())
+        db.session.commit()
+    for moment in (BOOKED_AT, ny(3, 16), ny(8, 18), ny(10, 16), ny(10, 18)):
+        run(tapp, moment)
+    about_the_10th = [(m["to"], m["body"]) for m in standin.accepted if "Mar 10" in m["body"]]
+    assert sorted(about_the_10th) == [
+        (phone, "Northside Health: Your appointment on Tue Mar 10 at 6:00 PM is cancelled. To book again "
+                "call 555-0100. Reply STOP to opt out.") for phone in ("+12015550001", "+12015550002")]
+    assert {m.status for m in messages(tapp, occurrence_id=occ_id, kind="reminder")} == {"withdrawn"}
+
+
 def test_horizon_job_adds_meetings_and_their_reminders(tapp, make_therapist, make_patient):
     facilitator, patient = make_therapist(), make_patient()
     group_id = _weekly_group(tapp, facilitator, [patient], BOOKED_AT, rrule="FREQ=WEEKLY")
