@@ -170,6 +170,59 @@ def test_a_cancelled_group_meeting_is_texted_once_to_each_patient_and_never_remi
     assert {m.status for m in messages(tapp, occurrence_id=occ_id, kind="reminder")} == {"withdrawn"}
 
 
+# -- issue 14 item 2: never told of a change to something never told of ---------------------
+def test_a_booking_cancelled_before_its_held_booking_text_left_sends_nothing(tapp, standin, make_therapist,
+                                                                           make_patient):
+    therapist, patient = make_therapist(), make_patient()
+    appt_id = book_direct(tapp, therapist, patient, ny(5, 10), now=ny(2, 21))  # quiet hours: held for 08:00
+    run(tapp, ny(2, 21))
+    with tapp.app_context():
+        appointments.cancel(db.session, appt_id, ny(2, 22), settings=current())
+        db.session.commit()
+    for moment in (ny(2, 22), ny(3, 8), ny(3, 10), ny(5, 8)):
+        run(tapp, moment)
+    assert standin.accepted == []
+    assert {m.status for m in messages(tapp, appointment_id=appt_id)} == {"withdrawn"}
+
+
+def test_a_booking_moved_before_its_held_booking_text_left_is_one_booking_text_for_the_new_time(
+        tapp, standin, make_therapist, make_patient):
+    therapist, patient = make_therapist(), make_patient()
+    appt_id = book_direct(tapp, therapist, patient, ny(5, 10), now=ny(2, 21))
+    with tapp.app_context():  # moved twice in the evening, before anything left
+        appointments.reschedule(db.session, appt_id, ny(2, 22), start=ny(6, 14), settings=current())
+        appointments.reschedule(db.session, appt_id, ny(2, 23), start=ny(6, 15), settings=current())
+        db.session.commit()
+    run(tapp, ny(2, 23))
+    run(tapp, ny(3, 8))
+    assert bodies(standin) == ["Northside Health: Your appointment is set for Fri Mar 6 at 3:00 PM. "
+                               "Reply C to confirm, R to reschedule, STOP to opt out. Call 555-0100"]
+    with tapp.app_context():  # once told, a move is a move
+        appointments.reschedule(db.session, appt_id, ny(3, 9), start=ny(6, 16), settings=current())
+        db.session.commit()
+    run(tapp, ny(3, 9))
+    assert len(standin.accepted) == 2 and "moved to Fri Mar 6 at 4:00 PM" in bodies(standin)[1]
+
+
+def test_a_meeting_called_off_before_a_promoted_patient_heard_of_their_seat_is_not_announced(
+        tapp, standin, make_therapist, make_patient):
+    from datetime import date
+
+    from scheduler.scheduling import group_changes
+    facilitator = make_therapist()
+    first, second = make_patient(phone="+12015550001"), make_patient(phone="+12015550002")
+    group_id = _weekly_group(tapp, facilitator, [first, second], BOOKED_AT, capacity=1)
+    with tapp.app_context():  # Monday 21:00 a seat frees (the notice waits for 08:00); at 22:00
+        roster.drop(db.session, group_id, first, ny(9, 21), settings=current())  # Tuesday's meeting is off
+        [occ_id] = db.session.scalars(select(Occurrence.id).where(
+            Occurrence.group_id == group_id, Occurrence.local_date == date(2026, 3, 10))).all()
+        group_changes.cancel_occurrence(db.session, group_id, occ_id, ny(9, 22), settings=current())
+        db.session.commit()
+    run(tapp, ny(10, 8))
+    assert [(m["to"], "Tue Mar 17 at 6:00 PM" in m["body"]) for m in standin.accepted] == [
+        ("+12015550002", True)]
+
+
 def test_horizon_job_adds_meetings_and_their_reminders(tapp, make_therapist, make_patient):
     facilitator, patient = make_therapist(), make_patient()
     group_id = _weekly_group(tapp, facilitator, [patient], BOOKED_AT, rrule="FREQ=WEEKLY")
