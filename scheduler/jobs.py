@@ -4,6 +4,7 @@ Nothing here is started by create_app or at import (under gunicorn that would ru
 web worker). `flask --app wsgi worker` calls run_worker. Any number of workers may run
 against one database: dispatch claims rows, the horizon and the follow-ups are idempotent
 and take turns (core.db.take_turn: an advisory lock on PostgreSQL, BEGIN IMMEDIATE on SQLite).
+Dispatch runs on the database's clock, so workers on machines whose clocks differ agree.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from scheduler.core import settings
 from scheduler.core.clock import now as _now
-from scheduler.core.db import AdvisoryLock, take_turn
+from scheduler.core.db import AdvisoryLock, database_now, take_turn
 from scheduler.extensions import db
 from scheduler.messaging import dispatch, sending, sms, statuses, workers
 from scheduler.models import (
@@ -43,9 +44,9 @@ PLAN_EVERY = timedelta(minutes=1)
 
 
 def dispatch_job(app: Flask, backend: sms.SmsBackend, pacer: sending.Pacer, stop: threading.Event,
-                 now_fn: Callable[[], datetime] = _now,
+                 now_fn: Callable[[], datetime] | None = None,
                  worker: workers.Heartbeat | None = None) -> dict[str, int]:
-    """Send what is due; replanning is the separate plan job's, once a minute."""
+    """Send what is due, by the database's clock unless `now_fn` is given; replanning is the plan job's."""
     with app.app_context():
         return dispatch.run_once(db.session, now_fn, backend, pacer, should_stop=stop.is_set,
                                  planning=False, settings=settings.of(app), worker=worker)
@@ -123,10 +124,13 @@ def housekeeping(session: Session, now: datetime) -> dict[str, int]:
 
 
 def _job(app: Flask, fn: Callable[[Session, datetime], object]) -> None:
-    """Run fn(session, now) in its own app context; a failure is logged by type only (no data)."""
+    """Run fn(session, now) in its own app context, `now` by the database's clock (as dispatch's).
+
+    A failure is logged by type only (no data).
+    """
     with app.app_context():
         try:
-            fn(db.session, _now())
+            fn(db.session, database_now(db.session))
         except Exception as exc:  # the next run tries again; SQL errors may quote patient data
             db.session.rollback()
             log.error("job %s failed: %s", fn.__name__, type(exc).__name__)
@@ -145,7 +149,7 @@ def build_scheduler(app: Flask, stop: threading.Event,
     def add(name: str, func, args: tuple, first, **interval) -> None:
         scheduler.add_job(func, args=args, id=name, name=name, next_run_time=first, **every, **interval)
 
-    add("dispatch", dispatch_job, (app, backend, pacer, stop, _now, worker), start,
+    add("dispatch", dispatch_job, (app, backend, pacer, stop, None, worker), start,
         seconds=settings.of(app).dispatch_interval_seconds)
     add("plan", _job, (app, plan), start, seconds=PLAN_EVERY.total_seconds())
     add("horizon", _job, (app, extend_horizon), start, hours=1)

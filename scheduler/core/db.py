@@ -1,6 +1,7 @@
 """Small database helpers that hide the differences between SQLite and PostgreSQL."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import IntEnum
 from functools import lru_cache
 
@@ -70,3 +71,18 @@ def take_turn(session: Session, lock_id: AdvisoryLock) -> bool:
         return True
     return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": int(lock_id)}))
 
+
+# The database's own clock: clock_timestamp() is the moment of the call (now() would be the
+# transaction's start); SQLite's 'now' reads the machine's clock through the C library.
+_DB_NOW = {
+    "postgresql": text("SELECT clock_timestamp()"),
+    "sqlite": text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"),
+}
+
+
+def database_now(session: Session) -> datetime:
+    """The current instant by the database server's clock, aware UTC (one small query)."""
+    value = session.scalar(_DB_NOW[session.get_bind().dialect.name])
+    if isinstance(value, str):  # SQLite answers text, in UTC
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

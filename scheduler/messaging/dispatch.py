@@ -6,6 +6,10 @@ or put it back to pending for after quiet hours. `lease_until` is the claim toke
 set it owns the row until it passes, and every write re-checks it, so a worker that stalled
 past its lease cannot overwrite the row's new owner. Sending and recording the outcome live
 in sending.py; why a text was skipped or deferred is decided here, in check().
+
+A pass's `now` is the database server's clock (core.clock.database_clock) unless a caller
+hands it another: due times, quiet hours, leases and takeovers then mean the same on every
+worker, whatever its own clock says.
 """
 from __future__ import annotations
 
@@ -20,7 +24,8 @@ from typing import NamedTuple
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
-from scheduler.core.db import AdvisoryLock, is_postgres, take_turn
+from scheduler.core.clock import database_clock
+from scheduler.core.db import AdvisoryLock, database_now, is_postgres, take_turn
 from scheduler.core.settings import Settings
 from scheduler.messaging import reminders, sending, templates, texts, workers
 from scheduler.messaging.sending import Outgoing, Pacer, Sent
@@ -70,9 +75,10 @@ def _claim(session: Session, now: datetime, limit: int, lease: timedelta,
     (workers.taken_over: its worker stopped beating). Such a row is marked uncertain, as the
     text may have left. PostgreSQL skips rows another claimer holds; SQLite's transaction
     began with BEGIN IMMEDIATE, so claimers take turns. A claim is not an attempt: attempts
-    count sends that reached Twilio or failed there (sending.py).
+    count sends that reached Twilio or failed there (sending.py). Liveness is judged by the
+    database's clock, the one heartbeats are written with, whatever `now` the caller passes.
     """
-    dead = workers.taken_over()
+    dead = workers.taken_over(database_now(session))
     due = (((Message.status == MessageStatus.PENDING) & (Message.due_at <= now))
            | ((Message.status == MessageStatus.SENDING) & ((Message.lease_until < now) | dead)))
     pick = (select(Message.id).where(Message.direction == Direction.OUT, due)
@@ -268,12 +274,13 @@ class _Pass:
                             self.should_stop)
 
 
-def run_once(session: Session, now_fn: Callable[[], datetime], backend: SmsBackend,
+def run_once(session: Session, now_fn: Callable[[], datetime] | None, backend: SmsBackend,
              pacer: Pacer | None = None, should_stop: Callable[[], bool] = lambda: False,
              planning: bool = True, *, settings: Settings,
              worker: workers.Heartbeat | None = None) -> dict[str, int]:
     """One pass: plan, then claim and send batches until nothing is due; returns counts.
 
+    `now_fn` None (the worker, the command) means the database's clock (core.clock.database_clock).
     Rows are checked in small groups just before they leave (see GROUP_SECONDS), so a
     cancellation is seen at most about half a second before a send. On PostgreSQL
     several sends are in flight at once (SQLite has one writer: there they go one by one).
@@ -281,6 +288,7 @@ def run_once(session: Session, now_fn: Callable[[], datetime], backend: SmsBacke
     as soon as its heartbeat goes stale, before another worker may take its rows over.
     """
     engine = session.get_bind()
+    now_fn = now_fn or database_clock(engine)
     sessions = _Sessions(engine)
     own = workers.Heartbeat(engine).start() if worker is None else None
     beat = worker or own

@@ -750,3 +750,53 @@ def test_a_worker_whose_heartbeat_is_stale_stops_sending(tapp, standin, make_the
                                    settings=current())
     assert standin.requests == 0 and counts["sent"] == 0
     assert {m.status for m in messages(tapp, kind="booked")} == {"pending"}
+
+
+# -- issue 14 item 3: a worker's own clock does not matter; the database's does ------------
+SKEWS = [pytest.param(timedelta(seconds=-30), id="behind"), pytest.param(timedelta(seconds=30), id="ahead")]
+
+
+def _booked_now(app, make_therapist, make_patient, booked_at: datetime) -> int:
+    """A booking text due at `booked_at` (no quiet hours), for a session three days later."""
+    therapist, patient = make_therapist(hours=ALL_HOURS), make_patient()
+    start = timeutil.localize(datetime.combine(
+        (booked_at + timedelta(days=3)).astimezone(timeutil.zone(NY)).date(), time(12)), NY)
+    return book_direct(app, therapist, patient, start, now=booked_at)
+
+
+@pytest.mark.parametrize("skew", SKEWS)
+def test_a_worker_whose_clock_is_off_sends_what_is_due_by_the_database_clock(
+        twilio_app, standin, make_therapist, make_patient, time_machine, skew):
+    app = twilio_app(QUIET_HOURS=None)
+    real = datetime.now(UTC)
+    # Due 15 s into the worker's wrong clock: not yet due when it runs ahead, overdue when behind.
+    _booked_now(app, make_therapist, make_patient, real + skew / 2)
+    time_machine.move_to(real + skew, tick=True)
+    result = app.test_cli_runner().invoke(args=["reminders", "dispatch"])
+    assert result.exit_code == 0, result.output
+    assert len(standin.accepted) == (1 if skew < timedelta() else 0)
+
+
+@pytest.mark.parametrize("skew", SKEWS)
+def test_a_live_workers_claims_are_not_taken_over_by_a_worker_whose_clock_differs(
+        twilio_app, standin, make_therapist, make_patient, time_machine, skew):
+    from scheduler.messaging import workers
+    app = twilio_app(QUIET_HOURS=None)
+    real = datetime.now(UTC)
+    appt_id = _booked_now(app, make_therapist, make_patient, real - timedelta(minutes=1))
+    # Worker A runs on the real clock (skew ahead) or 30 s behind it; worker B 30 s ahead of A.
+    a_clock = real + min(skew, timedelta())
+    time_machine.move_to(a_clock, tick=True)
+    with app.app_context():
+        a = workers.Heartbeat(db.engine, every=3600).start()  # beats once: alive for 10 s
+    try:
+        with app.app_context():
+            [msg_id] = dispatch.claim(db.session, datetime.now(UTC), 10, timedelta(minutes=2), worker_id=a.id)
+        time_machine.move_to(a_clock + timedelta(seconds=30), tick=True)
+        result = app.test_cli_runner().invoke(args=["reminders", "dispatch"])
+        assert result.exit_code == 0, result.output
+    finally:
+        a.stop()
+    [msg] = messages(app, id=msg_id)
+    assert "claimed=0" in result.output and standin.accepted == []
+    assert (msg.appointment_id, msg.status, msg.claimed_by) == (appt_id, "sending", a.id)
