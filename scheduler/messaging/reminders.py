@@ -186,8 +186,8 @@ def _told(session: Session, *about) -> bool:
 
     Rows not yet prepared are locked first (FOR UPDATE on PostgreSQL): a dispatcher preparing
     one is waited for (then its text counts), and none can be claimed before this transaction
-    ends, after which the dispatcher's own check sees the change. Rows already carrying a body
-    are never waited for: their sender may be waiting for the patient's lock, which we hold.
+    ends, after which the dispatcher's own check sees the change. Rows being sent (sending, with
+    a body) are never waited for: their sender may want the patient's lock, which callers hold.
     """
     out = (Message.direction == Direction.OUT, *about)
     unprepared = (Message.status == MessageStatus.PENDING) | (
