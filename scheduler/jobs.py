@@ -3,7 +3,8 @@
 Nothing here is started by create_app or at import (under gunicorn that would run once per
 web worker). `flask --app wsgi worker` calls run_worker. Any number of workers may run
 against one database: dispatch claims rows, the horizon and the follow-ups are idempotent
-and take turns (an advisory lock on PostgreSQL, BEGIN IMMEDIATE on SQLite).
+and take turns (core.db.take_turn: an advisory lock on PostgreSQL, BEGIN IMMEDIATE on SQLite).
+Dispatch runs on the database's clock, so workers on machines whose clocks differ agree.
 """
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
-from sqlalchemy import exists, func, select, text
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from scheduler.core import settings
 from scheduler.core.clock import now as _now
-from scheduler.core.db import is_postgres
+from scheduler.core.db import AdvisoryLock, database_now, take_turn
 from scheduler.extensions import db
 from scheduler.messaging import dispatch, sending, sms, statuses, workers
 from scheduler.models import (
@@ -41,21 +42,12 @@ log = logging.getLogger(__name__)
 FOLLOW_UP_AFTER = timedelta(hours=24)  # no attendance recorded this long after the end: ask staff
 FOLLOW_UP_LOOKBACK = timedelta(days=14)  # older sessions are not raked up when a worker first starts
 PLAN_EVERY = timedelta(minutes=1)
-_LOCKS = {"follow_up": 7_301_002, "horizon": 7_301_003}
 
 
-def _take_turn(session: Session, name: str) -> bool:
-    """True when this worker may run job `name` now; another worker holding it means skip."""
-    if not is_postgres(session):
-        session.execute(select(1))  # begins the transaction: BEGIN IMMEDIATE serialises SQLite
-        return True
-    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _LOCKS[name]}))
-
-
-def dispatch_job(app: Flask, backend, pacer: sending.Pacer, stop: threading.Event,
-                 now_fn: Callable[[], datetime] = _now,
+def dispatch_job(app: Flask, backend: sms.SmsBackend, pacer: sending.Pacer, stop: threading.Event,
+                 now_fn: Callable[[], datetime] | None = None,
                  worker: workers.Heartbeat | None = None) -> dict[str, int]:
-    """Send what is due; replanning is the separate plan job's, once a minute."""
+    """Send what is due, by the database's clock unless `now_fn` is given; replanning is the plan job's."""
     with app.app_context():
         return dispatch.run_once(db.session, now_fn, backend, pacer, should_stop=stop.is_set,
                                  planning=False, settings=settings.of(app), worker=worker)
@@ -68,7 +60,7 @@ def plan(session: Session, now: datetime) -> bool:
 
 def extend_horizon(session: Session, now: datetime) -> None:
     """Materialise group occurrences (and their reminders) GROUP_HORIZON_WEEKS ahead."""
-    if not _take_turn(session, "horizon"):
+    if not take_turn(session, AdvisoryLock.HORIZON):
         session.rollback()
         return
     groups.extend_horizon(session, now, settings=settings.current())
@@ -78,7 +70,7 @@ def extend_horizon(session: Session, now: datetime) -> None:
 def no_show_followups(session: Session, now: datetime) -> int:
     """One staff task per appointment or group seat marked no_show, and per appointment left without
     attendance for a day."""
-    if not _take_turn(session, "follow_up"):
+    if not take_turn(session, AdvisoryLock.FOLLOW_UP):
         session.rollback()
         return 0
 
@@ -135,10 +127,13 @@ def housekeeping(session: Session, now: datetime) -> dict[str, int]:
 
 
 def _job(app: Flask, fn: Callable[[Session, datetime], object]) -> None:
-    """Run fn(session, now) in its own app context; a failure is logged by type only (no data)."""
+    """Run fn(session, now) in its own app context, `now` by the database's clock (as dispatch's).
+
+    A failure is logged by type only (no data).
+    """
     with app.app_context():
         try:
-            fn(db.session, _now())
+            fn(db.session, database_now(db.session))
         except Exception as exc:  # the next run tries again; SQL errors may quote patient data
             db.session.rollback()
             log.error("job %s failed: %s", fn.__name__, type(exc).__name__)
@@ -147,7 +142,7 @@ def _job(app: Flask, fn: Callable[[Session, datetime], object]) -> None:
 def build_scheduler(app: Flask, stop: threading.Event,
                     worker: workers.Heartbeat | None = None) -> BlockingScheduler:
     """The worker's scheduler with its jobs; every job may run late or twice without harm."""
-    backend = sms.make_backend(app.config)
+    backend = sms.make_backend(settings.of(app).sms)
     pacer = sending.Pacer(settings.of(app).sms_max_per_second)
     scheduler = BlockingScheduler(timezone=UTC)
     start = _now()
@@ -157,7 +152,7 @@ def build_scheduler(app: Flask, stop: threading.Event,
     def add(name: str, func, args: tuple, first, **interval) -> None:
         scheduler.add_job(func, args=args, id=name, name=name, next_run_time=first, **every, **interval)
 
-    add("dispatch", dispatch_job, (app, backend, pacer, stop, _now, worker), start,
+    add("dispatch", dispatch_job, (app, backend, pacer, stop, None, worker), start,
         seconds=settings.of(app).dispatch_interval_seconds)
     add("plan", _job, (app, plan), start, seconds=PLAN_EVERY.total_seconds())
     add("horizon", _job, (app, extend_horizon), start, hours=1)

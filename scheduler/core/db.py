@@ -1,9 +1,11 @@
 """Small database helpers that hide the differences between SQLite and PostgreSQL."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from enum import IntEnum
 from functools import lru_cache
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
@@ -48,3 +50,39 @@ def insert_ignore(session: Session, model, rows: list[dict], key: str | tuple[st
 def is_postgres(session: Session) -> bool:
     """True on PostgreSQL."""
     return session.get_bind().dialect.name == "postgresql"
+
+
+class AdvisoryLock(IntEnum):
+    """Every PostgreSQL advisory lock id the app takes, in one table so no two jobs share one."""
+
+    PLAN = 7_301_001  # dispatch's planner: one at a time (planning is idempotent anyway)
+    FOLLOW_UP = 7_301_002  # the worker's no-show follow-ups
+    HORIZON = 7_301_003  # the worker's group horizon
+
+
+def take_turn(session: Session, lock_id: AdvisoryLock) -> bool:
+    """True when this transaction may run the job `lock_id` guards; another holder means skip.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: the transaction began with BEGIN
+    IMMEDIATE once it runs a statement, so writers already take turns; always True there.
+    """
+    if not is_postgres(session):
+        session.execute(select(1))  # begins the transaction: BEGIN IMMEDIATE serialises SQLite
+        return True
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": int(lock_id)}))
+
+
+# The database's own clock: clock_timestamp() is the moment of the call (now() would be the
+# transaction's start); SQLite's 'now' reads the machine's clock through the C library.
+_DB_NOW = {
+    "postgresql": text("SELECT clock_timestamp()"),
+    "sqlite": text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"),
+}
+
+
+def database_now(session: Session) -> datetime:
+    """The current instant by the database server's clock, aware UTC (one small query)."""
+    value = session.scalar(_DB_NOW[session.get_bind().dialect.name])
+    if isinstance(value, str):  # SQLite answers text, in UTC
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

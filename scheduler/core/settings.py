@@ -3,17 +3,44 @@
 Domain functions are given `settings` (or the one value they need) as an argument; only the
 edges (views, webhooks, commands, jobs) fetch it, with current(). So a CSV import, a report
 job or a shell can call the domain with a Settings of their own, no request needed.
-Secrets (Twilio credentials, SECRET_KEY) stay in app.config: the SMS backend reads them there.
+The SMS backend is built from `settings.sms` (SmsSettings), Twilio credentials included; they
+are kept out of its repr so a logged Settings never shows them. SECRET_KEY stays in app.config.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time, timedelta
 
 from flask import Flask, current_app
 
 _KEY = "scheduler.settings"
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    """Which SMS backend sends the texts, and how it reaches Twilio (see sms.make_backend)."""
+
+    backend: str = "console"
+    account_sid: str = ""
+    auth_token: str = field(default="", repr=False)
+    messaging_service_sid: str = ""
+    from_number: str = ""
+    api_base_url: str = "https://api.twilio.com"
+    timeout_seconds: float = 10.0
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> SmsSettings:
+        """The SMS settings in a Flask config (missing keys take the defaults above)."""
+        return cls(
+            backend=config.get("SMS_BACKEND") or "console",
+            account_sid=config.get("TWILIO_ACCOUNT_SID") or "",
+            auth_token=config.get("TWILIO_AUTH_TOKEN") or "",
+            messaging_service_sid=config.get("TWILIO_MESSAGING_SERVICE_SID") or "",
+            from_number=config.get("TWILIO_FROM_NUMBER") or "",
+            api_base_url=(config.get("TWILIO_API_BASE_URL") or cls.api_base_url).rstrip("/"),
+            timeout_seconds=float(config.get("SMS_TIMEOUT_SECONDS") or cls.timeout_seconds),
+        )
 
 
 @dataclass(frozen=True)
@@ -33,6 +60,7 @@ class Settings:
     public_base_url: str = ""  # no trailing slash; "" when not behind a public URL
     sms_retry_seconds: float = 30.0  # the first retry's wait; it doubles, at most 15 minutes
     calendar_feeds: str = "off"  # off, on, initials: the default until an admin changes it on /admin
+    sms: SmsSettings = SmsSettings()
 
     @classmethod
     def from_config(cls, config: Mapping) -> Settings:
@@ -51,6 +79,7 @@ class Settings:
             public_base_url=(config.get("PUBLIC_BASE_URL") or "").rstrip("/"),
             sms_retry_seconds=float(config.get("SMS_RETRY_SECONDS") or 30),
             calendar_feeds=config.get("CALENDAR_FEEDS") or "off",
+            sms=SmsSettings.from_config(config),
         )
 
 

@@ -6,6 +6,10 @@ or put it back to pending for after quiet hours. `lease_until` is the claim toke
 set it owns the row until it passes, and every write re-checks it, so a worker that stalled
 past its lease cannot overwrite the row's new owner. Sending and recording the outcome live
 in sending.py; why a text was skipped or deferred is decided here, in check().
+
+A pass's `now` is the database server's clock (core.clock.database_clock) unless a caller
+hands it another: due times, quiet hours, leases and takeovers then mean the same on every
+worker, whatever its own clock says.
 """
 from __future__ import annotations
 
@@ -13,16 +17,19 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import case, select, text, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
-from scheduler.core.db import is_postgres
+from scheduler.core.clock import database_clock
+from scheduler.core.db import AdvisoryLock, database_now, is_postgres, take_turn
 from scheduler.core.settings import Settings
 from scheduler.messaging import reminders, sending, templates, texts, workers
 from scheduler.messaging.sending import Outgoing, Pacer, Sent
+from scheduler.messaging.sms import SmsBackend
 from scheduler.models import (
     Appointment,
     AppointmentStatus,
@@ -43,7 +50,6 @@ log = logging.getLogger(__name__)
 # second of sending at the configured pace, so checks are that fresh and records that prompt.
 PREPARE_GROUP_MAX = 25
 GROUP_SECONDS = 0.5
-PLAN_LOCK = 7_301_001  # pg advisory lock: one planner at a time (planning is idempotent anyway)
 # Sends in flight at once: Twilio answers in 100-300 ms, so one at a time could not keep pace.
 SEND_THREADS = 4
 COUNTS = ("claimed", "sent", "skipped", "deferred", "retry", "failed", "lost", "released")
@@ -70,10 +76,12 @@ def _claim(session: Session, now: datetime, limit: int, lease: timedelta,
     (workers.taken_over: its worker stopped beating). Such a row is marked uncertain, as the
     text may have left. PostgreSQL skips rows another claimer holds; SQLite's transaction
     began with BEGIN IMMEDIATE, so claimers take turns. A claim is not an attempt: attempts
-    count sends that reached Twilio or failed there (sending.py).
+    count sends that reached Twilio or failed there (sending.py). Liveness is judged by the
+    database's clock, the one heartbeats are written with, whatever `now` the caller passes.
     """
+    dead = workers.taken_over(database_now(session))
     due = (((Message.status == MessageStatus.PENDING) & (Message.due_at <= now))
-           | ((Message.status == MessageStatus.SENDING) & ((Message.lease_until < now) | workers.taken_over())))
+           | ((Message.status == MessageStatus.SENDING) & ((Message.lease_until < now) | dead)))
     pick = (select(Message.id).where(Message.direction == Direction.OUT, due)
             .order_by(Message.due_at, Message.id).limit(limit).with_for_update(skip_locked=True))
     stmt = (update(Message).where(Message.id.in_(pick))
@@ -115,6 +123,8 @@ def _session_reason(session: Session, msg: Message, now: datetime) -> str | None
             return None
     if msg.occurrence_id is not None:
         occ = session.get(Occurrence, msg.occurrence_id)
+        if msg.kind == MessageKind.CANCELLED:  # the notice is about the meeting being called off
+            return None if occ is not None and occ.cancelled else SkipReason.NOT_CANCELLED
         if occ is None or occ.cancelled:
             return SkipReason.CANCELLED
         return SkipReason.TIME_CHANGED if occ.start_dt != msg.session_start_dt else None
@@ -217,8 +227,7 @@ def prepare(session: Session, ids: list[int], token: datetime, now: datetime, se
 # -- one pass ------------------------------------------------------------------------------
 def plan(session: Session, now: datetime, settings: Settings) -> bool:
     """Materialise missing reminders (reminders.ensure_planned); one planner at a time."""
-    if is_postgres(session) and not session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"),
-                                                   {"k": PLAN_LOCK}):
+    if not take_turn(session, AdvisoryLock.PLAN):
         session.rollback()
         return False
     reminders.ensure_planned(session, now, settings=settings)
@@ -247,20 +256,43 @@ class _Sessions:
             conn.close()
 
 
-def run_once(session: Session, now_fn: Callable[[], datetime], backend, pacer: Pacer | None = None,
-             should_stop: Callable[[], bool] = lambda: False, planning: bool = True, *,
-             settings: Settings, worker: workers.Heartbeat | None = None) -> dict[str, int]:
+@dataclass(frozen=True)
+class _Pass:
+    """What one pass works with, fixed for its length: its clock, sessions, backend and limits."""
+
+    sessions: _Sessions
+    pool: ThreadPoolExecutor | None
+    now_fn: Callable[[], datetime]
+    backend: SmsBackend
+    pacer: Pacer
+    should_stop: Callable[[], bool]
+    planning: bool
+    settings: Settings
+    worker_id: str
+
+    def send(self, session: Session, out: Outgoing) -> Sent | str:
+        """Send one prepared row (sending.send) with this pass's clock, backend and pace."""
+        return sending.send(session, out, self.now_fn, self.backend, self.pacer, self.settings,
+                            self.should_stop)
+
+
+def run_once(session: Session, now_fn: Callable[[], datetime] | None, backend: SmsBackend,
+             pacer: Pacer | None = None, should_stop: Callable[[], bool] = lambda: False,
+             planning: bool = True, *, settings: Settings,
+             worker: workers.Heartbeat | None = None) -> dict[str, int]:
     """One pass: plan, then claim and send batches until nothing is due; returns counts.
 
+    `now_fn` None (the worker, the command) means the database's clock (core.clock.database_clock).
     Rows are checked in small groups just before they leave (see GROUP_SECONDS), so a
     cancellation is seen at most about half a second before a send. On PostgreSQL
     several sends are in flight at once (SQLite has one writer: there they go one by one).
     Claims name `worker` (a pass without one beats for itself while it runs); sending stops
     as soon as its heartbeat goes stale, before another worker may take its rows over.
     """
-    pacer = pacer or Pacer(settings.sms_max_per_second)
-    sessions = _Sessions(session.get_bind())
-    own = workers.Heartbeat(session.get_bind()).start() if worker is None else None
+    engine = session.get_bind()
+    now_fn = now_fn or database_clock(engine)
+    sessions = _Sessions(engine)
+    own = workers.Heartbeat(engine).start() if worker is None else None
     beat = worker or own
 
     def stop() -> bool:
@@ -268,8 +300,10 @@ def run_once(session: Session, now_fn: Callable[[], datetime], backend, pacer: P
     work = sessions.get()
     threads = SEND_THREADS if is_postgres(work) else 1
     pool = ThreadPoolExecutor(threads, thread_name_prefix="sms-send") if threads > 1 else None
+    run = _Pass(sessions, pool, now_fn, backend, pacer or Pacer(settings.sms_max_per_second), stop, planning,
+                settings, beat.id)
     try:
-        counts = _run(work, sessions, pool, now_fn, backend, pacer, stop, planning, settings, beat.id)
+        counts = _run(work, run)
     finally:
         if pool is not None:
             pool.shutdown()
@@ -281,20 +315,20 @@ def run_once(session: Session, now_fn: Callable[[], datetime], backend, pacer: P
     return counts
 
 
-def _run(work: Session, sessions: _Sessions, pool, now_fn, backend, pacer: Pacer, should_stop,
-         planning: bool, settings: Settings, worker_id: str) -> dict[str, int]:
+def _run(work: Session, run: _Pass) -> dict[str, int]:
+    """The pass's loop: claim a batch, look up the uncertain, prepare and send in groups."""
     counts = dict.fromkeys(COUNTS, 0)
-    if planning:
+    settings, now_fn, should_stop = run.settings, run.now_fn, run.should_stop
+    if run.planning:
         plan(work, now_fn(), settings)
     lease = timedelta(seconds=settings.dispatch_lease_seconds)
     # Sending can outlast a short lease; a row being sent must not be taken over meanwhile.
     send_lease = max(lease, timedelta(seconds=2 * settings.sms_timeout_seconds + 5))
     group = max(1, min(PREPARE_GROUP_MAX, int(settings.sms_max_per_second * GROUP_SECONDS)))
-    send_args = (now_fn, backend, pacer, settings, should_stop)
     wording = None  # the admins' templates, read once per pass when the first group needs them
     while not should_stop():
         now = now_fn()
-        claimed = _claim(work, now, settings.dispatch_batch_size, lease, worker_id)
+        claimed = _claim(work, now, settings.dispatch_batch_size, lease, run.worker_id)
         if not claimed:
             break
         counts["claimed"] += len(claimed)
@@ -302,7 +336,7 @@ def _run(work: Session, sessions: _Sessions, pool, now_fn, backend, pacer: Pacer
         todo = []
         for msg_id, uncertain in claimed:
             try:
-                outcome = sending.look_up(work, msg_id, token, now_fn, backend) if uncertain else None
+                outcome = sending.look_up(work, msg_id, token, now_fn, run.backend) if uncertain else None
             except Exception as exc:  # one row's trouble must never stop the pass or hold up others
                 log.error("message %s: lookup failed (%s); retried later", msg_id, type(exc).__name__)
                 sending.set_aside(work, msg_id, token, now_fn())
@@ -322,10 +356,10 @@ def _run(work: Session, sessions: _Sessions, pool, now_fn, backend, pacer: Pacer
                                    wording)
             for key, value in other.items():
                 counts[key] += value
-            if pool is None or len(ready) < 2:
-                results = [sending.send(work, out, *send_args) for out in ready]
+            if run.pool is None or len(ready) < 2:
+                results = [run.send(work, out) for out in ready]
             else:
-                results = list(pool.map(lambda out: sending.send(sessions.get(), out, *send_args), ready))
+                results = list(run.pool.map(lambda out: run.send(run.sessions.get(), out), ready))
             for result in results:
                 if isinstance(result, str):
                     counts[result] += 1

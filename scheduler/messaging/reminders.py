@@ -1,9 +1,14 @@
-"""Which texts a change causes, and when each is due. Rows are written in the caller's transaction."""
+"""Which texts a change causes, and when each is due. Rows are written in the caller's transaction.
+
+A patient is only ever told about a change to something they were told about: a booking moved
+or cancelled before its booking text left gets one booking text for the new time, or nothing
+(_told decides); a meeting called off is not announced to someone whose seat was not.
+"""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, selectinload
 
 from scheduler.core import timeutil
@@ -176,13 +181,41 @@ def withdraw(session: Session, now: datetime, *conditions, why: str | None = Non
     return len(rows)
 
 
+def _told(session: Session, *about) -> bool:
+    """True when an outbound text `about` may have reached the patient: sent, prepared and
+    leaving, or an unanswered send that may have arrived.
+
+    Rows not yet prepared are locked first (FOR UPDATE on PostgreSQL): a dispatcher preparing
+    one is waited for (then its text counts), and none can be claimed before this transaction
+    ends, after which the dispatcher's own check sees the change. Rows being sent (sending, with
+    a body) are never waited for: their sender may want the patient's lock, which callers hold.
+    """
+    out = (Message.direction == Direction.OUT, *about)
+    unprepared = (Message.status == MessageStatus.PENDING) | (
+        (Message.status == MessageStatus.SENDING) & Message.body.is_(None))
+    session.execute(select(Message.id).where(*out, unprepared).with_for_update()).all()
+    may_have_left = (Message.status.in_((MessageStatus.SENT, MessageStatus.DELIVERED)) | Message.uncertain.is_(True)
+                     | ((Message.status == MessageStatus.SENDING) & Message.body.is_not(None)))
+    return bool(session.scalar(select(exists().where(*out, may_have_left))))
+
+
 def appointment_changed(session: Session, appt: Appointment, now: datetime, notice: MessageKind, *,
                         settings: Settings) -> None:
-    """After booking, rescheduling or cancelling: withdraw stale texts, add the notice and reminders."""
+    """After booking, rescheduling or cancelling: withdraw stale texts, add the notice and reminders.
+
+    Moved or cancelled before any text about it left: the patient was never told of it, so a move
+    is announced as a booking (for the new time) and a cancellation not at all.
+    """
     if notice != MessageKind.BOOKED:
         # A new appointment has no texts yet: its id was never used (rows are never deleted, and
         # messages.appointment_id is a foreign key), so there is nothing to withdraw.
-        withdraw(session, now, Message.appointment_id == appt.id)
+        told = _told(session, Message.appointment_id == appt.id)
+        withdraw(session, now, Message.appointment_id == appt.id,
+                 why=None if told else f"{notice} before the patient was told of it")
+        if not told:
+            if notice == MessageKind.CANCELLED:
+                return
+            notice = MessageKind.BOOKED
     patient = appt.patient
     prefix = f"appt{appt.id}:v{appt.version}"
     if notice == MessageKind.CANCELLED:
@@ -287,16 +320,22 @@ def occurrence_cancelled(session: Session, occurrence: Occurrence, now: datetime
     """One meeting was called off: its reminders are withdrawn and each enrolled patient is told.
 
     The notice carries the enrollment, so dispatch skips it for someone who dropped meanwhile.
-    Returns how many notices were written.
+    Someone promoted from the waitlist whose notice has not left is not told: that notice names
+    the next meeting that is on. Returns how many notices were written.
     """
     withdraw(session, now, Message.occurrence_id == occurrence.id, Message.kind == MessageKind.REMINDER,
              why="meeting cancelled")
     enrollments = session.scalars(select(Enrollment).options(selectinload(Enrollment.patient)).where(
         Enrollment.group_id == occurrence.group_id, Enrollment.status == EnrollmentStatus.ENROLLED)).all()
+    told = 0
     for enrollment in enrollments:
+        promotion = (Message.enrollment_id == enrollment.id, Message.kind == MessageKind.WAITLIST_PROMOTED)
+        if session.scalar(select(exists().where(*promotion))) and not _told(session, *promotion):
+            continue
         _notice(session, enrollment.patient, MessageKind.CANCELLED, f"enr{enrollment.id}:occ{occurrence.id}:cancelled",
                 now, occurrence.start_dt, settings, enrollment_id=enrollment.id, occurrence_id=occurrence.id)
-    return len(enrollments)
+        told += 1
+    return told
 
 
 def occurrences_added(session: Session, group: GroupSeries, occurrences: list[Occurrence],
@@ -340,5 +379,5 @@ def reminded(session: Session, appointment_ids) -> set[int]:
     """The appointments among these whose reminder went out (sent or delivered)."""
     ids = list(appointment_ids)
     return set(session.scalars(select(Message.appointment_id).where(
-        Message.appointment_id.in_(ids), Message.kind == "reminder",
+        Message.appointment_id.in_(ids), Message.kind == MessageKind.REMINDER,
         Message.status.in_(REMINDED)))) if ids else set()

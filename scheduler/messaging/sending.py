@@ -109,7 +109,7 @@ def _ours(session: Session, msg_id: int, token: datetime | None) -> Message | No
 
 # -- sending -------------------------------------------------------------------------------
 def look_up(session: Session, msg_id: int, token: datetime, now_fn: Callable[[], datetime],
-            backend) -> str | None:
+            backend: sms.SmsBackend) -> str | None:
     """An uncertain row: ask Twilio first. Returns an outcome when that settled it, else None."""
     msg = _ours(session, msg_id, token)
     earlier = None
@@ -130,7 +130,7 @@ def look_up(session: Session, msg_id: int, token: datetime, now_fn: Callable[[],
     return None
 
 
-def send(session: Session, out: Outgoing, now_fn: Callable[[], datetime], backend, pacer: Pacer,
+def send(session: Session, out: Outgoing, now_fn: Callable[[], datetime], backend: sms.SmsBackend, pacer: Pacer,
          settings: Settings, should_stop: Callable[[], bool] = lambda: False) -> Sent | str:
     """Send one prepared row. Sent for the caller to record (record_sent_many), else the outcome."""
     base = settings.public_base_url

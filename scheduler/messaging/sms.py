@@ -1,4 +1,7 @@
-"""SMS backends (console, Twilio) behind a registry, with Twilio errors mapped to retry decisions."""
+"""SMS backends (console, Twilio) behind a registry, with Twilio errors mapped to retry decisions.
+
+Dispatch sees only the SmsBackend protocol; make_backend builds the one SmsSettings names.
+"""
 from __future__ import annotations
 
 import logging
@@ -6,10 +9,9 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import requests
 from twilio.base.exceptions import (
@@ -20,6 +22,8 @@ from twilio.base.exceptions import (
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from scheduler.core.settings import SmsSettings
 
 # The twilio client logs every request's query string at INFO, and a Messages list query
 # carries the patient's number in `To`: give it a logger that drops INFO so no number
@@ -117,6 +121,20 @@ class SmsError(Exception):
         return self.kind in (TRANSIENT, AMBIGUOUS)
 
 
+@runtime_checkable
+class SmsBackend(Protocol):
+    """What dispatch needs from a provider: send a text, and find one an unanswered send left."""
+
+    def send(self, to: str, body: str, status_callback: str | None = None) -> SendResult:
+        """Hand one text to the provider; raise SmsError (with a retry-relevant kind) on failure."""
+        ...
+
+    def find_sent(self, to: str, body: str, since: datetime,
+                  exclude: frozenset[str] = frozenset()) -> str | None:
+        """Sid of a text to `to` with exactly `body` accepted at or after `since`, not in `exclude`."""
+        ...
+
+
 class OutboxEntry(NamedTuple):
     """One message the console backend 'sent'."""
 
@@ -140,7 +158,7 @@ def mask_number(number: str) -> str:
 class ConsoleBackend:
     """Default backend: records messages in memory and prints them; never touches the network."""
 
-    def __init__(self, config: Mapping):
+    def __init__(self, settings: SmsSettings | None = None):
         self.outbox: list[OutboxEntry] = []
         self._sent_at: dict[str, datetime] = {}
         self._lock = threading.Lock()
@@ -178,23 +196,22 @@ class ConsoleBackend:
 class TwilioBackend:
     """Sends through the official twilio client, with a timeout and a configurable API base URL."""
 
-    def __init__(self, config: Mapping):
-        sid = config.get("TWILIO_ACCOUNT_SID") or ""
-        token = config.get("TWILIO_AUTH_TOKEN") or ""
+    def __init__(self, settings: SmsSettings):
+        sid, token = settings.account_sid, settings.auth_token
         if not sid:
             raise ValueError("TWILIO_ACCOUNT_SID: required when SMS_BACKEND=twilio")
         if not token:
             raise ValueError("TWILIO_AUTH_TOKEN: required when SMS_BACKEND=twilio")
-        self.messaging_service_sid = config.get("TWILIO_MESSAGING_SERVICE_SID") or None
-        self.from_number = config.get("TWILIO_FROM_NUMBER") or None
+        self.messaging_service_sid = settings.messaging_service_sid or None
+        self.from_number = settings.from_number or None
         if not (self.messaging_service_sid or self.from_number):
             raise ValueError(
                 "TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER: one is required with twilio"
             )
-        timeout = float(config.get("SMS_TIMEOUT_SECONDS") or 10)
+        timeout = settings.timeout_seconds
         if timeout <= 0:
             raise ValueError("SMS_TIMEOUT_SECONDS: must be positive")
-        base_url = (config.get("TWILIO_API_BASE_URL") or "https://api.twilio.com").rstrip("/")
+        base_url = settings.api_base_url.rstrip("/")
         # requests re-reads proxy and CA settings from the environment on every request (about
         # a sixth of a worker's CPU per text): read them once here, for the API host, instead.
         http = TwilioHttpClient(timeout=timeout, logger=_twilio_http_log, proxy=_proxies_for(base_url))
@@ -333,11 +350,10 @@ def _int_or_none(value) -> int | None:
 SMS_BACKENDS = {"console": ConsoleBackend, "twilio": TwilioBackend}
 
 
-def make_backend(config: Mapping):
-    """Build the backend named by SMS_BACKEND (default console)."""
-    name = config.get("SMS_BACKEND") or "console"
+def make_backend(settings: SmsSettings) -> SmsBackend:
+    """Build the backend `settings.backend` names (SMS_BACKEND: console or twilio)."""
     try:
-        backend_cls = SMS_BACKENDS[name]
+        backend_cls = SMS_BACKENDS[settings.backend]
     except KeyError:
         raise ValueError(f"SMS_BACKEND: expected one of {', '.join(SMS_BACKENDS)}") from None
-    return backend_cls(config)
+    return backend_cls(settings)

@@ -5,7 +5,8 @@ that a thread refreshes every HEARTBEAT_EVERY; its claims name it (messages.clai
 whose worker has not beaten for DEAD_AFTER may be taken over, as an uncertain row (looked up at
 Twilio before any resend), long before the claim's lease runs out. A worker that cannot beat
 stops sending before others may take its rows: alive() turns false with margin to spare.
-Heartbeats use the wall clock (core.clock), not the business `now` a pass is given.
+Heartbeats and the takeover test read the database server's clock (core.db.database_now), not
+this machine's: workers whose clocks differ still agree on who is alive.
 """
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ import secrets
 import socket
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, exists, update
 from sqlalchemy.orm import Session
 
-from scheduler.core import clock
+from scheduler.core.db import database_now
 from scheduler.models import Message, Worker
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,12 @@ SEND_WITHIN = DEAD_AFTER.total_seconds() - 3 * HEARTBEAT_EVERY
 FORGET_AFTER = timedelta(days=1)
 
 
-def taken_over():
-    """SQL: the row's claim belongs to a worker that stopped beating (rows with no owner: never)."""
-    cutoff = clock.now() - DEAD_AFTER
+def taken_over(db_now: datetime):
+    """SQL: the row's claim belongs to a worker that stopped beating (rows with no owner: never).
+
+    `db_now` is the database's clock (database_now), the clock heartbeats are written with.
+    """
+    cutoff = db_now - DEAD_AFTER
     live = exists().where(Worker.id == Message.claimed_by, Worker.heartbeat_at >= cutoff)
     return Message.claimed_by.is_not(None) & ~live
 
@@ -56,9 +60,9 @@ class Heartbeat:
 
     def beat(self) -> None:
         """Write the heartbeat now (insert the row the first time); forget long-dead workers."""
-        now = clock.now()
         started = time.monotonic()
         with Session(self.engine) as session:
+            now = database_now(session)
             found = session.execute(update(Worker).where(Worker.id == self.id).values(heartbeat_at=now)
                                     .execution_options(synchronize_session=False)).rowcount
             if not found:

@@ -29,7 +29,7 @@ ALL_HOURS = ((0, 1, 2, 3, 4, 5, 6), "06:00", "23:30")
 def run(app, now: datetime) -> dict:
     """One dispatch pass at a fixed `now`."""
     with app.app_context():
-        return dispatch.run_once(db.session, lambda: now, sms.make_backend(app.config), settings=current())
+        return dispatch.run_once(db.session, lambda: now, sms.make_backend(current().sms), settings=current())
 
 
 def book_direct(app, therapist_id: int, patient_id: int, start: datetime, now: datetime = BOOKED_AT,
@@ -143,6 +143,82 @@ def test_promoted_from_waitlist_text_names_the_next_meeting(tapp, standin, make_
     run(tapp, ny(10, 19))  # the dispatcher only gets to it after that meeting began
     promoted = messages(tapp, patient_id=second, kind="waitlist_promoted")[0]
     assert promoted.status == "sent"
+    assert [(m["to"], "Tue Mar 17 at 6:00 PM" in m["body"]) for m in standin.accepted] == [
+        ("+12015550002", True)]
+
+
+# -- issue 14 item 1: a cancelled meeting's notice goes out (and its reminders do not) -----
+def test_a_cancelled_group_meeting_is_texted_once_to_each_patient_and_never_reminded(
+        tapp, standin, make_therapist, make_patient):
+    from datetime import date
+
+    from scheduler.scheduling import group_changes
+    facilitator = make_therapist()
+    patients = [make_patient(phone="+12015550001"), make_patient(phone="+12015550002")]
+    group_id = _weekly_group(tapp, facilitator, patients, BOOKED_AT)
+    with tapp.app_context():  # Monday: the meeting of Tuesday March 10 is called off
+        [occ_id] = db.session.scalars(select(Occurrence.id).where(
+            Occurrence.group_id == group_id, Occurrence.local_date == date(2026, 3, 10))).all()
+        group_changes.cancel_occurrence(db.session, group_id, occ_id, BOOKED_AT, settings=current())
+        db.session.commit()
+    for moment in (BOOKED_AT, ny(3, 16), ny(8, 18), ny(10, 16), ny(10, 18)):
+        run(tapp, moment)
+    about_the_10th = [(m["to"], m["body"]) for m in standin.accepted if "Mar 10" in m["body"]]
+    assert sorted(about_the_10th) == [
+        (phone, "Northside Health: Your appointment on Tue Mar 10 at 6:00 PM is cancelled. To book again "
+                "call 555-0100. Reply STOP to opt out.") for phone in ("+12015550001", "+12015550002")]
+    assert {m.status for m in messages(tapp, occurrence_id=occ_id, kind="reminder")} == {"withdrawn"}
+
+
+# -- issue 14 item 2: never told of a change to something never told of ---------------------
+def test_a_booking_cancelled_before_its_held_booking_text_left_sends_nothing(tapp, standin, make_therapist,
+                                                                           make_patient):
+    therapist, patient = make_therapist(), make_patient()
+    appt_id = book_direct(tapp, therapist, patient, ny(5, 10), now=ny(2, 21))  # quiet hours: held for 08:00
+    run(tapp, ny(2, 21))
+    with tapp.app_context():
+        appointments.cancel(db.session, appt_id, ny(2, 22), settings=current())
+        db.session.commit()
+    for moment in (ny(2, 22), ny(3, 8), ny(3, 10), ny(5, 8)):
+        run(tapp, moment)
+    assert standin.accepted == []
+    assert {m.status for m in messages(tapp, appointment_id=appt_id)} == {"withdrawn"}
+
+
+def test_a_booking_moved_before_its_held_booking_text_left_is_one_booking_text_for_the_new_time(
+        tapp, standin, make_therapist, make_patient):
+    therapist, patient = make_therapist(), make_patient()
+    appt_id = book_direct(tapp, therapist, patient, ny(5, 10), now=ny(2, 21))
+    with tapp.app_context():  # moved twice in the evening, before anything left
+        appointments.reschedule(db.session, appt_id, ny(2, 22), start=ny(6, 14), settings=current())
+        appointments.reschedule(db.session, appt_id, ny(2, 23), start=ny(6, 15), settings=current())
+        db.session.commit()
+    run(tapp, ny(2, 23))
+    run(tapp, ny(3, 8))
+    assert bodies(standin) == ["Northside Health: Your appointment is set for Fri Mar 6 at 3:00 PM. "
+                               "Reply C to confirm, R to reschedule, STOP to opt out. Call 555-0100"]
+    with tapp.app_context():  # once told, a move is a move
+        appointments.reschedule(db.session, appt_id, ny(3, 9), start=ny(6, 16), settings=current())
+        db.session.commit()
+    run(tapp, ny(3, 9))
+    assert len(standin.accepted) == 2 and "moved to Fri Mar 6 at 4:00 PM" in bodies(standin)[1]
+
+
+def test_a_meeting_called_off_before_a_promoted_patient_heard_of_their_seat_is_not_announced(
+        tapp, standin, make_therapist, make_patient):
+    from datetime import date
+
+    from scheduler.scheduling import group_changes
+    facilitator = make_therapist()
+    first, second = make_patient(phone="+12015550001"), make_patient(phone="+12015550002")
+    group_id = _weekly_group(tapp, facilitator, [first, second], BOOKED_AT, capacity=1)
+    with tapp.app_context():  # Monday 21:00 a seat frees (the notice waits for 08:00); at 22:00
+        roster.drop(db.session, group_id, first, ny(9, 21), settings=current())  # Tuesday's meeting is off
+        [occ_id] = db.session.scalars(select(Occurrence.id).where(
+            Occurrence.group_id == group_id, Occurrence.local_date == date(2026, 3, 10))).all()
+        group_changes.cancel_occurrence(db.session, group_id, occ_id, ny(9, 22), settings=current())
+        db.session.commit()
+    run(tapp, ny(10, 8))
     assert [(m["to"], "Tue Mar 17 at 6:00 PM" in m["body"]) for m in standin.accepted] == [
         ("+12015550002", True)]
 
@@ -397,7 +473,7 @@ def test_worker_died_after_sending_is_not_sent_again(tapp, standin, make_therapi
     book_direct(tapp, therapist, patient, ny(5, 10))
     lease = timedelta(seconds=tapp.config["DISPATCH_LEASE_SECONDS"])
     with tapp.app_context():  # a worker claims, prepares, sends ... and dies before recording
-        backend = sms.make_backend(tapp.config)
+        backend = sms.make_backend(current().sms)
         [msg_id] = dispatch.claim(db.session, BOOKED_AT, 10, lease)
         [out], _ = dispatch.prepare(db.session, [msg_id], BOOKED_AT + lease, BOOKED_AT, lease, current())
         backend.send(out.to, out.body)
@@ -450,7 +526,7 @@ def test_stopping_mid_group_hands_unsent_rows_back(tapp, standin, make_therapist
         book_direct(tapp, therapist, make_patient(), ny(5, 10 + n))
     stop = threading.Event()
     with tapp.app_context():
-        backend = sms.make_backend(tapp.config)
+        backend = sms.make_backend(current().sms)
         real_send = backend.send
 
         def send_then_stop(*args, **kwargs):
@@ -550,7 +626,7 @@ def test_dispatch_job_stops_early_and_hands_rows_back(tapp, standin, make_therap
     stop = threading.Event()
     stop.set()
     with tapp.app_context():
-        backend = sms.make_backend(tapp.config)
+        backend = sms.make_backend(current().sms)
     counts = jobs.dispatch_job(tapp, backend, sending.Pacer(None), stop, now_fn=lambda: BOOKED_AT)
     assert counts["claimed"] == 0 and standin.accepted == []
     counts = jobs.dispatch_job(tapp, backend, sending.Pacer(None), threading.Event(),
@@ -642,7 +718,7 @@ def test_a_taken_over_text_that_had_left_is_found_not_resent(tapp, standin, make
         [msg_id] = dispatch.claim(db.session, BOOKED_AT, 10, timedelta(minutes=2), worker_id="w-gone")
         ready, _ = dispatch.prepare(db.session, [msg_id], BOOKED_AT + timedelta(minutes=2), BOOKED_AT,
                                     timedelta(minutes=2), current())
-        sms.make_backend(tapp.config).send(ready[0].to, ready[0].body)
+        sms.make_backend(current().sms).send(ready[0].to, ready[0].body)
     run(tapp, BOOKED_AT + timedelta(seconds=5))
     [msg] = messages(tapp, id=msg_id)
     assert (msg.status, msg.twilio_sid, msg.attempts) == ("sent", standin.accepted[0]["sid"], 1)
@@ -670,7 +746,57 @@ def test_a_worker_whose_heartbeat_is_stale_stops_sending(tapp, standin, make_the
         beat = workers.Heartbeat(db.engine)
         beat.beat()
         beat._last_ok -= workers.SEND_WITHIN  # the database stopped taking its heartbeats
-        counts = dispatch.run_once(db.session, lambda: BOOKED_AT, sms.make_backend(tapp.config), worker=beat,
+        counts = dispatch.run_once(db.session, lambda: BOOKED_AT, sms.make_backend(current().sms), worker=beat,
                                    settings=current())
     assert standin.requests == 0 and counts["sent"] == 0
     assert {m.status for m in messages(tapp, kind="booked")} == {"pending"}
+
+
+# -- issue 14 item 3: a worker's own clock does not matter; the database's does ------------
+SKEWS = [pytest.param(timedelta(seconds=-30), id="behind"), pytest.param(timedelta(seconds=30), id="ahead")]
+
+
+def _booked_now(app, make_therapist, make_patient, booked_at: datetime) -> int:
+    """A booking text due at `booked_at` (no quiet hours), for a session three days later."""
+    therapist, patient = make_therapist(hours=ALL_HOURS), make_patient()
+    start = timeutil.localize(datetime.combine(
+        (booked_at + timedelta(days=3)).astimezone(timeutil.zone(NY)).date(), time(12)), NY)
+    return book_direct(app, therapist, patient, start, now=booked_at)
+
+
+@pytest.mark.parametrize("skew", SKEWS)
+def test_a_worker_whose_clock_is_off_sends_what_is_due_by_the_database_clock(
+        twilio_app, standin, make_therapist, make_patient, time_machine, skew):
+    app = twilio_app(QUIET_HOURS=None)
+    real = datetime.now(UTC)
+    # Due 15 s into the worker's wrong clock: not yet due when it runs ahead, overdue when behind.
+    _booked_now(app, make_therapist, make_patient, real + skew / 2)
+    time_machine.move_to(real + skew, tick=True)
+    result = app.test_cli_runner().invoke(args=["reminders", "dispatch"])
+    assert result.exit_code == 0, result.output
+    assert len(standin.accepted) == (1 if skew < timedelta() else 0)
+
+
+@pytest.mark.parametrize("skew", SKEWS)
+def test_a_live_workers_claims_are_not_taken_over_by_a_worker_whose_clock_differs(
+        twilio_app, standin, make_therapist, make_patient, time_machine, skew):
+    from scheduler.messaging import workers
+    app = twilio_app(QUIET_HOURS=None)
+    real = datetime.now(UTC)
+    appt_id = _booked_now(app, make_therapist, make_patient, real - timedelta(minutes=1))
+    # Worker A runs on the real clock (skew ahead) or 30 s behind it; worker B 30 s ahead of A.
+    a_clock = real + min(skew, timedelta())
+    time_machine.move_to(a_clock, tick=True)
+    with app.app_context():
+        a = workers.Heartbeat(db.engine, every=3600).start()  # beats once: alive for 10 s
+    try:
+        with app.app_context():
+            [msg_id] = dispatch.claim(db.session, datetime.now(UTC), 10, timedelta(minutes=2), worker_id=a.id)
+        time_machine.move_to(a_clock + timedelta(seconds=30), tick=True)
+        result = app.test_cli_runner().invoke(args=["reminders", "dispatch"])
+        assert result.exit_code == 0, result.output
+    finally:
+        a.stop()
+    [msg] = messages(app, id=msg_id)
+    assert "claimed=0" in result.output and standin.accepted == []
+    assert (msg.appointment_id, msg.status, msg.claimed_by) == (appt_id, "sending", a.id)

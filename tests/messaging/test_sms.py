@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from scheduler.core.settings import SmsSettings
 from scheduler.messaging import sms
 from scheduler.messaging.sms import ConsoleBackend, SmsError, TwilioBackend, make_backend
 from tests.support.twilio_standin import TwilioStandin
@@ -18,7 +19,7 @@ SERVICE = "MG" + "1" * 32
 SENDER = "+15550001111"
 
 
-def twilio_config(standin: TwilioStandin, **overrides) -> dict:
+def twilio_config(standin: TwilioStandin, **overrides) -> SmsSettings:
     config = {
         "SMS_BACKEND": "twilio",
         "TWILIO_ACCOUNT_SID": standin.account_sid,
@@ -29,7 +30,7 @@ def twilio_config(standin: TwilioStandin, **overrides) -> dict:
         "SMS_TIMEOUT_SECONDS": 0.5,
     }
     config.update(overrides)
-    return config
+    return SmsSettings.from_config(config)
 
 
 @pytest.fixture
@@ -225,15 +226,22 @@ def test_twilio_backend_names_a_missing_setting(standin, missing, named):
 
 
 def test_make_backend_defaults_to_console_and_rejects_unknown():
-    assert isinstance(make_backend({}), ConsoleBackend)
-    assert isinstance(make_backend({"SMS_BACKEND": "console"}), ConsoleBackend)
+    assert isinstance(make_backend(SmsSettings()), ConsoleBackend)
+    assert isinstance(make_backend(SmsSettings.from_config({"SMS_BACKEND": "console"})), ConsoleBackend)
     assert sms.SMS_BACKENDS["twilio"] is TwilioBackend
     with pytest.raises(ValueError, match="SMS_BACKEND"):
-        make_backend({"SMS_BACKEND": "carrier-pigeon"})
+        make_backend(SmsSettings(backend="carrier-pigeon"))
+
+
+def test_both_backends_are_sms_backends_and_the_token_never_shows(standin):
+    """The dispatcher's seam: each backend has send and find_sent; a logged setting hides the token."""
+    for backend in (ConsoleBackend(), make_backend(twilio_config(standin))):
+        assert isinstance(backend, sms.SmsBackend)
+    assert "secret-token" not in repr(twilio_config(standin))
 
 
 def test_console_backend_records_and_masks(capsys):
-    backend = ConsoleBackend({})
+    backend = ConsoleBackend()
     since = datetime.now(UTC)
     result = backend.send(TO, "Northside: see you", status_callback="https://x/sms/status")
     assert result.status == "sent" and re.fullmatch(r"SM[0-9a-f]{32}", result.sid)
@@ -261,7 +269,7 @@ def test_error_descriptions_and_kinds():
 
 def test_console_outbox_is_bounded(monkeypatch, capsys):
     monkeypatch.setattr(sms, "OUTBOX_LIMIT", 4)
-    backend = ConsoleBackend({})
+    backend = ConsoleBackend()
     sids = [backend.send(TO, f"text {n}").sid for n in range(5)]
     assert [entry.sid for entry in backend.outbox] == sids[2:]
     assert backend.find_sent(TO, "text 4", datetime.now(UTC) - timedelta(minutes=1)) == sids[4]

@@ -112,7 +112,7 @@ def test_dispatch_sends_the_stored_wording(app, ctx, make_therapist, make_patien
     start = timeutil.localize(datetime(2026, 3, 5, 10, 0), "America/New_York")
     appointments.book(ctx, therapist, patient, start, 50, BOOKED_AT, settings=current())
     ctx.commit()
-    dispatch.run_once(db.session, lambda: BOOKED_AT, sms.make_backend(app.config), settings=current())
+    dispatch.run_once(db.session, lambda: BOOKED_AT, sms.make_backend(current().sms), settings=current())
     ctx.expire_all()
     sent = ctx.scalars(select(Message).where(Message.kind == "booked")).one()
     assert sent.body == "Northside Health: You are set for Thu Mar 5 at 10:00 AM. Reply C to confirm. 555-0100"

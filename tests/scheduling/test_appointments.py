@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from scheduler.core.settings import current
 from scheduler.errors import Conflict, Invalid
@@ -207,7 +207,8 @@ def test_reschedule_rechecks_and_frees_the_old_time(app, api, make_therapist, ma
     with app.app_context():
         msgs = db.session.scalars(select(Message).where(Message.appointment_id == first["id"])).all()
         live = sorted(m.kind for m in msgs if m.status == "pending")
-        assert live == ["reminder", "reminder", "rescheduled"]
+        # No text had left yet: the patient is told of a booking at the new time, not of a move.
+        assert live == ["booked", "reminder", "reminder"]
         # The texts about the old time are withdrawn.
         old = [m for m in msgs if m.kind == "reminder" and m.session_start_dt == ny(day, 10)]
         assert old and all(m.status == "withdrawn" for m in old)
@@ -258,6 +259,10 @@ def test_cancel_frees_the_slot_and_texts_once(app, api, make_therapist, make_pat
     t, p1, p2 = make_therapist(), make_patient(), make_patient()
     day = next_monday()
     appt_id = book(api, t, p1, at(day, 10)).json["id"]
+    with app.app_context():  # the booking text went out: the patient knows of it, so is told it is off
+        db.session.execute(update(Message).where(Message.appointment_id == appt_id, Message.kind == "booked")
+                           .values(status="sent"))
+        db.session.commit()
     r = api.post(f"/appointments/{appt_id}/cancel", json={"reason": "patient asked"})
     assert r.status_code == 200
     assert r.json["status"] == "cancelled" and r.json["cancel_reason"] == "patient asked"

@@ -56,7 +56,7 @@ def test_each_text_dispatched_is_audited_by_id(make_app):
         db.session.commit()
     assert book(api, *ids, at(next_monday(), 10)).status_code == 201
     with app.app_context():
-        dispatch.run_once(db.session, clock.now, sms.make_backend(app.config), settings=current())
+        dispatch.run_once(db.session, clock.now, sms.make_backend(current().sms), settings=current())
         sent = db.session.scalars(select(Message.id).where(Message.status == "sent")).all()
     assert sent
     assert audit_rows(app, AuditEvent.action == "send") == [("send", "message", i, None) for i in sent]

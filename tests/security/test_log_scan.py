@@ -65,7 +65,7 @@ def test_no_log_line_carries_patient_data(make_app, caplog, capfd, probed):
 
     # Dispatch, the worker's jobs, and a job failing on a statement that carries patient data.
     with app.app_context():
-        dispatch.run_once(db.session, clock.now, sms.make_backend(app.config), settings=current())
+        dispatch.run_once(db.session, clock.now, sms.make_backend(current().sms), settings=current())
         jobs.housekeeping(db.session, clock.now())
         jobs.no_show_followups(db.session, clock.now())
 

@@ -38,5 +38,5 @@ def test_the_largest_accepted_values_run_a_dispatch_pass(make_app, tmp_path):
     cfg = config.load(str(tmp_path), env=env)
     app = make_app(**{k: cfg[k] for k in (*FLOATS, "DISPATCH_BATCH_SIZE")})
     with app.app_context():
-        counts = dispatch.run_once(db.session, lambda: NOW, sms.make_backend(app.config), settings=current())
+        counts = dispatch.run_once(db.session, lambda: NOW, sms.make_backend(current().sms), settings=current())
     assert counts["claimed"] == 0

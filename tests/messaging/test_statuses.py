@@ -61,7 +61,7 @@ def book(app, therapist: int, patient: int, start: datetime) -> int:
 
 def run(app, now: datetime) -> dict:
     with app.app_context():
-        return dispatch.run_once(db.session, lambda: now, sms.make_backend(app.config), settings=current())
+        return dispatch.run_once(db.session, lambda: now, sms.make_backend(current().sms), settings=current())
 
 
 def rows(app, model, *where) -> list:
@@ -138,7 +138,7 @@ def test_an_early_status_waits_for_the_lookup_after_a_crash(capp, standin, make_
         [msg_id] = dispatch.claim(db.session, BOOKED_AT, 10, timedelta(minutes=2), worker_id="w-gone")
         ready, _ = dispatch.prepare(db.session, [msg_id], BOOKED_AT + timedelta(minutes=2), BOOKED_AT,
                                     timedelta(minutes=2), current())
-        sms.make_backend(capp.config).send(ready[0].to, ready[0].body)
+        sms.make_backend(current().sms).send(ready[0].to, ready[0].body)
     assert len(rows(capp, EarlyStatus)) == 1
     standin.on_accept = None
     run(capp, BOOKED_AT + timedelta(seconds=15))  # taken over, found at Twilio, not resent
