@@ -60,6 +60,9 @@ class SkipReason(StrEnum):
     STALE = "stale"
     QUIET_HOURS = "quiet_hours"
     UNRENDERABLE = "unrenderable"
+    # A no-show outreach whose session is no longer missed, or after which a session was booked.
+    NOT_MISSED = "not_missed"
+    BOOKED_AGAIN = "booked_again"
 
 
 class TaskKind(StrEnum):
@@ -74,6 +77,22 @@ class TaskKind(StrEnum):
     ATTENDANCE_MISSING = "attendance_missing"
     GROUP_CLASH = "group_clash"  # the facilitator is busy at a new group meeting
     WAITLIST_CLASH = "waitlist_clash"  # the next in line could not be promoted
+    # Aftercare follow-ups (aftercare.followups), each raised once per cause (tasks.cause).
+    NO_BOOKING_3D = "no_booking_3d"
+    NO_ATTENDANCE_7D = "no_attendance_7d"
+    MISSED_TWICE = "missed_twice"
+    QUIET_14D = "quiet_14d"
+
+
+class PlanEndReason(StrEnum):
+    """Why an aftercare plan ended before its days ran out (discharges.ended_reason)."""
+
+    READMITTED = "readmitted"  # also set when a newer discharge of the same person is recorded
+    TRANSFERRED = "transferred"
+    MOVED = "moved"
+    DECLINED = "declined"
+    DIED = "died"
+    OTHER = "other"
 
 
 class Language(StrEnum):
@@ -95,6 +114,7 @@ ENROLLMENT_STATUSES = tuple(EnrollmentStatus)
 MESSAGE_STATUSES = tuple(MessageStatus)
 DIRECTIONS = tuple(Direction)
 TASK_KINDS = tuple(TaskKind)
+PLAN_END_REASONS = tuple(PlanEndReason)
 LANGUAGES = tuple(Language)
 
 
