@@ -7,6 +7,7 @@ import phonenumbers
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from scheduler.aftercare import plans
 from scheduler.core import timeutil
 from scheduler.core.db import lock
 from scheduler.core.settings import Settings
@@ -67,6 +68,7 @@ def add_discharge(session: Session, patient: Patient, day: date, now: datetime) 
     if any(d.discharge_date == day for d in patient.discharges):
         return False
     patient.discharges.append(Discharge(discharge_date=day))
+    plans.readmit_older(patient, now)  # a newer discharge ends the older plan as readmitted
     return True
 
 
