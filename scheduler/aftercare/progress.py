@@ -51,11 +51,10 @@ class Visit:
     appointment_id: int | None = None
     occurrence_id: int | None = None
 
-    @property
-    def cause(self) -> str:
-        """A stable name for this session (tasks.cause)."""
+    def cause(self, patient_id: int) -> str:
+        """A stable name for this patient's session (tasks.cause): an appointment, or a seat at a meeting."""
         return (f"appointment:{self.appointment_id}" if self.appointment_id is not None
-                else f"occurrence:{self.occurrence_id}")
+                else f"occurrence:{self.occurrence_id}:patient:{patient_id}")
 
 
 def day_start(day: date, tz: str) -> datetime:
