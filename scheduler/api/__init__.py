@@ -211,8 +211,16 @@ def http_error(exc: HTTPException):
 
 def register_routes() -> None:
     """Import the route modules so they attach to bp."""
-    from scheduler.api import appointments, groups, patients, reports, spec, therapists  # noqa: F401
-    from scheduler.api import discharges, tasks  # noqa: F401
+    from scheduler.api import (  # noqa: F401
+        appointments,
+        discharges,
+        groups,
+        patients,
+        reports,
+        spec,
+        tasks,
+        therapists,
+    )
 
 
 register_routes()

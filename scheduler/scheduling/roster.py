@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from scheduler.aftercare import outreach
 from scheduler.core.db import insert_ignore, lock
 from scheduler.core.settings import Settings
 from scheduler.errors import Conflict, Invalid, NotFound
@@ -244,6 +245,8 @@ def record_attendance(session: Session, group_id: int, occurrence_id: int, patie
     row = _attendance_row(session, occ.id, patient_id)
     row.status, row.recorded_at, row.recorded_by = status, now, user_id
     session.flush()
+    outreach.attendance_recorded(session, patient_id, status, now, start_dt=occ.start_dt, end_dt=occ.end_dt,
+                                 occurrence_id=occ.id)
     return row
 
 
