@@ -59,6 +59,9 @@ def record_discharge(patient_id: int, body: schemas.DischargeCreate):
                    201 if created else 200)
 
 
+record_discharge.also_ok = (200,)  # the same patient and date again: the existing discharge
+
+
 @bp.get("/patients/<int:patient_id>/discharges")
 @roles("admin", "coordinator", "therapist")
 @endpoint(schemas.Discharges)

@@ -44,4 +44,5 @@ def test_a_therapist_sees_tasks_about_patients_in_their_care(frozen_clock, ctx, 
     therapist = make_api("therapist", own)
     assert [t["patient_id"] for t in therapist.get("/tasks").get_json()["tasks"]] == [mine]
     hidden, missing = therapist.get(f"/tasks?patient_id={other}"), therapist.get("/tasks?patient_id=999999")
-    assert hidden.status_code == missing.status_code == 404 and hidden.get_json() == missing.get_json()
+    assert hidden.status_code == missing.status_code == 200
+    assert hidden.get_json() == missing.get_json() == {"tasks": []}
