@@ -1,7 +1,7 @@
 """Aftercare fixtures: a clinic whose records are written straight to the database."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -16,13 +16,7 @@ from scheduler.models import (
     Occurrence,
 )
 from tests.support import NOW
-
-NY = "America/New_York"
-
-
-def local(day: date, hh: int, mm: int = 0, tz: str = NY) -> datetime:
-    """A wall time in `tz` as an aware UTC instant."""
-    return timeutil.localize(datetime(day.year, day.month, day.day, hh, mm), tz).astimezone(timeutil.UTC)
+from tests.support.aftercare import NY
 
 
 @pytest.fixture

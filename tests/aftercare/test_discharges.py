@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from scheduler.models import AuditEvent, Discharge
-from tests.aftercare.conftest import local  # noqa: F401 (fixture helpers live in conftest)
 from tests.support import NOW
+from tests.support.aftercare import local
 
 TODAY = date(2026, 3, 2)  # NOW in New York
 

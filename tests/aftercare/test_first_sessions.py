@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.aftercare.conftest import local
+from tests.support.aftercare import local
 
 MONDAY = date(2026, 3, 2)  # NOW's date in New York; US clocks spring forward on Sunday Mar 8
 

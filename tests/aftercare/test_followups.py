@@ -10,8 +10,8 @@ from scheduler import jobs
 from scheduler.aftercare import followups
 from scheduler.extensions import db
 from scheduler.models import Task
-from tests.aftercare.conftest import local
 from tests.support import NOW
+from tests.support.aftercare import local
 from tests.support.racing import run_together
 
 TODAY = date(2026, 3, 2)  # NOW in New York (07:00)

@@ -11,7 +11,7 @@ from scheduler.extensions import db
 from scheduler.messaging import dispatch, sms, templates, texts
 from scheduler.models import Message, Patient
 from scheduler.scheduling import appointments, roster
-from tests.aftercare.conftest import local
+from tests.support.aftercare import local
 
 MISSED_AT = local(date(2026, 3, 2), 10)  # Monday 10:00-10:50 in New York
 AFTER = MISSED_AT + timedelta(hours=2)  # noon: outside quiet hours
