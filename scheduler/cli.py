@@ -131,6 +131,16 @@ def dispatch_command() -> None:
     click.echo("dispatch: " + " ".join(f"{k}={v}" for k, v in counts.items()))
 
 
+@click.command("followups")
+@with_appcontext
+def followups_command() -> None:
+    """One pass of the aftercare follow-up checks (the worker runs it every 15 minutes); prints counts."""
+    from scheduler import jobs
+
+    counts = jobs.aftercare_followups(db.session, _now())
+    click.echo("followups: " + " ".join(f"{k}={v}" for k, v in counts.items()))
+
+
 @click.command("worker")
 @with_appcontext
 def worker_command() -> None:
@@ -200,3 +210,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(status_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(followups_command)

@@ -94,6 +94,16 @@ def no_show_followups(session: Session, now: datetime) -> int:
     return len(no_shows) + len(unrecorded) + seats
 
 
+def aftercare_followups(session: Session, now: datetime) -> dict[str, int]:
+    """The aftercare follow-up tasks (aftercare.followups); a unique cause per task makes a
+    concurrent or repeated pass harmless, so no turn-taking is needed."""
+    from scheduler.aftercare import followups
+
+    counts = followups.run(session, now)
+    session.commit()
+    return counts
+
+
 def housekeeping(session: Session, now: datetime) -> dict[str, int]:
     """Forget old webhook signatures and early statuses, apply any left over; log (counts only)
     what went wrong in the last day and anything stuck."""
@@ -157,6 +167,7 @@ def build_scheduler(app: Flask, stop: threading.Event,
     add("plan", _job, (app, plan), start, seconds=PLAN_EVERY.total_seconds())
     add("horizon", _job, (app, extend_horizon), start, hours=1)
     add("follow_up", _job, (app, no_show_followups), start + timedelta(seconds=30), minutes=15)
+    add("aftercare_followups", _job, (app, aftercare_followups), start + timedelta(seconds=45), minutes=15)
     add("housekeeping", _job, (app, housekeeping), start + timedelta(minutes=1), hours=1)
     return scheduler
 

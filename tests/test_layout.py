@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAIN = ("scheduling", "messaging", "outcomes")
+DOMAIN = ("scheduling", "messaging", "outcomes", "aftercare")
 
 
 def _imports(path: Path) -> set[str]:

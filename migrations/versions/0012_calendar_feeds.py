@@ -1,7 +1,7 @@
 """calendar feeds: therapists' private feed links (hashes only) and clinic options set on /admin
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import scheduler.models.types
 
 
 revision = '0012'
-down_revision = '0009'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

@@ -1,1 +1,1 @@
-"""Aftercare: from discharge into care: plans, first sessions, follow-up rules and their tasks, reports."""
+"""Aftercare: from discharge into care: plans and progress, first sessions, follow-up tasks and outreach, reports."""

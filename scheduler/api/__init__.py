@@ -262,7 +262,17 @@ def http_error(exc: HTTPException):
 
 def register_routes() -> None:
     """Import the route modules so they attach to bp."""
-    from scheduler.api import appointments, groups, patients, reports, spec, status, therapists  # noqa: F401
+    from scheduler.api import (  # noqa: F401
+        appointments,
+        discharges,
+        groups,
+        patients,
+        reports,
+        spec,
+        status,
+        tasks,
+        therapists,
+    )
 
 
 register_routes()

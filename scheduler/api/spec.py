@@ -128,6 +128,8 @@ def _operation(name: str, view, spec: Endpoint, rule, refs: dict, inline: dict) 
     if spec.response is not None:
         ok["content"] = {"application/json": {"schema": refs[(spec.response, "serialization")]}}
     op["responses"] = {str(spec.status): ok, **{c: _error(c) for c in sorted(codes)}}
+    for code in getattr(view, "also_ok", ()):  # e.g. 200: a repeated create answers with what exists
+        op["responses"][str(code)] = ok
     return op
 
 

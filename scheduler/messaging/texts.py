@@ -21,6 +21,7 @@ FORBIDDEN_WORDS = care_words.FORBIDDEN_WORDS  # matched by stem and look-alike, 
 KINDS = (
     "booked", "reminder", "rescheduled", "cancelled", "waitlist_promoted", "confirm_ack",
     "reschedule_ack", "opt_out_ack", "opt_in_ack", "help", "unrecognized", "nothing_to_confirm",
+    "no_show_outreach",
 )
 LANGUAGES = tuple(Language)
 
@@ -69,6 +70,8 @@ _PLAIN: dict[str, dict[str, str]] = {
         "unrecognized": ("{n}: Sorry, we did not understand. Reply C to confirm, R to reschedule, "
                          "STOP to opt out, or call {p}"),
         "nothing_to_confirm": "{n}: We found no upcoming appointment to confirm. Please call {p}",
+        "no_show_outreach": ("{n}: We missed you and would be glad to see you again. To book a new "
+                             "time call {p}. Reply STOP to opt out."),
     },
     "es": {
         "cancelled": ("{n}: Su cita fue cancelada. Para otra cita llame al {p}. "
@@ -85,6 +88,8 @@ _PLAIN: dict[str, dict[str, str]] = {
         "unrecognized": ("{n}: No entendimos. Responda C para confirmar, R para cambiar, STOP "
                          "para darse de baja, o llame al {p}"),
         "nothing_to_confirm": "{n}: No encontramos citas por confirmar. Llame al {p}",
+        "no_show_outreach": ("{n}: Le esperamos de nuevo con gusto. Para una nueva cita llame al {p}. "
+                             "Responda STOP para darse de baja."),
     },
 }
 

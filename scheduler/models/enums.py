@@ -48,6 +48,7 @@ class MessageKind(StrEnum):
     RESCHEDULED = "rescheduled"
     CANCELLED = "cancelled"
     WAITLIST_PROMOTED = "waitlist_promoted"
+    NO_SHOW_OUTREACH = "no_show_outreach"  # one invitation to book again after a missed session
     # A patient's text, by what it asks for (messaging.replies).
     CONFIRM = "confirm"
     RESCHEDULE = "reschedule"
@@ -86,6 +87,9 @@ class SkipReason(StrEnum):
     STALE = "stale"
     QUIET_HOURS = "quiet_hours"
     UNRENDERABLE = "unrenderable"
+    # A no-show outreach whose session is no longer missed, or after which a session was booked.
+    NOT_MISSED = "not_missed"
+    BOOKED_AGAIN = "booked_again"
 
 
 class TaskKind(StrEnum):
@@ -100,6 +104,22 @@ class TaskKind(StrEnum):
     ATTENDANCE_MISSING = "attendance_missing"
     GROUP_CLASH = "group_clash"  # the facilitator is busy at a new group meeting
     WAITLIST_CLASH = "waitlist_clash"  # the next in line could not be promoted
+    # Aftercare follow-ups (aftercare.followups), each raised once per cause (tasks.cause).
+    NO_BOOKING_3D = "no_booking_3d"
+    NO_ATTENDANCE_7D = "no_attendance_7d"
+    MISSED_TWICE = "missed_twice"
+    QUIET_14D = "quiet_14d"
+
+
+class PlanEndReason(StrEnum):
+    """Why an aftercare plan ended before its days ran out (discharges.ended_reason)."""
+
+    READMITTED = "readmitted"  # also set when a newer discharge of the same person is recorded
+    TRANSFERRED = "transferred"
+    MOVED = "moved"
+    DECLINED = "declined"
+    DIED = "died"
+    OTHER = "other"
 
 
 class FollowUpReason(StrEnum):
@@ -142,6 +162,7 @@ MESSAGE_STATUSES = tuple(MessageStatus)
 MESSAGE_KINDS = tuple(MessageKind)
 DIRECTIONS = tuple(Direction)
 TASK_KINDS = tuple(TaskKind)
+PLAN_END_REASONS = tuple(PlanEndReason)
 LANGUAGES = tuple(Language)
 
 

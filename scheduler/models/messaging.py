@@ -80,13 +80,18 @@ class Task(db.Model):
     """A follow-up for staff: a reschedule request, an opt-out, a reply nobody understood."""
 
     __tablename__ = "tasks"
-    __table_args__ = (CheckConstraint(sql_in("kind", TASK_KINDS), name="kind"),)
+    __table_args__ = (
+        CheckConstraint(sql_in("kind", TASK_KINDS), name="kind"),
+        # A follow-up is raised once per cause (aftercare.followups); NULL causes never clash.
+        UniqueConstraint("kind", "cause"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
     kind: Mapped[str] = mapped_column(String(30))
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
     detail: Mapped[str | None] = mapped_column(String(300))
+    cause: Mapped[str | None] = mapped_column(String(100))  # e.g. "discharge:7", "appointment:12"
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -9,13 +9,14 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Integer,
     String,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from scheduler.extensions import db
-from scheduler.models.enums import LANGUAGES, Language, sql_in
+from scheduler.models.enums import LANGUAGES, PLAN_END_REASONS, Language, sql_in
 from scheduler.models.types import UTCDateTime
 
 if TYPE_CHECKING:  # resolved by name through the registry at run time
@@ -56,13 +57,29 @@ class Patient(db.Model):
 
 
 class Discharge(db.Model):
-    """One discharge from detox; the follow-up report counts these, not people."""
+    """One discharge from detox and the aftercare plan it starts; reports count these, not people.
+
+    The plan runs plan_days from the discharge date, at a cadence of individual sessions and
+    group meetings a week; it ends early when ended_at is set (aftercare.plans says when).
+    """
 
     __tablename__ = "discharges"
-    __table_args__ = (UniqueConstraint("patient_id", "discharge_date"),)
+    __table_args__ = (
+        UniqueConstraint("patient_id", "discharge_date"),
+        CheckConstraint("plan_days BETWEEN 1 AND 365", name="plan_days"),
+        CheckConstraint("individual_per_week BETWEEN 0 AND 7", name="individual_per_week"),
+        CheckConstraint("groups_per_week BETWEEN 0 AND 7", name="groups_per_week"),
+        CheckConstraint(f"ended_reason IS NULL OR {sql_in('ended_reason', PLAN_END_REASONS)}",
+                        name="ended_reason"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     discharge_date: Mapped[date] = mapped_column(Date, index=True)
+    plan_days: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
+    individual_per_week: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    groups_per_week: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_reason: Mapped[str | None] = mapped_column(String(20))
 
 
 class CareTeamMember(db.Model):

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
+from scheduler.aftercare import outreach
 from scheduler.core import timeutil
 from scheduler.core.db import is_postgres, lock
 from scheduler.core.settings import Settings
@@ -224,6 +225,8 @@ def record_attendance(session: Session, appointment_id: int, status: str, now: d
     appt.updated_at = now
     _event(appt, now, user_id)
     session.flush()
+    outreach.attendance_recorded(session, appt.patient_id, status, now, start_dt=appt.start_dt, end_dt=appt.end_dt,
+                                 appointment_id=appt.id)
     return appt
 
 

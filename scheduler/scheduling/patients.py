@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from scheduler.aftercare import plans
 from scheduler.core import access, timeutil
 from scheduler.core.db import lock
 from scheduler.core.settings import Settings
@@ -51,6 +52,7 @@ def add_discharge(session: Session, patient: Patient, day: date, now: datetime) 
     if any(d.discharge_date == day for d in patient.discharges):
         return False
     patient.discharges.append(Discharge(discharge_date=day))
+    plans.readmit_older(patient, now)  # a newer discharge ends the older plan as readmitted
     return True
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, selectinload
 
+from scheduler.aftercare import outreach
 from scheduler.core import access
 from scheduler.core.db import insert_ignore, is_postgres, lock
 from scheduler.core.settings import Settings
@@ -289,6 +290,8 @@ def record_attendance(session: Session, group_id: int, occurrence_id: int, patie
     row = _attendance_row(session, occ.id, patient_id)
     row.status, row.recorded_at, row.recorded_by = status, now, user_id
     session.flush()
+    outreach.attendance_recorded(session, patient_id, status, now, start_dt=occ.start_dt, end_dt=occ.end_dt,
+                                 occurrence_id=occ.id)
     return row
 
 

@@ -4,6 +4,17 @@
 `Invalid({field: message})` naming every bad field at once. The OpenAPI document is generated
 from these models (api/spec.py), so what is checked and what is documented cannot drift.
 """
+from scheduler.schemas.aftercare import (
+    Discharge,
+    DischargeCreate,
+    Discharges,
+    DischargeUpdate,
+    FirstSlots,
+    FirstSlotsQuery,
+    PlanEnd,
+    Tasks,
+    TasksQuery,
+)
 from scheduler.schemas.appointments import (
     Appointment,
     AppointmentCreate,
@@ -43,4 +54,6 @@ __all__ = [
     "AvailabilityPut", "Calendar", "CalendarQuery", "Slots", "SlotsQuery", "Therapist", "TherapistCreate", "Record",
     "Request", "Response",
     "errors_of", "form_values", "parse", "valid_fields",
+    "Discharge", "DischargeCreate", "Discharges", "DischargeUpdate", "FirstSlots", "FirstSlotsQuery",
+    "PlanEnd", "Tasks", "TasksQuery",
 ]

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from scheduler.extensions import db
-from scheduler.models import Appointment, Enrollment, GroupSeries, Occurrence, Patient
+from scheduler.models import Appointment, Discharge, Enrollment, GroupSeries, Occurrence, Patient
 from scheduler.models.enums import Role
 from tests.support import NOW, Api
 
@@ -47,6 +47,8 @@ class World:
     newcomers: dict[str, int]  # caller -> patient not yet in the group
     attendees: dict[str, int]
     monday: date
+    discharge: int = 0  # the patient's, in the past
+    ends: dict[str, int] | None = None  # caller -> a discharge whose plan to end
 
     def slot(self, i: int) -> str:
         """The i-th free 50-minute slot inside t1's Mon-Fri 09:00-17:00 week, as local time with offset."""
@@ -114,6 +116,13 @@ def world(app, make_therapist) -> World:
             return patient
 
         seat(w.patient)
+        past = monday - timedelta(days=14)
+        discharges = [Discharge(patient_id=w.patient, discharge_date=past)] + [
+            Discharge(patient_id=next(people), discharge_date=past) for _ in STAFF]
+        db.session.add_all(discharges)
+        db.session.flush()
+        w.discharge = discharges[0].id
+        w.ends = dict(zip(sorted(STAFF), (d.id for d in discharges[1:]), strict=True))
         for caller in STAFF:
             w.drops[caller] = seat(next(people))
             w.newcomers[caller] = next(people)
@@ -205,6 +214,15 @@ ROUTES = [
     Route("post", "/groups/{id}/occurrences/{id}/attendance",
           fixed("/groups/{w.group}/occurrences/{w.past_occurrence}/attendance"), OWN, 200,
           lambda w, c: {"patient_id": w.attendees.get(c, w.attendees["own"]), "status": "attended"}),
+    Route("post", "/patients/{id}/discharges", fixed("/patients/{w.patient}/discharges"), STAFF, 201,
+          lambda w, c: {"date": (w.monday - timedelta(days=20 + CALLERS.index(c))).isoformat()}),
+    Route("get", "/patients/{id}/discharges", fixed("/patients/{w.patient}/discharges"), OWN),
+    Route("patch", "/discharges/{id}", fixed("/discharges/{w.discharge}"), STAFF, 200,
+          lambda w, c: {"plan_days": 60}),
+    Route("post", "/discharges/{id}/end", per_caller("/discharges/{target}/end", "ends"), STAFF, 200,
+          lambda w, c: {"reason": "moved"}),
+    Route("get", "/discharges/{id}/first-slots", fixed("/discharges/{w.discharge}/first-slots"), OWN),
+    Route("get", "/tasks", fixed("/tasks"), OWN | {"other"}),
     # A therapist gets the reports too, counting only the patients in their care.
     Route("get", "/reports/follow-up", fixed("/reports/follow-up?from=2026-01-01&to=2026-12-31"), SIGNED_IN),
     Route("get", "/reports/engagement", fixed("/reports/engagement?from=2026-01-01&to=2026-12-31"), SIGNED_IN),

@@ -611,7 +611,7 @@ def test_worker_jobs_are_configured_to_never_drop_a_run(tapp):
 
     scheduler = jobs.build_scheduler(tapp, threading.Event())
     listed = {job.id: job for job in scheduler.get_jobs()}
-    assert set(listed) == {"dispatch", "plan", "horizon", "follow_up", "housekeeping"}
+    assert set(listed) == {"dispatch", "plan", "horizon", "follow_up", "aftercare_followups", "housekeeping"}
     for job in listed.values():
         assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (1, True, None)
     assert not scheduler.running

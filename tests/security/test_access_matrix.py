@@ -25,6 +25,7 @@ from scheduler.models import (
     ApiToken,
     Appointment,
     CareTeamMember,
+    Discharge,
     Enrollment,
     GroupSeries,
     Occurrence,
@@ -94,6 +95,9 @@ def world(app, clients) -> dict:
                                  created_at=now - timedelta(days=2), enrolled_at=now - timedelta(days=2)))
             s.flush()
             groups[who] = (g.id, occ.id)
+        discharge = Discharge(patient_id=p_a.id, discharge_date=monday - timedelta(days=14))
+        s.add(discharge)
+        s.flush()
         users = {role: auth.create_user(s, f"{role.replace(' ', '')}@x.test", role, now)
                  for role in ("admin", "coordinator")}
         users["therapist A"] = auth.create_user(s, "ta@x.test", "therapist", now, therapist_id=a.id)
@@ -113,7 +117,7 @@ def world(app, clients) -> dict:
         w = {"therapist_id": a.id, "b": b.id, "patient_id": p_a.id, "p_b": p_b.id, "p_new": p_new.id,
              "appointment_id": appts["appt"].id, "past_appointment": appts["past"].id,
              "group_id": groups["A"][0], "occurrence_id": groups["A"][1], "group_b": groups["B"],
-             "monday": monday}
+             "monday": monday, "discharge_id": discharge.id}
     client = app.test_client()
     clients.update({name: Api(client, token, 0) for name, token in tokens.items()})
     clients["anonymous"] = Api(client, "", 0)
@@ -145,6 +149,10 @@ BODIES = {
     ("POST", "/api/v1/groups/<int:group_id>/enrollments"): lambda w, i: {"patient_id": w["p_new"]},
     ("POST", "/api/v1/groups/<int:group_id>/occurrences/<int:occurrence_id>/attendance"): lambda w, i: {
         "patient_id": w["patient_id"], "status": "attended"},
+    ("POST", "/api/v1/patients/<int:patient_id>/discharges"): lambda w, i: {
+        "date": (w["monday"] - timedelta(days=20 + i)).isoformat()},
+    ("PATCH", "/api/v1/discharges/<int:discharge_id>"): lambda w, i: {"plan_days": 60},
+    ("POST", "/api/v1/discharges/<int:discharge_id>/end"): lambda w, i: {"reason": "moved"},
 }
 QUERIES = {
     "/api/v1/therapists/<int:therapist_id>/slots": "?from={d}T08:00&to={d}T18:00&duration=50",
@@ -211,8 +219,9 @@ def test_every_route_for_every_principal(make_app, probed):
     # 2. Therapist B on A's records: exactly as missing (status and body), never 2xx.
     missing = {k: MISSING for k in w}
     for method, rule in routes:
-        if rule.endswith(("/openapi.json", "/follow-up", "/engagement", "/status")) or (method == "POST" and "<" not in rule):
-            continue  # no record of A's in the path (POST /appointments etc.: the chains below)
+        if rule.endswith(("/openapi.json", "/follow-up", "/engagement", "/status", "/tasks")) or (
+                method == "POST" and "<" not in rule):
+            continue  # no record of A's in the path (POST /appointments etc.: the chains below; /tasks lists B's own)
         body = BODIES.get((method, rule), lambda w, i: None)(w, 90)
         got = call(clients["therapist B"], method, path_for(rule, w, w), body)
         absent = call(clients["therapist B"], method, path_for(rule, missing, w), body)
@@ -250,6 +259,8 @@ STAFF_ONLY = {
     ("POST", "/api/v1/therapists"), ("POST", "/api/v1/patients"), ("PATCH", "/api/v1/patients/<int:patient_id>"),
     ("POST", "/api/v1/groups"), ("POST", "/api/v1/groups/<int:group_id>/enrollments"),
     ("DELETE", "/api/v1/groups/<int:group_id>/enrollments/<int:patient_id>"), ("GET", "/api/v1/status"),
+    ("POST", "/api/v1/patients/<int:patient_id>/discharges"), ("PATCH", "/api/v1/discharges/<int:discharge_id>"),
+    ("POST", "/api/v1/discharges/<int:discharge_id>/end"),
 }
 
 
