@@ -1,7 +1,7 @@
 """Discharge routes: record, list with progress, change and end a plan, and the first free sessions."""
 from __future__ import annotations
 
-from flask import g
+from flask import g, jsonify, make_response
 
 from scheduler import schemas
 from scheduler.aftercare import first_sessions, plans, progress
@@ -9,6 +9,7 @@ from scheduler.api import audited, bp, endpoint, now, roles
 from scheduler.core import access, timeutil
 from scheduler.extensions import db
 from scheduler.models import Discharge, Patient
+from scheduler.models.enums import Role
 from scheduler.scheduling import patients
 
 
@@ -47,7 +48,7 @@ def _one(discharge: Discharge) -> dict:
 
 
 @bp.post("/patients/<int:patient_id>/discharges")
-@roles("admin", "coordinator")
+@roles(Role.ADMIN, Role.COORDINATOR)
 @endpoint(schemas.Discharge, body=schemas.DischargeCreate, status=201, conflict=True)
 def record_discharge(patient_id: int, body: schemas.DischargeCreate):
     """Record a discharge and its plan; the same date again answers 200 with the existing one."""
@@ -55,15 +56,18 @@ def record_discharge(patient_id: int, body: schemas.DischargeCreate):
     discharge, created = plans.record(db.session, patient_id, body.date, now(), plan_days=body.plan_days,
                                       individual_per_week=body.individual_per_week,
                                       groups_per_week=body.groups_per_week)
-    return audited("create" if created else "read", "discharge", discharge.id, _one(discharge),
-                   201 if created else 200)
+    answer = audited("create" if created else "read", "discharge", discharge.id, _one(discharge))
+    if created:
+        return answer
+    # The same patient and date again: the existing discharge, 200 (nothing was created).
+    return make_response(jsonify(answer.model_dump(mode="json", by_alias=True, exclude_unset=True)), 200)
 
 
 record_discharge.also_ok = (200,)  # the same patient and date again: the existing discharge
 
 
 @bp.get("/patients/<int:patient_id>/discharges")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.Discharges)
 def list_discharges(patient_id: int):
     """The patient's discharges, newest first, each with its plan and progress."""
@@ -75,7 +79,7 @@ def list_discharges(patient_id: int):
 
 
 @bp.patch("/discharges/<int:discharge_id>")
-@roles("admin", "coordinator")
+@roles(Role.ADMIN, Role.COORDINATOR)
 @endpoint(schemas.Discharge, body=schemas.DischargeUpdate, conflict=True)
 def update_discharge(discharge_id: int, body: schemas.DischargeUpdate):
     """Change the date or the plan; only the fields given change."""
@@ -85,7 +89,7 @@ def update_discharge(discharge_id: int, body: schemas.DischargeUpdate):
 
 
 @bp.post("/discharges/<int:discharge_id>/end")
-@roles("admin", "coordinator")
+@roles(Role.ADMIN, Role.COORDINATOR)
 @endpoint(schemas.Discharge, body=schemas.PlanEnd, conflict=True)
 def end_plan(discharge_id: int, body: schemas.PlanEnd):
     """End the plan with a reason: it raises no task and sends no text from now on."""
@@ -94,7 +98,7 @@ def end_plan(discharge_id: int, body: schemas.PlanEnd):
 
 
 @bp.get("/discharges/<int:discharge_id>/first-slots")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.FirstSlots, query=schemas.FirstSlotsQuery)
 def first_slots(discharge_id: int, query: schemas.FirstSlotsQuery):
     """The earliest free sessions after the discharge: care team first, then the rest; group meetings."""

@@ -9,6 +9,7 @@ from scheduler.api import audited, bp, endpoint, roles
 from scheduler.core import access, timeutil
 from scheduler.extensions import db
 from scheduler.models import Task
+from scheduler.models.enums import Role
 
 
 def task_json(t: Task) -> dict:
@@ -17,7 +18,7 @@ def task_json(t: Task) -> dict:
 
 
 @bp.get("/tasks")
-@roles("admin", "coordinator", "therapist")
+@roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.Tasks, query=schemas.TasksQuery)
 def list_tasks(query: schemas.TasksQuery):
     """Tasks by ?kind=&patient_id=&open=true; a therapist sees those about patients in their care.

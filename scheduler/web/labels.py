@@ -3,7 +3,7 @@
 `LABELS[Enum][member]` is the wording; templates use the `label` filter
 (`{{ appt.status|label("AppointmentStatus") }}`) and forms `choices(Enum)`. A member without
 wording fails at import (and in tests/web/test_labels.py), so a new value cannot reach a page raw.
-Message kinds keep their wording in admin.KIND_LABELS until the MessageKind enum exists.
+The template editor's kinds (messaging.texts, words for admin.KIND_LABELS) are another list.
 """
 from __future__ import annotations
 
@@ -14,8 +14,12 @@ from scheduler.models.enums import (
     AppointmentStatus,
     Direction,
     EnrollmentStatus,
+    FeedMode,
+    FollowUpReason,
     Language,
+    MessageKind,
     MessageStatus,
+    PlanEndReason,
     Role,
     SkipReason,
     TaskKind,
@@ -46,7 +50,26 @@ LABELS: dict[type[StrEnum], dict[StrEnum, str]] = {
         "reschedule_request": "Asked to reschedule", "opt_out": "Opted out", "consent_needed": "Consent needed",
         "unrecognized_reply": "Reply not understood", "sms_failed": "Text failed", "no_show": "No-show",
         "attendance_missing": "Attendance missing", "group_clash": "Group clash",
-        "waitlist_clash": "Waitlist clash"}),
+        "waitlist_clash": "Waitlist clash", "no_booking_3d": "Nothing booked 3 days after discharge",
+        "no_attendance_7d": "No session attended in the first 7 days", "missed_twice": "Missed twice in a row",
+        "quiet_14d": "No session attended for 14 days"}),
+    MessageKind: _build(MessageKind, {
+        "booked": "Booking", "reminder": "Reminder", "rescheduled": "Moved", "cancelled": "Cancelled",
+        "waitlist_promoted": "Seat from the waitlist", "no_show_outreach": "Invitation to book again",
+        "confirm": "C (confirm)", "reschedule": "R (reschedule)", "opt_out": "Opt-out", "opt_in": "Opt-in",
+        "help": "HELP", "other": "Other reply", "reply_confirm_ack": "Answer to C",
+        "reply_nothing_to_confirm": "Answer to C (nothing to confirm)", "reply_reschedule_ack": "Answer to R",
+        "reply_opt_out_ack": "Answer to an opt-out", "reply_opt_in_ack": "Answer to an opt-in",
+        "reply_help": "Answer to HELP", "reply_unrecognized": "Answer to a reply not understood"}),
+    PlanEndReason: _build(PlanEndReason, {
+        "readmitted": "Readmitted", "transferred": "Transferred", "moved": "Moved away", "declined": "Declined care",
+        "died": "Died", "other": "Other"}),
+    FollowUpReason: _build(FollowUpReason, {
+        "pending": "Still within 7 days", "too_late": "First session after day 7",
+        "same_day_only": "Seen only on the discharge day", "no_show": "Missed a session in the first week",
+        "cancelled": "Session cancelled in the first week", "nothing_booked": "Nothing booked",
+        "repeat": "Repeat discharge (not counted)"}),
+    FeedMode: _build(FeedMode, {"off": "Off", "on": "On", "initials": "On, with patients' initials"}),
     Role: _build(Role, _spaced(Role)),
     Language: _build(Language, {"en": "English", "es": "Spanish"}),
 }

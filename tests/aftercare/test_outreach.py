@@ -32,7 +32,7 @@ def missed(ctx, clinic, pid, start=MISSED_AT, now=AFTER, status="no_show") -> in
 
 def send(app, now) -> dict:
     with app.app_context():
-        return dispatch.run_once(db.session, lambda: now, sms.make_backend(app.config), settings=current())
+        return dispatch.run_once(db.session, lambda: now, sms.make_backend(current().sms), settings=current())
 
 
 @pytest.fixture
