@@ -4,8 +4,8 @@ Every check runs (`--checks all`: schema-valid data accepted, invalid and missin
 headers and auth refused, answers match their schemas, documented status codes, ...) with a
 bounded number of examples per operation, on SQLite and on PostgreSQL. The 404, 409 and 422 the
 contract gives are acceptable answers to schema-valid data (a 422 only for a rule the document
-names as checked in code: tests/support/schemathesis_hooks.py). The app runs as deployed, its
-limit on failed token checks on: the fuzzer's bad tokens must never lock its valid one out.
+names as checked in code: tests/support/schemathesis_hooks.py). The app runs as deployed with its
+rate limiter on: the fuzzer's bad tokens must never lock its valid one out.
 """
 from __future__ import annotations
 
@@ -30,8 +30,15 @@ EXAMPLES = 15  # per operation and phase: about 2,600 cases, a minute or two per
 
 
 @pytest.fixture
-def live(app):
-    """The app served on a free port, filled with the demo clinic; yields (base URL, admin token)."""
+def live(make_app):
+    """The app served on a free port, filled with the demo clinic; yields (base URL, admin token).
+
+    The limiter stays on; only its ceilings for failed token checks are raised, since the fuzzer is
+    one client sending thousands of deliberately bad tokens, whose throttling (a 429 where
+    Schemathesis expects a 401) is tests/security/test_tokens.py's to prove.
+    """
+    app = make_app(RATELIMIT_ENABLED=True, API_AUTH_TOKEN_FAILURE_LIMIT="100000 per minute",
+                   API_AUTH_FAILURE_LIMIT="100000 per minute")
     with app.app_context():
         token = demo.seed(db.session, datetime.now(UTC), settings.current()).admin_token
         db.session.commit()
