@@ -55,6 +55,16 @@ METHODS = ("all", "hedis")
 MISSED = (AppointmentStatus.NO_SHOW, AppointmentStatus.LATE_CANCELLED)
 # Texts that left for Twilio (the delivered rate's denominator).
 SENT = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.FAILED)
+# The CSV columns of each report (the API's and the pages' downloads share them).
+FOLLOW_UP_COLUMNS = {
+    "month": ("month", "discharges", "followed_up_7d", "followed_up_30d", "rate_7d", "rate_30d"),
+    "therapist": ("therapist_id", "discharges", "followed_up_7d", "followed_up_30d", "rate_7d", "rate_30d"),
+    "discharge": ("discharge_id", "patient_id", "date", "followed_up_7d", "followed_up_30d", "first_attended",
+                  "reason"),
+}
+ENGAGEMENT_COLUMNS = ("sessions", "attended", "no_show", "late_cancelled", "attendance_rate", "no_show_rate",
+                      "confirmed_by_reply_rate", "delivered_rate")
+ENGAGEMENT_KEYS = {"month": "month", "therapist": "therapist_id", "group": "group_id"}
 _MARGIN = timedelta(days=2)  # covers every zone's local day around a UTC bound
 # How far after a discharge a first attended session is looked for (`first_attended`, `too_late`):
 # a default plan's length; a session later than that is no follow-up of this discharge.
@@ -289,3 +299,11 @@ def engagement(session: Session, first: date, last: date, now: datetime, by: str
                      "confirmed_by_reply_rate": rate(int(confirmed), sessions),
                      "delivered_rate": rate(int(got), int(sent))})
     return {"rows": rows}
+
+
+def patient_names(session: Session, patient_ids) -> dict[int, str]:
+    """The names of the patients a report lists (for links on the page)."""
+    ids = sorted(set(patient_ids))
+    if not ids:
+        return {}
+    return dict(session.execute(select(Patient.id, Patient.name).where(Patient.id.in_(ids))).all())

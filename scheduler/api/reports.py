@@ -5,6 +5,7 @@ from flask import Response, g, request
 
 from scheduler import schemas
 from scheduler.aftercare import reports
+from scheduler.aftercare.reports import ENGAGEMENT_COLUMNS, ENGAGEMENT_KEYS, FOLLOW_UP_COLUMNS
 from scheduler.api import audited, bp, endpoint, roles
 from scheduler.core import access, audit
 from scheduler.core.clock import now
@@ -12,16 +13,6 @@ from scheduler.core.spreadsheet import to_csv
 from scheduler.errors import Invalid
 from scheduler.extensions import db
 from scheduler.models.enums import Role
-
-FOLLOW_UP_COLUMNS = {
-    "month": ("month", "discharges", "followed_up_7d", "followed_up_30d", "rate_7d", "rate_30d"),
-    "therapist": ("therapist_id", "discharges", "followed_up_7d", "followed_up_30d", "rate_7d", "rate_30d"),
-    "discharge": ("discharge_id", "patient_id", "date", "followed_up_7d", "followed_up_30d", "first_attended",
-                  "reason"),
-}
-ENGAGEMENT_COLUMNS = ("sessions", "attended", "no_show", "late_cancelled", "attendance_rate", "no_show_rate",
-                      "confirmed_by_reply_rate", "delivered_rate")
-ENGAGEMENT_KEYS = {"month": "month", "therapist": "therapist_id", "group": "group_id"}
 
 
 def _range(query) -> None:

@@ -74,6 +74,7 @@ NAV = (
     ("Groups", "/groups", access.EVERYONE),
     ("Patients", "/patients", access.EVERYONE),
     ("Tasks", "/tasks", access.EVERYONE),
+    ("Reports", "/reports", access.EVERYONE),
     ("Admin", "/admin", (Role.ADMIN,)),
 )
 
@@ -100,6 +101,7 @@ def register_routes() -> None:
         grid,
         groups,
         patients,
+        reports,
         tasks,
         today,
     )
