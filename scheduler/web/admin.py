@@ -8,13 +8,13 @@ from __future__ import annotations
 from flask import current_app, redirect, render_template, request, url_for
 from sqlalchemy.engine import make_url
 
-from scheduler.core import audit, auth, staff
+from scheduler.core import audit, auth, settings, staff
 from scheduler.core.clock import now
 from scheduler.errors import Conflict, Invalid, NotFound
 from scheduler.extensions import db
 from scheduler.messaging import sms, templates, texts
-from scheduler.models import ROLES, Language, Role
-from scheduler.scheduling import therapists
+from scheduler.models import ROLES, FeedMode, Language, Role
+from scheduler.scheduling import feeds, therapists
 from scheduler.web import bp, roles, user
 from scheduler.web.forms import FormState, parse_id
 from scheduler.web.helpers import new_form_id, when
@@ -56,19 +56,22 @@ def _settings() -> list[tuple[str, str]]:
 
 
 def _page(new_user: FormState | None = None, user_forms: dict[int, FormState] | None = None,
-          token: tuple[str, str] | None = None, status: int = 200):
+          token: tuple[str, str] | None = None, feed_form: FormState | None = None, status: int = 200):
     """The admin page; `user_forms` holds a refused per-user form, `token` a token shown once."""
     users = staff.users(db.session)
     names = therapists.names(db.session)
     tokens = staff.tokens(db.session)
     stored = templates.overrides(db.session)
+    mode = feeds.mode(db.session, settings.current())
     wording = [(kind, lang, (kind, lang) in stored) for kind in texts.KINDS for lang in texts.LANGUAGES]
     html = render_template(
         "admin/admin.html", users=users, therapists=names, therapist_names=dict(names), tokens=tokens,
         roles=ROLES, role_choices=ROLE_CHOICES, when=when,
         new_user=new_user or FormState({"role": "coordinator", "form_id": new_form_id()}),
         user_forms=user_forms or {}, token=token, token_form_id=new_form_id(), wording=wording,
-        kind_labels=KIND_LABELS, language_labels=LANGUAGE_LABELS, settings=_settings(), me=user())
+        kind_labels=KIND_LABELS, language_labels=LANGUAGE_LABELS, settings=_settings(), me=user(),
+        current_feed_mode=mode, feed_form=feed_form or FormState({"calendar_feeds": mode.value}),
+        feed_choices=[(mode.value, LABELS[FeedMode][mode]) for mode in FeedMode])
     audit.commit(db.session, "read", "admin", None, now())
     return html, status
 
@@ -143,6 +146,22 @@ def admin_user_password(user_id: int):
         auth.set_password(db.session, target, state.get("password"), now=clock,
                           revoke_api_tokens=state.get("revoke_tokens") == "1")
     return _user_action(user_id, change)
+
+
+# --- calendar feeds -------------------------------------------------------------------------
+
+
+@bp.post("/admin/calendar-feeds")
+@roles(Role.ADMIN)
+def admin_calendar_feeds():
+    """Switch therapists' calendar feeds off, on, or on with patients' initials, for the clinic."""
+    state = FormState(request.form)
+
+    def act(clock):
+        feeds.set_mode(db.session, state.get("calendar_feeds"), clock, user().id)
+        return Done(url_for("web.admin") + "#feeds", ("update", "clinic_option", None),
+                    flash="Calendar feeds setting saved.")
+    return submit(state, act, lambda state, status: _page(feed_form=state, status=status))
 
 
 # --- API tokens -----------------------------------------------------------------------------

@@ -3,16 +3,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import render_template, request
+from flask import render_template, request, url_for
 
-from scheduler.core import access, audit, timeutil
+from scheduler.core import access, audit, settings, timeutil
 from scheduler.core.clock import now
 from scheduler.errors import Forbidden
 from scheduler.extensions import db
-from scheduler.models import Therapist
-from scheduler.scheduling import therapists
+from scheduler.models import FeedMode, Role, Therapist
+from scheduler.scheduling import feeds, therapists
 from scheduler.web import bp, grid, roles, user
 from scheduler.web.forms import FormState, require_id
+from scheduler.web.posts import Done, not_done, submit
+
+# The domain names the clinic switch; on this page its refusal is the section's message.
+FEED_FIELD = {"calendar_feeds": ""}
 
 
 def chosen_therapist(raw: str | None) -> Therapist | None:
@@ -40,8 +44,13 @@ def all_therapists() -> list[Therapist]:
 @roles(*access.EVERYONE)
 def calendar():
     """The week grid (an agenda list on a narrow screen)."""
-    therapist = chosen_therapist(request.args.get("therapist"))
-    state = FormState(request.args)
+    return _week(request.args)
+
+
+def _week(args, feed: FormState | None = None, feed_url: str | None = None, status: int = 200):
+    """The week page; `feed` holds a refused feed post, `feed_url` a new feed link shown once."""
+    therapist = chosen_therapist(args.get("therapist"))
+    state = FormState(args)
     if therapist is None:
         return render_template("calendar/none.html")
     monday = grid.monday_of(grid.parse_day(state, "week", therapist.timezone, now()))
@@ -51,6 +60,54 @@ def calendar():
     html = render_template(
         "calendar/week.html", therapist=therapist, grid=grid.layout(columns), monday=monday,
         sunday=monday + timedelta(days=6), prev=monday - timedelta(days=7), next=monday + timedelta(days=7),
-        therapists=all_therapists(), form=state, today=timeutil.local_date_of(now(), therapist.timezone))
+        therapists=all_therapists(), form=state, today=timeutil.local_date_of(now(), therapist.timezone),
+        feed=_feed_section(therapist, feed, feed_url))
     audit.commit(db.session, "read", "therapist", therapist.id, now())
-    return html
+    return html, status
+
+
+def _feed_section(therapist: Therapist, state: FormState | None, url: str | None) -> dict | None:
+    """What the Calendar feed section shows: only on a therapist's own calendar, where feeds are on."""
+    if user().therapist_id != therapist.id or feeds.mode(db.session, settings.current()) == FeedMode.OFF:
+        return None
+    return {"has_link": feeds.has_link(db.session, therapist.id), "url": url,
+            "form": state or FormState()}
+
+
+def _own_therapist_id() -> int:
+    if user().therapist_id is None:
+        raise Forbidden("no calendar is linked to your account")
+    return user().therapist_id
+
+
+@bp.post("/calendar/feed")
+@roles(Role.THERAPIST)
+def calendar_feed_create():
+    """A new private feed link (shown once on the answer); the old one stops working."""
+    therapist_id = _own_therapist_id()
+    state = FormState(request.form, aliases=FEED_FIELD)
+
+    def act(clock):
+        url = feeds.create(db.session, therapist_id, settings.current(), clock, user().id)
+        return Done(url_for("web.calendar"), ("create", "feed", therapist_id), answer=lambda: _week({}, feed_url=url))
+    return submit(state, act, _feed_refused)
+
+
+def _feed_refused(state: FormState, status: int):
+    """Beside the feed buttons; with feeds switched off meanwhile there is no section: the error page."""
+    if feeds.mode(db.session, settings.current()) == FeedMode.OFF:
+        return not_done(state, status)
+    return _week({}, feed=state, status=status)
+
+
+@bp.post("/calendar/feed/revoke")
+@roles(Role.THERAPIST)
+def calendar_feed_revoke():
+    """End the feed link: calendar apps get a 404 from now on."""
+    therapist_id = _own_therapist_id()
+
+    def act(clock):
+        feeds.revoke(db.session, therapist_id, clock)
+        return Done(url_for("web.calendar") + "#feed", ("revoke", "feed", therapist_id),
+                    flash="Feed link revoked: calendar apps can no longer read it.")
+    return submit(FormState(request.form, aliases=FEED_FIELD), act, _feed_refused)
