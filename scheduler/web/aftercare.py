@@ -205,7 +205,7 @@ def first_session(patient_id: int, discharge_id: int):
     def act(clock):
         appt = appointments.book(db.session, therapist_id, patient_id, body.start, body.duration_minutes,
                                  clock, user().id, settings=settings.current())
-        start = appt.start_dt.astimezone(timeutil.zone(db.session.get(Patient, patient_id).timezone))
+        start = appt.start_dt.astimezone(timeutil.zone(patients.get_patient(db.session, patient_id).timezone))
         return Done(url_for("web.patient_page", patient_id=patient_id) + "#aftercare",
                     ("create", "appointment", appt.id),
                     flash=f"First session booked: {day_label(start.date())} at {clock_label(start)}.")
