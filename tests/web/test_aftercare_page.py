@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from scheduler.core.timeutil import UTC
 from scheduler.extensions import db
-from scheduler.models import Appointment, AuditEvent, AvailabilityException, Discharge, Message
+from scheduler.models import Appointment, AuditEvent, AvailabilityException, Discharge, Enrollment, Message
 from scheduler.scheduling import care_teams
-from tests.support import NOW, count
+from tests.support import NOW, add_group, count
 
 DISCHARGE = {"discharge_date": "2026-03-02", "plan_days": "60", "individual_per_week": "2",
              "groups_per_week": "0"}
@@ -150,3 +150,18 @@ def test_no_slot_within_7_days_offers_the_next_ones_as_late(app, staff, patient)
     assert "No free session within 7 days of discharge" in html
     buttons = [b for b in _buttons(html) if b.startswith("Book first session")]
     assert buttons[0] == "Book first session with Dana Reyes, Thu Mar 12, 9:00 AM (late)"
+
+
+def test_a_group_meeting_with_a_free_seat_is_offered_and_enrolls(app, staff, patient):
+    with app.app_context():
+        group = add_group(db.session, staff.therapist_id, datetime(2026, 3, 4, 23, tzinfo=UTC))  # Wed 6 PM
+    _record(staff, patient)
+    html = staff.therapist.text(f"/patients/{patient}")
+    assert "Group meeting Wed Mar 4, 6:00 PM" in html and "10 seats left" in html
+    action = re.search(r'action="([^"]+/first-group)"', html).group(1)
+    response = staff.therapist.post(action, {"group": str(group)})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Enrollment.status).where(Enrollment.patient_id == patient)) == "enrolled"
+    page = staff.therapist.text(f"/patients/{patient}")
+    assert "Enrolled in the group." in page and "Book first session" not in page
