@@ -94,7 +94,9 @@ def section(patient: Patient, clock: datetime) -> list[dict]:
     for d in rows:
         state = states[d.id]
         offer = None
-        if state["active"] and not _booked_first_week(seen, d, patient.timezone):
+        # Offered while a first session can still be found (the late search ends on day 21).
+        if (state["active"] and plans.today_of(patient, clock) <= d.discharge_date + timedelta(days=LATER)
+                and not _booked_first_week(seen, d, patient.timezone)):
             offer = _offers(patient, d, clock)
         out.append({"discharge": d, "state": state, "words": _progress_words(state), "first": offer})
     return out

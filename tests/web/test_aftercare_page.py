@@ -165,3 +165,10 @@ def test_a_group_meeting_with_a_free_seat_is_offered_and_enrolls(app, staff, pat
         assert db.session.scalar(select(Enrollment.status).where(Enrollment.patient_id == patient)) == "enrolled"
     page = staff.therapist.text(f"/patients/{patient}")
     assert "Enrolled in the group." in page and "Book first session" not in page
+
+
+def test_an_old_plan_offers_no_first_session(app, staff, patient, frozen_clock):
+    _record(staff, patient, discharge_date="2026-02-01")  # day 29 today: past the late search too
+    html = staff.coordinator.text(f"/patients/{patient}")
+    assert "Discharged Sun Feb 1" in html and "Nothing booked" in html
+    assert "Book first session" not in html and "No free session within 7 days" not in html
