@@ -94,6 +94,7 @@ def register_routes() -> None:
     """Import the page modules so they attach to bp (idempotent: modules load once)."""
     from scheduler.web import (  # noqa: F401
         admin,
+        aftercare,
         appointments,
         auth,
         availability,

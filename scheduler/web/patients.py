@@ -13,8 +13,9 @@ from scheduler.core.clock import now
 from scheduler.core.db import lock
 from scheduler.extensions import db
 from scheduler.models import Language, Patient
+from scheduler.models.enums import PlanEndReason
 from scheduler.scheduling import patient_record, patients, therapists
-from scheduler.web import bp, is_htmx, roles, user
+from scheduler.web import aftercare, bp, is_htmx, roles, user
 from scheduler.web.forms import FormState, parse_into, record_id
 from scheduler.web.helpers import day, new_form_id, when, zone_names
 from scheduler.web.labels import choices
@@ -167,6 +168,7 @@ def patient_page(patient_id: int):
         "patients/patient.html", patient=patient, when=when, day=day, manage=access.sees_everyone(user()),
         upcoming=patient_record.upcoming(db.session, patient.id, clock, user()),
         history=patient_record.history(db.session, patient.id, clock, user()),
-        messages=patients.messages(db.session, patient.id, user(), limit=100))
+        messages=patients.messages(db.session, patient.id, user(), limit=100),
+        aftercare=aftercare.section(patient, clock), end_reasons=choices(PlanEndReason))
     audit.commit(db.session, "read", "patient", patient.id, clock)
     return html

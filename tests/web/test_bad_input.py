@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
+from scheduler.aftercare import plans
 from scheduler.core import clock
 from scheduler.extensions import db
 from scheduler.models import Task
@@ -82,8 +83,10 @@ def _world(app, make_therapist, make_patient, api) -> dict:
         past = clock.now() - timedelta(days=1)
         group = add_group(db.session, tid, past, enrolled=(pid,))
         db.session.add(Task(patient_id=pid, kind="reschedule_request", created_at=past))
+        discharge, _ = plans.record(db.session, pid, clock.now().date(), clock.now())  # its Aftercare forms
         db.session.commit()
-    return {"therapist": tid, "patient": pid, "appointment": appt, "group": group}
+        discharge_id = discharge.id
+    return {"therapist": tid, "patient": pid, "appointment": appt, "group": group, "discharge": discharge_id}
 
 
 def _signed_in(app) -> Pages:
@@ -122,7 +125,7 @@ def _harvest(pages: Pages, paths: list[str]) -> tuple[list, set[str]]:
 def test_no_bad_input_gives_a_500(app, make_therapist, make_patient, api):
     w = _world(app, make_therapist, make_patient, api)
     ids = {"therapist_id": w["therapist"], "patient_id": w["patient"], "appointment_id": w["appointment"],
-           "group_id": w["group"], "user_id": 1, "token_id": 1, "task_id": 1, "kind": "reminder",
+           "group_id": w["group"], "user_id": 1, "token_id": 1, "task_id": 1, "kind": "reminder", "discharge_id": w["discharge"],
            "language": "en"}
     with app.app_context():
         from scheduler.models import Occurrence
