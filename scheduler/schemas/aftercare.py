@@ -7,7 +7,7 @@ from pydantic import Field
 
 from scheduler.models.enums import PLAN_END_REASONS, TASK_KINDS
 from scheduler.scheduling.limits import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
-from scheduler.schemas.common import Date, Id, Request, Response, rules_in_code, whole
+from scheduler.schemas.common import Count, Date, Id, RecordId, Request, Response, rules_in_code, whole
 from scheduler.schemas.therapists import Instant
 
 DischargeDay = Annotated[Date, Field(
@@ -64,20 +64,20 @@ class FollowUpState(Response):
 
 
 class Discharge(Response):
-    id: int
-    patient_id: int
-    date: str
-    plan_days: int
-    individual_per_week: int
-    groups_per_week: int
+    id: RecordId
+    patient_id: RecordId
+    date: Date
+    plan_days: Annotated[int, Field(ge=1, le=365)]
+    individual_per_week: Annotated[int, Field(ge=0, le=7)]
+    groups_per_week: Annotated[int, Field(ge=0, le=7)]
     active: bool
     ended_at: Instant | None
     ended_reason: EndReason | None
-    planned: int
-    attended: int
-    missed: int
-    last_attended: str | None
-    days_since_last: int | None
+    planned: Count
+    attended: Count
+    missed: Count
+    last_attended: Date | None
+    days_since_last: Count | None
     follow_up: FollowUpState
 
 
@@ -86,16 +86,16 @@ class Discharges(Response):
 
 
 class FirstSlot(Response):
-    therapist_id: int
+    therapist_id: RecordId
     start: Instant
     end: Instant
 
 
 class FirstGroupMeeting(Response):
-    group_id: int
-    occurrence_id: int
+    group_id: RecordId
+    occurrence_id: RecordId
     start: Instant
-    seats_left: int
+    seats_left: Count
 
 
 class FirstSlots(Response):
@@ -104,9 +104,9 @@ class FirstSlots(Response):
 
 
 class TaskOut(Response):
-    id: int
-    kind: str
-    patient_id: int | None
+    id: RecordId
+    kind: TaskKind
+    patient_id: RecordId | None
     reason: str
     created_at: Instant
     done_at: Instant | None
