@@ -1,6 +1,7 @@
 """Aftercare: discharges with their plans and progress, first sessions, and the task list."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -66,7 +67,7 @@ class FollowUpState(Response):
 class Discharge(Response):
     id: RecordId
     patient_id: RecordId
-    date: Date
+    date: dt.date
     plan_days: Annotated[int, Field(ge=1, le=365)]
     individual_per_week: Annotated[int, Field(ge=0, le=7)]
     groups_per_week: Annotated[int, Field(ge=0, le=7)]
@@ -76,7 +77,7 @@ class Discharge(Response):
     planned: Count
     attended: Count
     missed: Count
-    last_attended: Date | None
+    last_attended: dt.date | None
     days_since_last: Count | None
     follow_up: FollowUpState
 
