@@ -52,7 +52,7 @@ PROFILES = (
 RECENT = (
     [], [], [], [(2, A)], [], [(3, A)], [(4, A)], [(3, N)], [(2, A), (6, A)], [],
     [(3, A), (10, A)], [(2, N), (9, N)], [(5, A), (12, A)], [(9, A)], [(1, A)],
-    [(2, A), (9, A)], [(3, A), (10, N), (15, N)], [(2, A)], [(3, A)], [(4, A), (11, A), (18, A)],
+    [(9, A)], [(3, A), (10, N), (15, N)], [(2, A)], [], [(4, A), (11, A), (18, A)],
 )
 NO_FUTURE = frozenset({2, 4, 9, 18})  # nothing booked for these: the follow-up pass flags them
 TRANSFERRED = 18  # the recent plan staff ended (transferred to another program)
