@@ -8,13 +8,12 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from scheduler import demo_history
+from scheduler.aftercare import followups
 from scheduler.core import auth, timeutil
 from scheduler.core.settings import Settings
 from scheduler.errors import DomainError
 from scheduler.models import (
-    Appointment,
-    AppointmentEvent,
-    AppointmentStatus,
     GroupSeries,
     Language,
     Patient,
@@ -22,10 +21,9 @@ from scheduler.models import (
     Therapist,
     User,
 )
-from scheduler.scheduling import appointments, care_teams, groups, patients, roster, therapists
+from scheduler.scheduling import appointments, groups, patients, roster, therapists
 
-TZ = "America/New_York"
-SESSION_MINUTES = 50
+TZ, SESSION_MINUTES = demo_history.TZ, demo_history.SESSION_MINUTES
 
 # (name, email, weekdays Mon=0, start, end): fictional clinicians with ordinary weekly hours.
 THERAPISTS = (
@@ -146,36 +144,10 @@ def _week_of_appointments(session: Session, staff: list[Therapist], people: list
     return booked
 
 
-def _attended_history(session: Session, staff: list[Therapist], people: list[Patient],
-                      now: datetime) -> int:
-    """Sessions already held since discharge, so the follow-up report has something to show.
-
-    Written as past records, not through appointments.book(): booking them now would queue
-    booking texts about sessions that are already over.
-    """
-    taken = set()
-    added = 0
-    for i, patient in enumerate(people):
-        if i % 4 == 3:
-            continue  # some people have not come in yet: the report is not a perfect 100 %
-        therapist = staff[i % len(staff)]
-        day = patient.discharges[-1].discharge_date + timedelta(days=2 + i % 6)
-        # Every demo therapist works Tue-Thu at 13:00; one past session per slot.
-        while day.weekday() not in (1, 2, 3) or (therapist.id, day) in taken:
-            day += timedelta(days=1)
-        taken.add((therapist.id, day))
-        start = timeutil.localize(_local(day, "13:00"), TZ).astimezone(timeutil.UTC)
-        if start + timedelta(minutes=SESSION_MINUTES) > now:
-            continue
-        appt = Appointment(therapist_id=therapist.id, patient_id=patient.id, start_dt=start,
-                           end_dt=start + timedelta(minutes=SESSION_MINUTES), status=AppointmentStatus.ATTENDED,
-                           version=1, created_at=now, updated_at=now)
-        appt.events.append(AppointmentEvent(at=now, status=AppointmentStatus.ATTENDED, note="demo history"))
-        session.add(appt)
-        care_teams.add(session, patient.id, [therapist.id], now, None)
-        added += 1
-    session.flush()
-    return added
+def _past_hours(therapist: tuple) -> tuple[tuple[int, ...], int, int]:
+    """Weekdays and whole starting hours for past sessions: inside the hours, before the evening group."""
+    _, _, days, start, end = therapist
+    return days, int(start[:2]), min(int(end[:2]) - 1, GROUP["start"].hour - 2)
 
 
 def seed(session: Session, now: datetime, settings: Settings) -> DemoResult:
@@ -187,11 +159,14 @@ def seed(session: Session, now: datetime, settings: Settings) -> DemoResult:
     coordinator = _staff(session, result, "coordinator@demo.clinic", Role.COORDINATOR, now)
     staff = _therapists(session, result, now)
     people = _patients(session, now)
-    history = _attended_history(session, staff, people, now)
-    group = _group(session, staff[1], people[:ENROLLED + WAITLISTED], now, settings)
+    # Those with nothing booked stay out of the group and the coming week: the follow-up pass flags them.
+    booked_people = [p for i, p in enumerate(people) if i not in demo_history.NO_FUTURE]
+    group = _group(session, staff[1], booked_people[:ENROLLED + WAITLISTED], now, settings)
     # Booked by the coordinator, which puts each therapist on their patients' care teams.
-    booked = _week_of_appointments(session, staff, people, now, coordinator.id, settings)
+    booked = _week_of_appointments(session, staff, booked_people, now, coordinator.id, settings)
+    history = demo_history.seed(session, staff, [_past_hours(t) for t in THERAPISTS], people, group, now)
+    tasks = followups.run(session, now)
     result.admin_token = auth.issue_token(session, admin, now)
-    result.counts = {"therapists": len(staff), "patients": len(people), "group": group.id,
-                     "appointments": booked, "past_sessions": history}
+    result.counts = {"therapists": len(staff), "patients": len(people) + history["older_discharges"],
+                     "group": group.id, "appointments": booked, **history, "tasks": sum(tasks.values())}
     return result

@@ -5,23 +5,27 @@ import hashlib
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from werkzeug.security import check_password_hash
 
+from scheduler.aftercare import reports
 from scheduler.core import timeutil
 from scheduler.extensions import db
 from scheduler.models import (
     ApiToken,
     Appointment,
+    Attendance,
     Discharge,
     Enrollment,
     GroupSeries,
+    Message,
     Occurrence,
     Patient,
+    Task,
     Therapist,
     User,
 )
@@ -56,15 +60,16 @@ def test_demo_fills_an_empty_database(app, runner, client):
             assert check_password_hash(users[email].password_hash, password)
         assert sorted(u.role for u in users.values()) == ["admin", "coordinator"] + ["therapist"] * 3
         assert all(u.therapist_id for u in users.values() if u.role == "therapist")
-        assert count(db.session, Therapist) == 3 and count(db.session, Patient) == 20
+        assert count(db.session, Therapist) == 3 and count(db.session, Patient) == 68
         for t in db.session.scalars(select(Therapist)):
             assert t.timezone == "America/New_York" and t.rules
         patients = db.session.scalars(select(Patient)).all()
-        assert all(p.sms_consent and p.consent_at and p.phone.startswith("+120155501") for p in patients)
+        assert all(p.phone.startswith("+120155") and bool(p.consent_at) == p.sms_consent for p in patients)
+        assert sum(p.sms_consent for p in patients) >= 60
         assert {p.language for p in patients} == {"en", "es"}
         today = timeutil.local_date_of(users["admin@demo.clinic"].created_at, "America/New_York")
-        for d in db.session.scalars(select(Discharge)):
-            assert 1 <= (today - d.discharge_date).days <= 21
+        ages = sorted((today - d.discharge_date).days for d in db.session.scalars(select(Discharge)))
+        assert ages[0] >= 1 and 180 <= ages[-1] <= 7 * 31
         group = db.session.scalar(select(GroupSeries))
         assert (group.capacity, group.rrule, group.local_start.hour, group.local_start.weekday()) == (
             8, "FREQ=WEEKLY", 18, 1)
@@ -80,7 +85,45 @@ def test_demo_fills_an_empty_database(app, runner, client):
             assert availability.is_available(rules, appt.therapist.timezone, [], appt.start_dt, appt.end_dt)
     r = client.get("/api/v1/reports/follow-up?from=2000-01-01&to=2100-01-01",
                    headers={"Authorization": f"Bearer {token}"})
-    assert r.status_code == 200 and r.get_json()["discharges"] == 20
+    assert r.status_code == 200 and r.get_json()["discharges"] == 71
+
+
+def test_demo_shows_aftercare_in_every_state(app, runner, client):
+    """Seven months of discharges: followed up, late, nothing booked, slipping away, ended, pending."""
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1].split()[-1]
+    with app.app_context():
+        now = db.session.scalar(select(User.created_at).where(User.email == "admin@demo.clinic"))
+        today = timeutil.local_date_of(now, "America/New_York")
+        months = today.year * 12 + today.month - 1 - 5  # the last 6 months through today, as /reports
+        first = date(months // 12, months % 12 + 1, 1)
+        report = reports.follow_up(db.session, reports.FollowUpQuery(first, today), now, by="month")
+        assert report["discharges"] > 20 and 0 < report["rate_7d"] < 1 and report["rate_7d"] < report["rate_30d"]
+        assert len(report["rows"]) == 6
+        for row in report["rows"][:-1]:  # each whole month has believable, non-trivial figures
+            assert row["discharges"] >= 5 and 0.3 <= row["rate_7d"] <= 0.8, row
+        rows = reports.follow_up(db.session, reports.FollowUpQuery(first, today), now, by="discharge")["rows"]
+        reasons = {row["reason"] for row in rows}
+        assert {None, "too_late", "nothing_booked", "no_show", "pending"} <= reasons
+        ended = {d.ended_reason for d in db.session.scalars(select(Discharge))}
+        assert {None, "readmitted", "transferred", "moved", "declined"} <= ended
+        tasks = {t.kind for t in db.session.scalars(select(Task))}
+        assert tasks == {"no_booking_3d", "no_attendance_7d", "missed_twice", "quiet_14d"}
+        assert count(db.session, Attendance, Attendance.status == "attended") > 20
+        assert count(db.session, Attendance, Attendance.status == "no_show") > 0
+        assert count(db.session, Appointment, Appointment.status == "no_show", Appointment.start_dt < now) > 5
+        past = (select(Message.id).outerjoin(Appointment, Appointment.id == Message.appointment_id)
+                .outerjoin(Occurrence, Occurrence.id == Message.occurrence_id)
+                .where(or_(Appointment.start_dt < now, Occurrence.start_dt < now)))
+        assert db.session.scalars(past).all() == []  # nothing is, or was, texted about the past
+    dispatched = runner.invoke(args=["reminders", "dispatch"])
+    assert dispatched.exit_code == 0, dispatched.output
+    with app.app_context():
+        assert db.session.scalars(past).all() == []
+    headers = {"Authorization": f"Bearer {token}"}
+    r = client.get("/api/v1/tasks?kind=no_booking_3d", headers=headers)
+    assert r.status_code == 200 and r.get_json()["tasks"]
 
 
 def test_demo_refuses_a_database_with_data(app, runner):
@@ -89,7 +132,7 @@ def test_demo_refuses_a_database_with_data(app, runner):
     assert again.exit_code != 0
     assert "already has data" in again.output
     with app.app_context():
-        assert count(db.session, Patient) == 20 and count(db.session, User) == 5
+        assert count(db.session, Patient) == 68 and count(db.session, User) == 5
 
 
 def test_demo_refuses_when_only_a_user_exists(app, runner):

@@ -1,11 +1,14 @@
 """Sign-in, sign-out, the way back, throttling, CSRF and the session cookie."""
 from __future__ import annotations
 
+import re
+
 import pytest
+from sqlalchemy import select
 
 from scheduler import config
 from scheduler.extensions import db
-from scheduler.models import AuditEvent, User
+from scheduler.models import AuditEvent, Patient, User
 from scheduler.web.auth import safe_next
 from tests.support.web import PASSWORD, Pages, csrf_token
 
@@ -241,3 +244,20 @@ def test_the_demo_logins_work_on_the_pages(app, pages):
     assert pages.sign_in(email, password).status_code == 302
     with app.app_context():
         assert db.session.query(User).filter_by(email=email).one().therapist_id is not None
+
+
+def test_the_demo_fills_the_aftercare_pages(app, pages):
+    """A new coordinator sees follow-up tasks, reports and a patient's Aftercare section filled."""
+    output = app.test_cli_runner().invoke(args=["demo"]).output
+    _, email, password = next(line.split() for line in output.splitlines() if "coordinator@demo.clinic" in line)
+    assert pages.sign_in(email, password).status_code == 302
+    tasks = pages.get("/tasks").get_data(as_text=True)
+    assert "nothing booked after 3 days" in tasks and "Missed two sessions in a row" in tasks
+    reports = pages.get("/reports")
+    assert reports.status_code == 200
+    rates = re.findall(r">\s*([1-9][0-9]?)%", reports.get_data(as_text=True))  # neither 0 % nor 100 %
+    assert len(rates) >= 10, rates
+    with app.app_context():
+        patient_id = db.session.scalar(select(Patient.id).where(Patient.name == "Morgan Patel"))
+    page = pages.get(f"/patients/{patient_id}").get_data(as_text=True)
+    assert "Aftercare" in page and "End plan" in page
