@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import pytest
 
@@ -414,3 +415,27 @@ def test_odd_input_is_never_a_server_error(app, staff, patient, path, form):
     _book_domain(app, staff.therapist_id, patient, ny(WED, 10))
     response = staff.coordinator.post(path, form)
     assert response.status_code < 500, response.get_data(as_text=True)[:500]
+
+
+def test_each_repeated_hour_slot_on_a_fall_back_night_books_the_instant_it_shows(app, staff, patient,
+                                                                               make_therapist):
+    import re
+
+    from tests.support import next_dst_changes
+    _, fall = next_dst_changes()
+    night = make_therapist(name="Night Owl", hours=((fall.weekday(),), "00:00", "04:00"))
+    html = staff.admin.text(f"/calendar?therapist={night}&week={fall.isoformat()}")
+    values = re.findall(rf'name="start" value="({fall.isoformat()}T01:30[^"]*)"', html)
+    assert len(set(values)) == 2, values  # the 01:30 before and after the clocks go back
+    booked = []
+    for value in sorted(set(values)):
+        form = staff.admin.text(f"/appointments/new?therapist={night}&start={quote(value)}")
+        assert "1:30 AM" in form
+        response = staff.admin.post("/appointments", {"therapist": str(night), "start": value,
+                                                      "patient_id": str(patient), "duration": "30"})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        with app.app_context():
+            booked = [a.start_dt.astimezone(UTC) for a in db.session.query(Appointment)
+                      .filter(Appointment.therapist_id == night).order_by(Appointment.start_dt)]
+    first = datetime(fall.year, fall.month, fall.day, 5, 30, tzinfo=UTC)
+    assert booked == [first, first + timedelta(hours=1)]
