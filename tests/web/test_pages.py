@@ -439,3 +439,46 @@ def test_each_repeated_hour_slot_on_a_fall_back_night_books_the_instant_it_shows
                       .filter(Appointment.therapist_id == night).order_by(Appointment.start_dt)]
     first = datetime(fall.year, fall.month, fall.day, 5, 30, tzinfo=UTC)
     assert booked == [first, first + timedelta(hours=1)]
+
+
+def _resubmit(client, path):
+    """Post a page's form back exactly as shown: what an unchanged Save sends."""
+    import html as markup
+    import re
+    page = client.text(path)
+    form = page[page.index('<form method="post" action="/availability"'):]
+    form = form[:form.index("</form>")]
+    data = {}
+    for tag in re.findall(r"<input[^>]*>", form):
+        name = re.search(r'name="([^"]*)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if name and not ('type="checkbox"' in tag and " checked" not in tag):
+            data[markup.unescape(name.group(1))] = markup.unescape(value.group(1)) if value else ""
+    return data
+
+
+def test_saving_the_availability_page_unchanged_keeps_every_block_and_time_off_instant(app, staff):
+    from scheduler.scheduling import therapists
+    from tests.support import next_dst_changes
+    _, fall = next_dst_changes()
+    blocks = [(0, "08:00", "10:00"), (0, "11:00", "13:00"), (0, "14:00", "16:00"), (0, "17:00", "19:00")]
+    # 01:30 after the clocks go back (EST), until 03:00: the repeated hour's second reading.
+    off_start = datetime(fall.year, fall.month, fall.day, 6, 30, tzinfo=UTC)
+    off_end = datetime(fall.year, fall.month, fall.day, 8, tzinfo=UTC)
+    with app.app_context():
+        therapists.set_availability(db.session, staff.therapist_id,
+                                    [(d, datetime.strptime(s, "%H:%M").time(), datetime.strptime(e, "%H:%M").time())
+                                     for d, s, e in blocks],
+                                    [therapists.TimeOff(off_start, off_end, "away")], clock.now())
+        db.session.commit()
+    form = _resubmit(staff.therapist, "/availability")
+    form["action"] = "save"
+    response = staff.therapist.post("/availability", form)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert _hours(app, staff.therapist_id) == blocks
+    with app.app_context():
+        kept = [(o.start_dt.astimezone(UTC), o.end_dt.astimezone(UTC))
+                for o in db.session.get(Therapist, staff.therapist_id).exceptions]
+    assert kept == [(off_start, off_end)]
+    html = staff.therapist.text("/availability")
+    assert 'name="d0b5_start"' in html  # an empty block to add one more
