@@ -131,7 +131,8 @@ def therapist_days(session: Session, therapist: Therapist, first: date, days: in
         for rule in therapist.rules:
             if rule.weekday == day.weekday():
                 column.entries.append(Entry("avail", datetime.combine(day, rule.start_time),
-                                            datetime.combine(day, rule.end_time)))
+                                            datetime.combine(day + timedelta(days=1) if rule.end_time == time() else day,
+                                                                             rule.end_time)))
     for off_start, off_end in therapists.exception_intervals(session, therapist.id, start, end):
         a, b = local(max(off_start, start)), local(min(off_end, end))
         while a < b:  # time off over several days: a block in each day's column

@@ -482,3 +482,16 @@ def test_saving_the_availability_page_unchanged_keeps_every_block_and_time_off_i
     assert kept == [(off_start, off_end)]
     html = staff.therapist.text("/availability")
     assert 'name="d0b5_start"' in html  # an empty block to add one more
+
+
+def test_weekly_hours_until_24_00_let_a_session_cross_midnight(app, staff, patient):
+    form = {"therapist": str(staff.therapist_id), "action": "save", "off_count": "0",
+            "d0b1_start": "18:00", "d0b1_end": "24:00", "d1b1_start": "00:00", "d1b1_end": "02:00"}
+    response = staff.therapist.post("/availability", form)
+    assert response.status_code == 302, response.get_data(as_text=True)[:800]
+    assert _hours(app, staff.therapist_id) == [(0, "18:00", "00:00"), (1, "00:00", "02:00")]
+    assert 'name="d0b1_end" type="time" value="00:00"' in staff.therapist.text("/availability")
+    appt = _book_domain(app, staff.therapist_id, patient, ny(MON, 23, 30), minutes=60)
+    with app.app_context():
+        booked = db.session.get(Appointment, appt)
+        assert booked.end_dt.astimezone(UTC) - booked.start_dt.astimezone(UTC) == timedelta(hours=1)
