@@ -51,7 +51,9 @@ class AvailabilityRule(db.Model):
     __tablename__ = "availability_rules"
     __table_args__ = (
         CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
-        CheckConstraint("end_time > start_time", name="order"),
+        # An end of 00:00 is 24:00, midnight ending the day (an end before the start is otherwise
+        # impossible). `< '00:00:01'` reads the same on both engines' time storage.
+        CheckConstraint("end_time > start_time OR end_time < '00:00:01'", name="order"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     therapist_id: Mapped[int] = mapped_column(ForeignKey("therapists.id"), index=True)

@@ -21,15 +21,21 @@ class WeeklyRule:
 
     weekday: int  # 0=Mon .. 6=Sun, in the therapist's local zone
     start: time  # local wall time
-    end: time  # local wall time, > start (no overnight rules)
+    end: time  # local wall time, > start; time(0) is the midnight that ends the day (24:00)
 
     def __post_init__(self) -> None:
         if not 0 <= self.weekday <= 6:
             raise ValueError("weekday must be 0 (Mon) .. 6 (Sun)")
         if self.start.tzinfo is not None or self.end.tzinfo is not None:
             raise ValueError("rule times are local wall times; give them without tzinfo")
-        if self.end <= self.start:
+        if self.end <= self.start and not self.ends_at_midnight:
             raise ValueError("rule end must be after start (no overnight rules)")
+
+    @property
+    def ends_at_midnight(self) -> bool:
+        """True when the block runs until 24:00, the midnight that starts the next day."""
+        # An end at or before the start is otherwise impossible, so 00:00 can only mean 24:00.
+        return self.end == time(0)
 
 
 def _utc(value: datetime) -> datetime:
@@ -130,7 +136,9 @@ def open_intervals(
     for day in _local_dates(zone, range_start, range_end):
         for rule in by_weekday.get(day.weekday(), ()):
             start = max(_wall_to_utc(day, rule.start, zone), range_start)
-            end = min(_wall_to_utc(day, rule.end, zone), range_end)
+            end_day = day + _ONE_DAY if rule.ends_at_midnight else day
+            # A block until 24:00 touches the next day's 00:00 block; _normalize joins them.
+            end = min(_wall_to_utc(end_day, rule.end, zone), range_end)
             if start < end:  # a rule wholly inside a DST gap collapses to nothing
                 raw.append((start, end))
     return _normalize(raw)
@@ -212,7 +220,7 @@ def free_slots(
         # Only grid points between the day's earliest rule start and latest rule end can
         # begin a slot; the grid restarts at each local midnight.
         first_us = min(_wall_micros(r.start) for r in todays)
-        last_us = max(_wall_micros(r.end) for r in todays)
+        last_us = max(day_us if r.ends_at_midnight else _wall_micros(r.end) for r in todays)
         midnight = datetime.combine(day, time(0))
         k = -(-first_us // step_us)  # ceiling division
         while k * step_us < min(last_us, day_us):

@@ -82,13 +82,18 @@ def exception_intervals(session: Session, therapist_id: int, start: datetime,
     return [tuple(r) for r in rows]
 
 
+def _end(end: time) -> time:
+    """A block's end for comparisons: 00:00 (24:00) sorts after every time of the day."""
+    return time.max if end == time(0) else end
+
+
 def _check_rules(rules: list[tuple[int, time, time]]) -> list[availability.WeeklyRule]:
     """WeeklyRules from (weekday, start, end); 422 naming rules[i].field for any bad or overlapping one."""
     errors: dict[str, str] = {}
     for i, (weekday, start, end) in enumerate(rules):
         if not 0 <= weekday <= 6:
             errors[f"rules[{i}].weekday"] = "must be 0 (Monday) to 6 (Sunday)"
-        elif end <= start:
+        elif end <= start and end != time(0):  # an end of 00:00 is 24:00, the end of the day
             errors[f"rules[{i}].end"] = "must be after start (no overnight hours)"
     if errors:
         raise Invalid(errors)
@@ -96,10 +101,10 @@ def _check_rules(rules: list[tuple[int, time, time]]) -> list[availability.Weekl
         for j in range(i):
             other_day, other_start, other_end = rules[j]
             # Touching blocks (09:00-12:00, 12:00-17:00) are fine; real overlaps are a typo.
-            if other_day == weekday and start < other_end and other_start < end:
-                field = "start" if other_start <= start < other_end else "end"
-                errors.setdefault(f"rules[{i}].{field}",
-                                  f"overlaps rules[{j}] ({other_start:%H:%M}-{other_end:%H:%M})")
+            if other_day == weekday and start < _end(other_end) and other_start < _end(end):
+                field = "start" if other_start <= start < _end(other_end) else "end"
+                until = "24:00" if other_end == time(0) else f"{other_end:%H:%M}"
+                errors.setdefault(f"rules[{i}].{field}", f"overlaps rules[{j}] ({other_start:%H:%M}-{until})")
     if errors:
         raise Invalid(errors)
     return [availability.WeeklyRule(*rule) for rule in rules]

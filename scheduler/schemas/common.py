@@ -38,6 +38,7 @@ _DATE = _YEAR + r"-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
 _HHMM = r"([01]\d|2[0-3]):[0-5]\d"
 DATE_PATTERN = f"^{_DATE}$"
 HHMM_PATTERN = f"^{_HHMM}$"
+END_PATTERN = f"^({_HHMM}|24:00)$"
 DATETIME_PATTERN = f"^{_DATE}T{_HHMM}(:[0-5]\\d(\\.\\d{{1,6}})?)?([Zz]|[+-]([01]\\d|2[0-3]):[0-5]\\d)?$"
 # Not empty after trimming, and no NUL (PostgreSQL cannot store one in text).
 TEXT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
@@ -46,6 +47,7 @@ NO_NUL_PATTERN = r"^[^\x00]*$"
 PATTERN_MESSAGES = {
     DATE_PATTERN: "expected a date like 2026-03-10",
     HHMM_PATTERN: "expected a time like 09:30",
+    END_PATTERN: "expected a time like 17:30 (24:00 is midnight at the end of the day)",
     DATETIME_PATTERN: "expected an ISO 8601 date-time such as 2026-03-10T18:00:00-05:00 "
                       "(without an offset it is read in the resource's time zone)",
     TEXT_PATTERN: "must not be empty or contain a NUL character",
@@ -114,6 +116,10 @@ Date = Annotated[str, Field(pattern=DATE_PATTERN, description="A calendar date, 
                  AfterValidator(_date)]
 HHMM = Annotated[str, Field(pattern=HHMM_PATTERN, description="A wall-clock time, HH:MM (00:00-23:59)."),
                  AfterValidator(_hhmm)]
+# 24:00 (and 00:00 as an end) is the midnight ending the day, held as time(0).
+HHMMEnd = Annotated[str, Field(pattern=END_PATTERN, description="A wall-clock time, HH:MM (00:00-24:00); "
+                                                                 "24:00 or 00:00 is midnight at the end of the day."),
+                    AfterValidator(lambda value: time(0) if value == "24:00" else _hhmm(value))]
 TimeZone = Annotated[str, Field(
     description="An IANA time zone name such as America/New_York.",
     json_schema_extra={"enum": sorted(timeutil._zone_names())}), AfterValidator(_zone)]

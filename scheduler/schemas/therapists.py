@@ -1,6 +1,7 @@
 """Therapists: create, weekly hours and time off, slots and calendar queries, and their answers."""
 from __future__ import annotations
 
+from datetime import time
 from typing import Annotated
 
 from pydantic import Field
@@ -8,8 +9,10 @@ from pydantic import Field
 from scheduler.models.enums import AppointmentStatus
 from scheduler.scheduling.limits import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from scheduler.schemas.common import (
+    END_PATTERN,
     HHMM,
     HHMM_PATTERN,
+    HHMMEnd,
     Instant,
     LocalDateTime,
     RecordId,
@@ -39,8 +42,9 @@ class TherapistCreate(Request):
 class WeeklyHours(Request):
     weekday: whole(0, 6, "0 = Monday ... 6 = Sunday.")
     start: Annotated[HHMM, Field(json_schema_extra=rules_in_code("blocks of one weekday do not overlap"))]
-    end: Annotated[HHMM, Field(description="After start (no overnight hours); blocks of one weekday "
-                                           "may touch but not overlap.",
+    end: Annotated[HHMMEnd, Field(description="After start (no overnight hours); 24:00 ends the block at "
+                                              "midnight, so it joins the next day's block from 00:00. Blocks of "
+                                              "one weekday may touch but not overlap.",
                                json_schema_extra=rules_in_code("after start", "no overlap"))]
 
 
@@ -95,11 +99,12 @@ class Timed(Response):
 
 
 class HoursOut(Response):
-    from_record = {"start": lambda rule: f"{rule.start_time:%H:%M}", "end": lambda rule: f"{rule.end_time:%H:%M}"}
+    from_record = {"start": lambda rule: f"{rule.start_time:%H:%M}",
+                   "end": lambda rule: "24:00" if rule.end_time == time(0) else f"{rule.end_time:%H:%M}"}
 
     weekday: Annotated[int, Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday.")]
     start: Annotated[str, Field(pattern=HHMM_PATTERN)]
-    end: Annotated[str, Field(pattern=HHMM_PATTERN)]
+    end: Annotated[str, Field(pattern=END_PATTERN, description="24:00 is midnight at the end of the day.")]
 
 
 class TimeOffOut(Timed):

@@ -36,7 +36,11 @@ def _query(text: str) -> str:
 def _local_start(state: FormState, tz: str) -> datetime | None:
     raw = state.get("start")
     try:
-        return datetime.strptime(raw, "%Y-%m-%dT%H:%M")
+        if "T" not in raw or len(raw) < 16:
+            raise ValueError
+        start = timeutil.parse_datetime_input(raw)
+        # A repeated hour's slot carries its offset; the page shows its local wall time.
+        return start.astimezone(timeutil.zone(tz)).replace(tzinfo=None) if start.tzinfo else start
     except ValueError:
         state.add("start", "must be a date and time such as 2026-03-04T11:00")
         return None

@@ -5,6 +5,8 @@ week from it, and rolls back: what is previewed is exactly what saving would do.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import render_template, request, url_for
 
 from scheduler import schemas
@@ -14,7 +16,7 @@ from scheduler.errors import NotFound
 from scheduler.extensions import db
 from scheduler.models import Therapist
 from scheduler.scheduling import therapists
-from scheduler.schemas.therapists import MAX_EXCEPTIONS
+from scheduler.schemas.therapists import MAX_EXCEPTIONS, MAX_RULES
 from scheduler.web import bp, grid, roles
 from scheduler.web.calendar import all_therapists, chosen_therapist
 from scheduler.web.forms import FormState, parse_into, whole_number
@@ -23,27 +25,55 @@ from scheduler.web.posts import Done, submit
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 BLOCKS = 2  # two blocks a day covers a lunch break
 NEW_TIME_OFF = 1
+WALL = "%Y-%m-%dT%H:%M"
 
 
-def hour_fields() -> list[tuple[int, str, int, str, str]]:
+def hour_fields(blocks: int = BLOCKS) -> list[tuple[int, str, int, str, str]]:
     """(weekday, day name, block, start field, end field) for every input of the hours table."""
     return [(day, name, block, f"d{day}b{block}_start", f"d{day}b{block}_end")
-            for day, name in enumerate(WEEKDAYS) for block in range(1, BLOCKS + 1)]
+            for day, name in enumerate(WEEKDAYS) for block in range(1, blocks + 1)]
+
+
+def _blocks(state: FormState) -> int:
+    """Block columns the form has: at least two, at most what the API takes."""
+    return min(max(whole_number(state.get("blocks")) or BLOCKS, BLOCKS), MAX_RULES)
+
+
+def _wall(instant, zone) -> tuple[str, str]:
+    """A time-off bound as the form's wall time, and its offset when that wall time is repeated."""
+    local = instant.astimezone(zone)
+    # A fall-back hour's wall time names two instants: the offset keeps the one that was stored.
+    repeated = local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+    return local.strftime(WALL), local.isoformat(timespec="minutes")[16:] if repeated else ""
+
+
+def _with_offset(wall: str, offset: str, zone) -> str:
+    """`wall` with the offset the page gave it, while that offset is still a reading of `wall` in the zone."""
+    try:
+        naive = datetime.strptime(wall, WALL)
+        aware = timeutil.parse_datetime_input(wall + offset) if offset else None
+    except ValueError:
+        return wall
+    # An edited wall time may no longer be repeated (or be another one): a stale offset is dropped.
+    if aware is None or aware.tzinfo is None or aware.astimezone(zone).replace(tzinfo=None) != naive:
+        return wall
+    return wall + offset
 
 
 def _filled(therapist: Therapist) -> dict[str, str]:
     """The form as the stored hours and time off fill it."""
     data: dict[str, str] = {}
     used: dict[int, int] = {}
-    for rule in therapist.rules:
+    # Every stored block is shown (a page must never drop what it does not show), plus one to add.
+    for rule in sorted(therapist.rules, key=lambda r: (r.weekday, r.start_time)):
         block = used[rule.weekday] = used.get(rule.weekday, 0) + 1
-        if block <= BLOCKS:
-            data[f"d{rule.weekday}b{block}_start"] = rule.start_time.strftime("%H:%M")
-            data[f"d{rule.weekday}b{block}_end"] = rule.end_time.strftime("%H:%M")
+        data[f"d{rule.weekday}b{block}_start"] = rule.start_time.strftime("%H:%M")
+        data[f"d{rule.weekday}b{block}_end"] = rule.end_time.strftime("%H:%M")
+    data["blocks"] = str(max(BLOCKS, max(used.values(), default=0) + 1))
     zone = timeutil.zone(therapist.timezone)
     for i, off in enumerate(therapist.exceptions):
-        data[f"off{i}_start"] = off.start_dt.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
-        data[f"off{i}_end"] = off.end_dt.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+        for part, instant in (("start", off.start_dt), ("end", off.end_dt)):
+            data[f"off{i}_{part}"], data[f"off{i}_{part}_offset"] = _wall(instant, zone)
         data[f"off{i}_reason"] = off.reason or ""
     data["off_count"] = str(len(therapist.exceptions))
     return data
@@ -53,10 +83,11 @@ def _off_count(state: FormState) -> int:
     return min(whole_number(state.get("off_count")) or 0, MAX_EXCEPTIONS)
 
 
-def _parse(state: FormState):
+def _parse(state: FormState, tz: str):
     """Rules and time off read by the API's schema; each message lands beside its own input."""
     rules, exceptions = [], []
-    for day, _, _, start_name, end_name in hour_fields():
+    zone = timeutil.zone(tz)
+    for day, _, _, start_name, end_name in hour_fields(_blocks(state)):
         start, end = state.get(start_name).strip(), state.get(end_name).strip()
         if start or end:
             i = len(rules)
@@ -72,6 +103,8 @@ def _parse(state: FormState):
         for part in ("start", "end", "reason"):
             state.aliases[f"exceptions[{j}].{part}"] = f"off{i}_{part}"
         reason = state.get(f"off{i}_reason").strip()
+        start = _with_offset(start, state.get(f"off{i}_start_offset").strip(), zone) if start else start
+        end = _with_offset(end, state.get(f"off{i}_end_offset").strip(), zone) if end else end
         exceptions.append({**({"start": start} if start else {}), **({"end": end} if end else {}),
                            **({"reason": reason} if reason else {})})
     body = parse_into(state, schemas.AvailabilityPut, {"rules": rules, "exceptions": exceptions})
@@ -85,7 +118,7 @@ def _page(therapist: Therapist, state: FormState, status: int = 200, outside=(),
     week = grid.monday_of(timeutil.local_date_of(now(), therapist.timezone))
     columns = grid.therapist_days(db.session, therapist, week, 7, now())
     return render_template(
-        "availability/edit.html", therapist=therapist, form=state, fields=hour_fields(),
+        "availability/edit.html", therapist=therapist, form=state, blocks=range(1, _blocks(state) + 1),
         weekdays=WEEKDAYS, off_rows=range(_off_count(state) + NEW_TIME_OFF),
         grid=grid.layout(columns), monday=week, outside=outside, preview=preview,
         therapists=all_therapists()), status
@@ -112,7 +145,7 @@ def save_availability():
         raise NotFound("therapist not found")
     therapist = chosen_therapist(raw)
     state = FormState(request.form)
-    rules, time_off = _parse(state)
+    rules, time_off = _parse(state, therapist.timezone)
     preview = request.form.get("action") == "preview"
 
     def act(clock):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from scheduler.core import timeutil
 from scheduler.messaging import reminders
@@ -31,6 +32,15 @@ def clock(value: datetime | time) -> str:
 def day_label(day: date) -> str:
     """Wed Dec 9."""
     return f"{day:%a %b} {day.day}"
+
+
+def slot_value(instant: datetime, zone) -> str:
+    """A slot's start as the booking form reads it: the local wall time, with its offset when repeated."""
+    local = instant.astimezone(zone)
+    # On a fall-back night the wall time names two instants; the offset says which one is meant.
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        return local.isoformat(timespec="minutes")
+    return local.strftime("%Y-%m-%dT%H:%M")
 
 
 @dataclass
@@ -121,7 +131,8 @@ def therapist_days(session: Session, therapist: Therapist, first: date, days: in
         for rule in therapist.rules:
             if rule.weekday == day.weekday():
                 column.entries.append(Entry("avail", datetime.combine(day, rule.start_time),
-                                            datetime.combine(day, rule.end_time)))
+                                            datetime.combine(day + timedelta(days=1) if rule.end_time == time() else day,
+                                                                             rule.end_time)))
     for off_start, off_end in therapists.exception_intervals(session, therapist.id, start, end):
         a, b = local(max(off_start, start)), local(min(off_end, end))
         while a < b:  # time off over several days: a block in each day's column
@@ -132,9 +143,9 @@ def therapist_days(session: Session, therapist: Therapist, first: date, days: in
         for s, e in therapists.slots(session, therapist, start, end, SLOT, now):
             begin = local(s)
             if begin.minute % 30 == 0:
-                value = begin.strftime("%Y-%m-%dT%H:%M")
+                value = slot_value(s, zone)
                 put(Entry("slot", begin, local(e), f"Book {day_label(begin.date())}, {clock(begin)}",
-                          href=f"/appointments/new?therapist={therapist.id}&start={value}", value=value))
+                          href=f"/appointments/new?therapist={therapist.id}&start={quote(value)}", value=value))
     return list(columns.values())
 
 

@@ -478,3 +478,18 @@ def test_is_available_across_spring_forward_gap() -> None:
     assert is_available(rules, NY, [], utc(2024, 3, 10, 7), utc(2024, 3, 10, 8)) is True
     assert is_available(rules, NY, [], utc(2024, 3, 10, 6, 59), utc(2024, 3, 10, 8)) is False
     assert wall(utc(2024, 3, 10, 7), NY) == (day, time(3))
+
+
+def test_a_block_until_midnight_joins_the_next_days_early_block():
+    # Mon 18:00-24:00 (end held as 00:00) + Tue 00:00-02:00: a session may cross local midnight.
+    rules = [WeeklyRule(0, time(18), time(0)), WeeklyRule(1, time(0), time(2))]
+    start = loc(NY, MON, 23, 30)
+    assert open_intervals(rules, NY, loc(NY, MON, 0), loc(NY, MON + timedelta(days=2), 0)) == [
+        (loc(NY, MON, 18).astimezone(UTC), loc(NY, MON + timedelta(days=1), 2).astimezone(UTC))]
+    assert is_available(rules, NY, [], start, start + HOUR)
+    slots = free_slots(rules, NY, [], [], loc(NY, MON, 0), loc(NY, MON + timedelta(days=2), 0), HOUR)
+    assert (start.astimezone(UTC), (start + HOUR).astimezone(UTC)) in slots
+    alone = free_slots(rules[:1], NY, [], [], loc(NY, MON, 0), loc(NY, MON + timedelta(days=2), 0), HOUR)
+    assert alone[-1][1] == loc(NY, MON + timedelta(days=1), 0).astimezone(UTC)  # until midnight, no later
+    with pytest.raises(ValueError):
+        WeeklyRule(0, time(18), time(17))

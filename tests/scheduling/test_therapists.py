@@ -423,3 +423,19 @@ def test_domain_create_and_outside_hours(app, make_patient):
                                                  None, NOW)
         s.commit()
         assert outside == [appt]
+
+
+def test_put_availability_takes_24_00_so_a_session_may_cross_midnight(api, make_therapist):
+    t = make_therapist()
+    r = put_hours(api, t, [{"weekday": 0, "start": "18:00", "end": "24:00"},
+                           {"weekday": 1, "start": "00:00", "end": "02:00"}])
+    assert r.status_code == 200, r.json
+    assert {"weekday": 0, "start": "18:00", "end": "24:00"} in r.json["rules"]
+    from tests.support import next_monday
+    monday = next_monday()
+    found = slots(api, t, f"{monday}T22:00", f"{monday + timedelta(days=1)}T03:00")
+    assert found.status_code == 200, found.json
+    assert f"{monday}T23:30" in [s["start"][:16] for s in found.json["slots"]], found.json
+    overlap = put_hours(api, t, [{"weekday": 0, "start": "18:00", "end": "24:00"},
+                                 {"weekday": 0, "start": "23:00", "end": "23:30"}])
+    assert overlap.status_code == 422 and "rules[1].start" in overlap.json["errors"], overlap.json

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import pytest
 
@@ -414,3 +415,83 @@ def test_odd_input_is_never_a_server_error(app, staff, patient, path, form):
     _book_domain(app, staff.therapist_id, patient, ny(WED, 10))
     response = staff.coordinator.post(path, form)
     assert response.status_code < 500, response.get_data(as_text=True)[:500]
+
+
+def test_each_repeated_hour_slot_on_a_fall_back_night_books_the_instant_it_shows(app, staff, patient,
+                                                                               make_therapist):
+    import re
+
+    from tests.support import next_dst_changes
+    _, fall = next_dst_changes()
+    night = make_therapist(name="Night Owl", hours=((fall.weekday(),), "00:00", "04:00"))
+    html = staff.admin.text(f"/calendar?therapist={night}&week={fall.isoformat()}")
+    values = re.findall(rf'name="start" value="({fall.isoformat()}T01:30[^"]*)"', html)
+    assert len(set(values)) == 2, values  # the 01:30 before and after the clocks go back
+    booked = []
+    for value in sorted(set(values)):
+        form = staff.admin.text(f"/appointments/new?therapist={night}&start={quote(value)}")
+        assert "1:30 AM" in form
+        response = staff.admin.post("/appointments", {"therapist": str(night), "start": value,
+                                                      "patient_id": str(patient), "duration": "30"})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        with app.app_context():
+            booked = [a.start_dt.astimezone(UTC) for a in db.session.query(Appointment)
+                      .filter(Appointment.therapist_id == night).order_by(Appointment.start_dt)]
+    first = datetime(fall.year, fall.month, fall.day, 5, 30, tzinfo=UTC)
+    assert booked == [first, first + timedelta(hours=1)]
+
+
+def _resubmit(client, path):
+    """Post a page's form back exactly as shown: what an unchanged Save sends."""
+    import html as markup
+    import re
+    page = client.text(path)
+    form = page[page.index('<form method="post" action="/availability"'):]
+    form = form[:form.index("</form>")]
+    data = {}
+    for tag in re.findall(r"<input[^>]*>", form):
+        name = re.search(r'name="([^"]*)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if name and not ('type="checkbox"' in tag and " checked" not in tag):
+            data[markup.unescape(name.group(1))] = markup.unescape(value.group(1)) if value else ""
+    return data
+
+
+def test_saving_the_availability_page_unchanged_keeps_every_block_and_time_off_instant(app, staff):
+    from scheduler.scheduling import therapists
+    from tests.support import next_dst_changes
+    _, fall = next_dst_changes()
+    blocks = [(0, "08:00", "10:00"), (0, "11:00", "13:00"), (0, "14:00", "16:00"), (0, "17:00", "19:00")]
+    # 01:30 after the clocks go back (EST), until 03:00: the repeated hour's second reading.
+    off_start = datetime(fall.year, fall.month, fall.day, 6, 30, tzinfo=UTC)
+    off_end = datetime(fall.year, fall.month, fall.day, 8, tzinfo=UTC)
+    with app.app_context():
+        therapists.set_availability(db.session, staff.therapist_id,
+                                    [(d, datetime.strptime(s, "%H:%M").time(), datetime.strptime(e, "%H:%M").time())
+                                     for d, s, e in blocks],
+                                    [therapists.TimeOff(off_start, off_end, "away")], clock.now())
+        db.session.commit()
+    form = _resubmit(staff.therapist, "/availability")
+    form["action"] = "save"
+    response = staff.therapist.post("/availability", form)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert _hours(app, staff.therapist_id) == blocks
+    with app.app_context():
+        kept = [(o.start_dt.astimezone(UTC), o.end_dt.astimezone(UTC))
+                for o in db.session.get(Therapist, staff.therapist_id).exceptions]
+    assert kept == [(off_start, off_end)]
+    html = staff.therapist.text("/availability")
+    assert 'name="d0b5_start"' in html  # an empty block to add one more
+
+
+def test_weekly_hours_until_24_00_let_a_session_cross_midnight(app, staff, patient):
+    form = {"therapist": str(staff.therapist_id), "action": "save", "off_count": "0",
+            "d0b1_start": "18:00", "d0b1_end": "24:00", "d1b1_start": "00:00", "d1b1_end": "02:00"}
+    response = staff.therapist.post("/availability", form)
+    assert response.status_code == 302, response.get_data(as_text=True)[:800]
+    assert _hours(app, staff.therapist_id) == [(0, "18:00", "00:00"), (1, "00:00", "02:00")]
+    assert 'name="d0b1_end" type="time" value="00:00"' in staff.therapist.text("/availability")
+    appt = _book_domain(app, staff.therapist_id, patient, ny(MON, 23, 30), minutes=60)
+    with app.app_context():
+        booked = db.session.get(Appointment, appt)
+        assert booked.end_dt.astimezone(UTC) - booked.start_dt.astimezone(UTC) == timedelta(hours=1)
