@@ -131,11 +131,14 @@ def endpoint(response: type[Response] | None, *, body: type[BaseModel] | None = 
         def wrapper(*args, **kwargs):
             errors = {}
             if query is not None:
+                raw = request.args.to_dict()
                 try:
-                    kwargs["query"] = schemas.parse(query, request.args.to_dict(), strings=True,
-                                                    unknown="unknown parameter")
+                    kwargs["query"] = schemas.parse(query, raw, strings=True, unknown="unknown parameter")
                 except Invalid as exc:
                     errors.update(exc.errors)
+                # `?by=` is no value the document allows: leave a parameter out to take its default.
+                errors.update({name: "must not be empty (leave it out for the default)"
+                               for name, value in raw.items() if value == "" and name not in errors})
             else:
                 errors.update({name: "unknown parameter" for name in request.args})
             if body is not None:

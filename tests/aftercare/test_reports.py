@@ -390,3 +390,11 @@ def test_engagement_over_http_and_csv(ctx, clinic, api):
     csv_text = api.get("/reports/engagement?from=2026-03-01&to=2026-03-31&by=therapist",
                        headers={"Accept": "text/csv"}).get_data(as_text=True)
     assert csv_text.splitlines()[0].startswith("therapist_id,sessions,attended")
+
+
+@pytest.mark.parametrize("query", ["by=", "method=", "by=&method=hedis"])
+def test_an_empty_query_parameter_is_refused_not_defaulted(api, query):
+    r = api.get(f"/reports/follow-up?from=2026-03-01&to=2026-03-31&{query}")
+    assert r.status_code == 422
+    assert set(r.get_json()["errors"]) == {name.split("=")[0] for name in query.split("&") if name.endswith("=")}
+    assert api.get("/reports/engagement?from=2026-03-01&to=2026-03-31&by=").status_code == 422
