@@ -27,13 +27,14 @@ from scheduler.models import (
     Enrollment,
     EnrollmentStatus,
     Message,
+    MessageKind,
     MessageStatus,
     Occurrence,
     Patient,
     SkipReason,
 )
 
-KIND = "no_show_outreach"
+KIND = MessageKind.NO_SHOW_OUTREACH
 RECORDED_WITHIN = timedelta(hours=48)
 ONE_PER = timedelta(days=7)
 _LATER = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED, AppointmentStatus.ATTENDED,

@@ -97,7 +97,7 @@ def _claim(session: Session, now: datetime, limit: int, lease: timedelta,
 # -- checks at send time -------------------------------------------------------------------
 def _session_reason(session: Session, msg: Message, now: datetime) -> str | None:
     """Why the appointment or group meeting the text is about no longer fits it, if it does not."""
-    if msg.kind == "no_show_outreach":  # about a missed session: its rules are aftercare's
+    if msg.kind == MessageKind.NO_SHOW_OUTREACH:  # about a missed session: its rules are aftercare's
         from scheduler.aftercare import outreach
 
         return outreach.reason_not_to_send(session, msg, now)
