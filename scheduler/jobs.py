@@ -34,7 +34,7 @@ from scheduler.models import (
     Task,
     TaskKind,
 )
-from scheduler.outcomes.no_shows import group_no_show_tasks
+from scheduler.aftercare.no_shows import group_no_show_tasks
 from scheduler.scheduling import groups
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAIN = ("scheduling", "messaging", "outcomes", "aftercare")
+DOMAIN = ("scheduling", "messaging", "aftercare")
 
 
 def _imports(path: Path) -> set[str]:
@@ -61,7 +61,7 @@ def test_test_modules_never_import_each_other():
     assert found == []
 
 
-# Names that build SQL: a page asks a domain read instead (scheduling/, messaging/, outcomes/, core/).
+# Names that build SQL: a page asks a domain read instead (scheduling/, messaging/, aftercare/, core/).
 SQL_BUILDERS = {"select", "insert", "update", "delete", "func", "text", "and_", "or_", "not_", "exists",
                 "case", "literal", "literal_column", "bindparam", "join", "outerjoin", "union", "true", "false",
                 "column", "table", "values", "aliased", "selectinload", "joinedload"}

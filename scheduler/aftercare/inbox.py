@@ -5,7 +5,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from scheduler.models import Patient, Task
-from scheduler.outcomes.tasks import why
+from scheduler.aftercare.tasks import why
 
 LIMIT = 1000  # newest first; a clinic's open inbox is far smaller
 

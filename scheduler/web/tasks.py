@@ -11,7 +11,7 @@ from scheduler.core import access, audit
 from scheduler.core.clock import now
 from scheduler.extensions import db
 from scheduler.models import Task
-from scheduler.outcomes import tasks
+from scheduler.aftercare import tasks
 from scheduler.web import bp, roles, user
 from scheduler.web.forms import FormState
 from scheduler.web.helpers import when

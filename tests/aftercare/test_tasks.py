@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import true
 
 from scheduler.errors import Conflict, NotFound
-from scheduler.models import Patient, Task
-from scheduler.outcomes import tasks
+from scheduler.models import TaskKind, Patient, Task
+from scheduler.aftercare import tasks
 from tests.support import NOW
 
 
@@ -49,7 +49,14 @@ def test_unknown_task(ctx):
         tasks.get_task(ctx, 999)
 
 
-@pytest.mark.parametrize(("kind", "why"), [("reschedule_request", "Asked to reschedule (replied R)"),
-                                           ("something_new", "Something new")])
+@pytest.mark.parametrize(("kind", "why"), [
+    ("reschedule_request", "Asked to reschedule (replied R)"),
+    ("no_booking_3d", "Discharged 3 days ago and nothing is booked: call to book a first session"),
+    ("quiet_14d", "No session attended for 14 days: call to bring them back")])
 def test_why_names_the_reason(kind, why):
     assert tasks.why(Task(kind=kind)) == why
+
+
+def test_every_task_kind_says_why_in_words():
+    for kind in TaskKind:
+        assert "_" not in tasks.why(Task(kind=kind)), kind

@@ -11,25 +11,30 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from scheduler.errors import Conflict, NotFound
-from scheduler.models import Patient, Task
+from scheduler.models import Patient, Task, TaskKind
 
-# What each kind asks of staff, in the clinic's words (tasks.kind; unknown kinds show as is).
-WHY = {
-    "reschedule_request": "Asked to reschedule (replied R)",
-    "opt_out": "Opted out of texts",
-    "consent_needed": "Asked for texts, but no consent is on record",
-    "unrecognized_reply": "Sent a reply nobody understood",
-    "sms_failed": "A text could not be delivered",
-    "no_show": "Missed a session",
-    "attendance_missing": "No attendance recorded",
-    "group_clash": "A group meeting clashes with the facilitator's calendar",
-    "waitlist_clash": "A group seat is free, but a session clashes",
+# What each kind asks of staff, in the clinic's words; a task's own detail, where it has one,
+# says more (the aftercare follow-ups name the discharge date and the days since).
+WHY: dict[TaskKind, str] = {
+    TaskKind.RESCHEDULE_REQUEST: "Asked to reschedule (replied R)",
+    TaskKind.OPT_OUT: "Opted out of texts",
+    TaskKind.CONSENT_NEEDED: "Asked for texts, but no consent is on record",
+    TaskKind.UNRECOGNIZED_REPLY: "Sent a reply nobody understood",
+    TaskKind.SMS_FAILED: "A text could not be delivered",
+    TaskKind.NO_SHOW: "Missed a session",
+    TaskKind.ATTENDANCE_MISSING: "No attendance recorded",
+    TaskKind.GROUP_CLASH: "A group meeting clashes with the facilitator's calendar",
+    TaskKind.WAITLIST_CLASH: "A group seat is free, but a session clashes",
+    TaskKind.NO_BOOKING_3D: "Discharged 3 days ago and nothing is booked: call to book a first session",
+    TaskKind.NO_ATTENDANCE_7D: "No session attended in the 7 days after discharge: call to bring them in",
+    TaskKind.MISSED_TWICE: "Missed two sessions in a row: call before they drop out",
+    TaskKind.QUIET_14D: "No session attended for 14 days: call to bring them back",
 }
 
 
 def why(task: Task) -> str:
     """The reason a task is in the inbox, for a person."""
-    return WHY.get(task.kind, task.kind.replace("_", " ").capitalize())
+    return WHY[TaskKind(task.kind)]
 
 
 def open_tasks(session: Session, visible: ColumnElement[bool], with_unassigned: bool,

@@ -1,1 +1,0 @@
-"""Outcomes: whether discharged patients were followed up."""
