@@ -32,6 +32,8 @@ class Patient(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str] = mapped_column(String(20), unique=True)  # E.164; inbound texts map to one patient
     timezone: Mapped[str] = mapped_column(String(64))
+    # Optional: tells namesakes apart where staff pick a patient (and in the duplicate check).
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
     language: Mapped[str] = mapped_column(String(2), default=Language.EN)
     sms_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

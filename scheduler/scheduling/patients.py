@@ -64,14 +64,21 @@ def _set_consent(patient: Patient, consent: bool, now: datetime, source: str) ->
     patient.sms_consent = consent
 
 
+def _birth_date_valid(day: date | None, now: datetime) -> None:
+    """A date of birth is a past day of a living person's life (a day's slack for time zones)."""
+    if day is not None and not date(1900, 1, 1) <= day <= (now + timedelta(days=1)).date():
+        raise Invalid({"date_of_birth": "must be from 1900-01-01 to today"})
+
+
 def create_patient(session: Session, *, name: str, phone: str, timezone: str, sms_consent: bool,
                    now: datetime, source: str, language: str = Language.EN,
                    discharge_date: date | None = None, therapist_ids: list[int] | None = None,
-                   user_id: int | None = None) -> Patient:
+                   user_id: int | None = None, date_of_birth: date | None = None) -> Patient:
     """Register a patient (phone already E.164), with consent, an optional discharge and care team."""
     _phone_free(session, phone)
+    _birth_date_valid(date_of_birth, now)
     patient = Patient(name=name, phone=phone, timezone=timezone, language=language,
-                      sms_consent=False, created_at=now)
+                      date_of_birth=date_of_birth, sms_consent=False, created_at=now)
     _set_consent(patient, sms_consent, now, source)
     if discharge_date is not None:
         add_discharge(session, patient, discharge_date, now)
@@ -96,6 +103,9 @@ def update_patient(session: Session, patient_id: int, changes: dict, now: dateti
         patient.name = changes["name"]
     if "language" in changes:
         patient.language = changes["language"]
+    if "date_of_birth" in changes:
+        _birth_date_valid(changes["date_of_birth"], now)
+        patient.date_of_birth = changes["date_of_birth"]
     if "discharge_date" in changes:
         add_discharge(session, patient, changes["discharge_date"], now)
     if "sms_consent" in changes:

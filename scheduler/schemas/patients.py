@@ -40,6 +40,10 @@ DischargeDate = Annotated[Date, Field(
     json_schema_extra={"x-rules-in-code": ["from 2000-01-01 to 30 days after today in the patient's zone"]},
     description="Records a discharge (a person may have several; the same date twice is one). From "
                 "2000-01-01 to at most 30 days ahead (checked in code).")]
+BirthDate = Annotated[Date, Field(
+    json_schema_extra={"x-rules-in-code": ["from 1900-01-01 to today"]},
+    description="Optional; tells namesakes apart. From 1900-01-01 to today (checked in code).")]
+
 
 def _team(value):
     """One error for the whole list, named `therapist_ids`, as the domain words it."""
@@ -67,6 +71,7 @@ class PatientCreate(Request):
     discharge_date: DischargeDate | None = None
     language: Language = "en"
     therapist_ids: TherapistIds | None = None
+    date_of_birth: BirthDate | None = None
 
 
 class PatientUpdate(Request):
@@ -79,6 +84,7 @@ class PatientUpdate(Request):
     discharge_date: DischargeDate = None
     language: Language = None
     therapist_ids: TherapistIds = None
+    date_of_birth: BirthDate | None = None
 
 
 # --- answers --------------------------------------------------------------------------------
@@ -92,6 +98,7 @@ class Patient(Response):
     name: str
     phone: Annotated[str, Field(description="E.164, e.g. +12015550123.")]
     timezone: ZoneName
+    date_of_birth: date | None
     language: Language
     sms_consent: bool
     consent_at: Instant | None

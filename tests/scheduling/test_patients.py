@@ -147,7 +147,7 @@ def test_get_is_audited(app, api, make_patient):
     pid = make_patient()
     r = api.get(f"/patients/{pid}")
     assert r.status_code == 200
-    assert set(r.get_json()) == {"id", "name", "phone", "timezone", "language", "sms_consent",
+    assert set(r.get_json()) == {"id", "name", "phone", "timezone", "date_of_birth", "language", "sms_consent",
                                  "consent_at", "opted_out", "opted_out_at", "discharges", "therapist_ids"}
     assert audit_rows(app) == [("read", "patient", pid, api.user_id, "GET /api/v1/patients/<int:patient_id>")]
 
@@ -378,3 +378,15 @@ def test_search_by_name_or_phone_digits_and_only_visible(app, make_patient):
         assert found("o'neil") != [] and found("%") == []  # LIKE wildcards are literal
         assert found("lopez", false()) == []
         assert len(found("")) == 2
+
+
+def test_date_of_birth_is_optional_kept_and_bounded(coordinator):
+    created = coordinator.post("/patients", json={**VALID, "date_of_birth": "1988-02-29"})
+    assert created.status_code == 201 and created.json["date_of_birth"] == "1988-02-29"
+    without = coordinator.post("/patients", json={**VALID, "phone": "(201) 555-0143"})
+    assert without.status_code == 201 and without.json["date_of_birth"] is None
+    for bad in ("2100-01-01", "1899-12-31", "1990-02-30"):
+        answer = coordinator.patch(f"/patients/{without.json['id']}", json={"date_of_birth": bad})
+        assert answer.status_code == 422 and "date_of_birth" in answer.get_data(as_text=True), bad
+    cleared = coordinator.patch(f"/patients/{created.json['id']}", json={"date_of_birth": None})
+    assert cleared.status_code == 200 and cleared.json["date_of_birth"] is None
