@@ -137,6 +137,30 @@ def search(session: Session, query: str, visible, limit: int = 20) -> list[Patie
     return list(session.scalars(stmt))
 
 
+def same_name(a: str, b: str) -> bool:
+    """One person's name typed twice: case and spacing aside ("ana  ruiz" is "Ana Ruiz")."""
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def possible_duplicates(session: Session, *, name: str, phone: str | None, date_of_birth: date | None,
+                        exclude_id: int | None = None) -> list[Patient]:
+    """Patients who may be this person: the same phone, or the same name and date of birth.
+
+    The one rule the form warns by and the import refuses by, so the two never disagree.
+    """
+    same_phone = Patient.phone == phone if phone else None
+    same_birth = Patient.date_of_birth == date_of_birth if date_of_birth is not None else None
+    clauses = [c for c in (same_phone, same_birth) if c is not None]
+    if not clauses:
+        return []
+    stmt = select(Patient).where(clauses[0] if len(clauses) == 1 else clauses[0] | clauses[1])
+    if exclude_id is not None:
+        stmt = stmt.where(Patient.id != exclude_id)
+    found = session.scalars(stmt.order_by(Patient.id)).all()
+    return [p for p in found if (phone and p.phone == phone)
+            or (date_of_birth is not None and p.date_of_birth == date_of_birth and same_name(p.name, name))]
+
+
 def by_ids(session: Session, ids) -> dict[int, Patient]:
     """The patients with these ids, in one query (they land in the identity map)."""
     ids = set(ids)

@@ -390,3 +390,21 @@ def test_date_of_birth_is_optional_kept_and_bounded(coordinator):
         assert answer.status_code == 422 and "date_of_birth" in answer.get_data(as_text=True), bad
     cleared = coordinator.patch(f"/patients/{created.json['id']}", json={"date_of_birth": None})
     assert cleared.status_code == 200 and cleared.json["date_of_birth"] is None
+
+
+def test_possible_duplicates_same_phone_or_same_name_and_birth_date(ctx):
+    def make(name, phone, dob):
+        return patients.create_patient(ctx, name=name, phone=phone, timezone="America/Chicago", sms_consent=False,
+                                       now=NOW, source="test", date_of_birth=dob)
+    ana = make("Ana Ruiz", "+12015550190", date(1990, 5, 1))
+    make("Ana Ruiz", "+12015550191", date(1991, 5, 1))  # a namesake, told apart by birth date
+    ctx.flush()
+
+    def found(name, phone, dob, exclude_id=None):
+        return [p.id for p in patients.possible_duplicates(ctx, name=name, phone=phone, date_of_birth=dob,
+                                                           exclude_id=exclude_id)]
+    assert found("  ana   RUIZ ", "+12015550199", date(1990, 5, 1)) == [ana.id]
+    assert found("Someone Else", "+12015550190", None) == [ana.id]
+    assert found("Ana Ruiz", "+12015550199", None) == []  # a name alone is not enough
+    assert found("Ana Ruiz", "+12015550190", date(1990, 5, 1), exclude_id=ana.id) == []
+    assert patients.same_name("Ana  Ruiz", "ana ruiz") and not patients.same_name("Ana Ruiz", "Ana Ruíz")
