@@ -14,7 +14,9 @@
       opener = document.activeElement;
       d.showModal();
     }
-    var first = d.querySelector("[autofocus], input:not([type=hidden]), select, textarea, button");
+    // [autofocus] first: a confirmation focuses its way back, not the button that does harm.
+    var first = d.querySelector("[autofocus]") ||
+      d.querySelector("input:not([type=hidden]), select, textarea, button");
     if (first) { first.focus(); }
   });
 

@@ -13,11 +13,12 @@ from scheduler.core import access, audit, settings, timeutil
 from scheduler.core.clock import now
 from scheduler.errors import Conflict
 from scheduler.extensions import db
-from scheduler.messaging import reminders
+from scheduler.messaging import notices, reminders
 from scheduler.models import Appointment, Patient
 from scheduler.scheduling import appointments, patients, therapists
-from scheduler.web import bp, grid, is_htmx, roles, user
+from scheduler.web import bp, confirm, grid, is_htmx, roles, user
 from scheduler.web.forms import FormState, parse_into, record_id, require_id
+from scheduler.web.helpers import when
 from scheduler.web.labels import ATTENDANCE_ACTIONS
 from scheduler.web.posts import Done, go, submit
 
@@ -202,9 +203,14 @@ def appointment(appointment_id: int):
     return _show(_mine(appointment_id))
 
 
-def _change(appointment_id: int, state: FormState, action, done):
-    """Run one domain change (`action(now)`); a refusal is shown beside its field on the appointment page."""
+def _change(appointment_id: int, state: FormState, action, done, question=None):
+    """Run one domain change (`action(now)`); a refusal is shown beside its field on the appointment page.
+
+    `done(appt, now)` words the flash. With `question(appt, now)`, a post not yet confirmed only
+    asks it (web/confirm.py): the change is made, described and rolled back.
+    """
     _mine(appointment_id)
+    preview = question is not None and not confirm.confirmed()
 
     def act(clock):
         try:
@@ -213,9 +219,15 @@ def _change(appointment_id: int, state: FormState, action, done):
             if exc.field == "status":  # the state changed: no field to fix, a message
                 raise Conflict(exc.message) from None
             raise
+        if preview:
+            asked = question(appt, clock)
+            return Done("", ("update", "appointment", appt.id), answer=lambda: confirm.ask(asked))
         return Done(url_for("web.appointment", appointment_id=appointment_id), ("update", "appointment", appt.id),
-                    flash=done())
-    return submit(state, act, lambda state, status: _show(_mine(appointment_id), state, status))
+                    flash=done(appt, clock))
+
+    def page(state, status):
+        return _show(_mine(appointment_id), state, status)
+    return submit(state, act, confirm.refused(page, {"reason": "Reason"}) if preview else page, preview=preview)
 
 
 @bp.post("/appointments/<id:appointment_id>/reschedule")
@@ -229,19 +241,40 @@ def reschedule(appointment_id: int):
     return _change(appointment_id, state,
                    lambda clock: appointments.reschedule(db.session, appointment_id, clock, body.start, None,
                                                          user().id, settings=settings.current()),
-                   lambda: f"Moved to {grid.day_label(body.start.date())} at {grid.clock(body.start)}.")
+                   lambda appt, clock: f"Moved to {grid.day_label(body.start.date())} at {grid.clock(body.start)}.")
 
 
 @bp.post("/appointments/<id:appointment_id>/cancel")
 @roles(*access.EVERYONE)
 def cancel(appointment_id: int):
-    """Cancel with a reason: the time is freed and the patient gets one text."""
+    """Cancel with a reason, once confirmed: the time is freed and the patient gets one text."""
     state = FormState(request.form, {"status": "reason"})
     body = parse_into(state, schemas.CancelRequest, {"reason": state.get("reason").strip()})
     return _change(appointment_id, state,
                    lambda clock: appointments.cancel(db.session, appointment_id, clock, body.reason, user().id,
                                                      settings=settings.current()),
-                   lambda: "The appointment is cancelled; the patient will get one text.")
+                   lambda appt, clock: " ".join(("The appointment is cancelled.", *_told(appt, clock))),
+                   question=_cancel_question)
+
+
+def _told(appt: Appointment, clock: datetime) -> list[str]:
+    """Who the cancellation texts (the patient, anyone it seats from a waitlist), or that nobody is."""
+    written = notices.written(db.session, clock)
+    lines = confirm.texts(written, user(), clock)
+    if not any(n.patient.id == appt.patient_id for n in written):
+        lines.insert(0, f"{appt.patient.name} is not texted: no text about this session had gone out yet.")
+    return lines
+
+
+def _cancel_question(appt: Appointment, clock: datetime) -> confirm.Ask:
+    therapist = appt.therapist
+    lines = [f"{appt.patient.name}'s session with {therapist.name} on {when(appt.start_dt, therapist.timezone)} "
+             f"({therapist.timezone}) is cancelled, its time freed and its reminders withdrawn.",
+             *_told(appt, clock)]
+    if appt.cancel_reason:
+        lines.append("The reason is kept with the appointment; the text does not include it.")
+    return confirm.Ask("Cancel this appointment?", tuple(lines), "Yes, cancel appointment", "Keep the appointment",
+                       url_for("web.appointment", appointment_id=appt.id))
 
 
 @bp.post("/appointments/<id:appointment_id>/attendance")
@@ -252,4 +285,4 @@ def attendance(appointment_id: int):
     body = parse_into(state, schemas.AttendanceRequest, {"status": state.get("status")})
     return _change(appointment_id, state, lambda clock: appointments.record_attendance(
         db.session, appointment_id, body.status, clock, user().id),
-        lambda: f"Recorded: {ATTENDANCE_ACTIONS[body.status]}.")
+        lambda appt, clock: f"Recorded: {ATTENDANCE_ACTIONS[body.status]}.")

@@ -281,7 +281,9 @@ def test_reschedule_refusals_are_beside_the_field(app, staff, patient, make_pati
 
 def test_cancel_with_a_reason(app, staff, patient):
     appt = _book_domain(app, staff.therapist_id, patient, ny(WED, 10))
-    response = staff.therapist.post(f"/appointments/{appt}/cancel", {"reason": "patient asked"})
+    asked = staff.therapist.post(f"/appointments/{appt}/cancel", {"reason": "patient asked"})
+    assert asked.status_code == 200 and "Yes, cancel appointment" in asked.get_data(as_text=True)
+    response = staff.therapist.post(f"/appointments/{appt}/cancel", {"reason": "patient asked", "confirm": "yes"})
     assert response.status_code == 302
     with app.app_context():
         row = db.session.get(Appointment, appt)
