@@ -6,21 +6,22 @@ the Waitlist in order), enroll, drop, cancel one meeting, and attendance for a m
 """
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
+from flask import render_template, request, url_for
 
 from scheduler import schemas
 from scheduler.core import access, audit, settings
 from scheduler.core.clock import now
 from scheduler.extensions import db
-from scheduler.models import ATTENDANCE_STATUSES, GroupSeries, Occurrence, Patient
+from scheduler.messaging import notices
+from scheduler.models import ATTENDANCE_STATUSES, EnrollmentStatus, GroupSeries, Occurrence, Patient
 from scheduler.scheduling import group_changes, groups, patients, roster, therapists
 from scheduler.scheduling.limits import MAX_MEETINGS
 from scheduler.schemas.pages import GroupEdit, GroupPreview
-from scheduler.web import bp, roles, user
+from scheduler.web import bp, confirm, roles, user
 from scheduler.web.forms import FormState, parse_int, parse_into, record_id
 from scheduler.web.helpers import new_form_id, when, zone_names
 from scheduler.web.labels import ATTENDANCE_ACTIONS
-from scheduler.web.posts import Done, not_done, submit
+from scheduler.web.posts import Done, go, not_done, submit
 
 # The domain's field names -> this form's.
 ALIASES = {"start": "first_meeting", "rrule": "meetings", "duration_minutes": "duration",
@@ -81,26 +82,31 @@ def _series_input(state: FormState) -> dict:
             "timezone": body.timezone, "rrule": body.rrule, "location": body.location}
 
 
-def _preview(state: FormState) -> tuple[list[str], str | None]:
-    """The first meetings' local times for what is typed so far, or why there is none yet."""
+def _preview(state: FormState) -> tuple[list[str], str | None, str | None]:
+    """The first meetings' local times for what is typed so far, or why there is none yet; and a
+    warning when the first is already past (the clinic keeps no closed days to warn about)."""
     probe = FormState(state.data)
     meetings = parse_int(probe, "meetings", 1, MAX_MEETINGS) or 1
     body = parse_into(probe, GroupPreview, {"start": probe.get("first_meeting").strip(),
                                             "timezone": probe.get("timezone").strip(), "meetings": str(meetings)})
     if body is None:
-        return [], "Enter the first meeting and a time zone to see the meetings."
+        return [], "Enter the first meeting and a time zone to see the meetings.", None
     local = groups.wall_time(body.start, body.timezone)
     starts = group_changes.preview(local, body.timezone, group_changes.weekly_rule(body.meetings))
+    clock = now()
     shown = [f"{s:%a %b} {s.day}, {s:%Y}: {s.hour % 12 or 12}:{s:%M} {'AM' if s.hour < 12 else 'PM'} {s:%Z}"
-             for s in starts]
+             + (" (in the past)" if s <= clock else "") for s in starts]
+    past = sum(s <= clock for s in starts)
+    warning = (f"{'The first meeting is' if past == 1 else f'{past} of these meetings are'} in the past: "
+               "a group starts from now on. Choose a later first meeting." if past else None)
     more = body.meetings - len(shown)
-    return shown, (f"and {more} more, weekly at the same local time" if more > 0 else None)
+    return shown, (f"and {more} more, weekly at the same local time" if more > 0 else None), warning
 
 
 def _render_form(state: FormState, group: GroupSeries | None = None, status: int = 200):
-    shown, note = _preview(state) if group is None else ([], None)
+    shown, note, warning = _preview(state) if group is None else ([], None, None)
     return render_template("groups/form.html", form=state, group=group, facilitators=_facilitators(),
-                           zones=zone_names(), preview=shown, preview_note=note), status
+                           zones=zone_names(), preview=shown, preview_note=note, preview_warning=warning), status
 
 
 @bp.get("/groups/new")
@@ -115,8 +121,8 @@ def group_new():
 @roles(*access.STAFF)
 def group_preview():
     """The live preview (htmx): the meetings' local times for the fields as typed."""
-    shown, note = _preview(FormState(request.args))
-    return render_template("groups/_preview.html", preview=shown, preview_note=note)
+    shown, note, warning = _preview(FormState(request.args))
+    return render_template("groups/_preview.html", preview=shown, preview_note=note, preview_warning=warning)
 
 
 @bp.post("/groups/new")
@@ -164,7 +170,8 @@ def group_update(group_id: int):
             "location": body.location}, clock, settings=settings.current(),
             cancel_clashing=state.get("cancel_clashing") == "on")
         return Done(url_for("web.group_page", group_id=group_id), ("update", "group", group_id),
-                    also=tuple(("update", "enrollment", e.id) for e in promoted))
+                    also=tuple(("update", "enrollment", e.id) for e in promoted),
+                    flash=" ".join(("Group saved.", *_moved_up(promoted, group_id, clock))))
 
     def refused(state, status):
         return _render_form(state, groups.get_group(db.session, group_id), status)
@@ -224,39 +231,86 @@ def group_enroll(group_id: int):
 
     def act(clock):
         enrollment = roster.enroll(db.session, group.id, patient_id, clock, settings=settings.current())
+        name = enrollment.patient.name
+        if enrollment.status == EnrollmentStatus.WAITLISTED:
+            said = (f"{group.title} is full: {name} is on the waitlist, "
+                    f"No. {roster.waitlist_position(db.session, enrollment)} in line.")
+        else:
+            said = (f"{name} is enrolled in {group.title} and will be reminded by text before each meeting."
+                    if enrollment.patient.can_text else
+                    f"{name} is enrolled in {group.title}; they get no reminders (no consent to texts, or opted out).")
+        # Enrolling first seats anyone already waiting who can now attend: a newcomer never jumps the line.
         return Done(url_for("web.group_page", group_id=group_id) + "#roster",
-                    ("create", "enrollment", enrollment.id))
+                    ("create", "enrollment", enrollment.id),
+                    flash=" ".join((*confirm.texts(notices.written(db.session, clock), user(), clock), said)))
 
     def refused(state, status):
         return _page(groups.get_group(db.session, group_id), state, matches if status == 422 else (), status)
     return submit(state, act, refused, once_only=True, missing=("patient", "matches nobody"))
 
 
+def _moved_up(promoted, group_id: int, clock) -> list[str]:
+    """Who took a seat from a waitlist, and the texts that tell them."""
+    lines = [f"{confirm.name_for(user(), e.patient)} moves up from the waitlist"
+             + (" into the freed seat." if e.group_id == group_id else f" of {e.group.title}.") for e in promoted]
+    return lines + confirm.texts(notices.written(db.session, clock), user(), clock)
+
+
 @bp.post("/groups/<id:group_id>/drop/<id:patient_id>")
 @roles(*access.STAFF)
 def group_drop(group_id: int, patient_id: int):
-    """Drop a patient; the first waitlisted patient takes the freed seat and is told by text."""
+    """Drop a patient once confirmed (web/confirm.py); the first waitlisted patient who can attend
+    takes the freed seat and is told by text."""
     roster_url = url_for("web.group_page", group_id=group_id) + "#roster"
+    preview = not confirm.confirmed()
 
     def act(clock):
+        group = groups.get_group(db.session, group_id)
+        line = [e.patient_id for e in roster.members(db.session, group_id)[1]]
         dropped, promoted = roster.drop(db.session, group_id, patient_id, clock, settings=settings.current())
+        name = dropped.patient.name
+        if dropped.enrolled_at is not None:
+            said = [f"{name} leaves {group.title}: their seat is freed and their reminders for its meetings are "
+                    "withdrawn; they are not texted."]
+            if not any(e.group_id == group_id for e in promoted):
+                said.append("Nobody moves up: the waitlist is empty." if not line else
+                            "Nobody moves up: everyone waiting has another session at a meeting's time "
+                            "(staff get a task).")
+        else:
+            said = [f"{name} leaves the waitlist of {group.title} (No. {line.index(patient_id) + 1} in line); "
+                    "they are not texted."]
+        said += _moved_up(promoted, group_id, clock)
+        if preview:
+            question = confirm.Ask(f"Drop {name}?", tuple(said), f"Yes, drop {name}", f"Keep {name}", roster_url)
+            return Done("", ("delete", "enrollment", dropped.id), answer=lambda: confirm.ask(question))
         return Done(roster_url, ("delete", "enrollment", dropped.id),
-                    also=tuple(("update", "enrollment", e.id) for e in promoted))
+                    also=tuple(("update", "enrollment", e.id) for e in promoted), flash=" ".join(said))
     # Not enrolled (a second click, dropped already): nothing more to do.
-    return submit(FormState(request.form), act, lambda state, status: redirect(roster_url),
-                  missing=("patient", "is not in this group"))
+    return submit(FormState(request.form), act, lambda state, status: go(roster_url),
+                  missing=("patient", "is not in this group"), preview=preview)
 
 
 @bp.post("/groups/<id:group_id>/meetings/<id:occurrence_id>/cancel")
 @roles(*access.STAFF)
 def meeting_cancel(group_id: int, occurrence_id: int):
-    """Call one meeting off: reminders withdrawn, each enrolled patient told by text."""
+    """Call one meeting off once confirmed: reminders withdrawn, each enrolled patient told by text."""
+    preview = not confirm.confirmed()
+    page_url = url_for("web.group_page", group_id=group_id)
+
     def act(clock):
         occ, _told = group_changes.cancel_occurrence(db.session, group_id, occurrence_id, clock,
                                                      settings=settings.current())
-        return Done(url_for("web.group_page", group_id=group_id), ("update", "occurrence", occ.id))
+        at = when(occ.start_dt, groups.get_group(db.session, group_id).timezone)
+        told = confirm.texts(notices.written(db.session, clock), user(), clock)
+        said = [f"The meeting on {at} is called off and its reminders withdrawn; the other meetings stay.",
+                *(told or ["Nobody is texted: nobody holds a seat who was told of it."])]
+        if preview:
+            question = confirm.Ask(f"Cancel the meeting on {at}?", tuple(said), "Yes, cancel meeting",
+                                   "Keep the meeting", page_url)
+            return Done("", ("update", "occurrence", occ.id), answer=lambda: confirm.ask(question))
+        return Done(page_url, ("update", "occurrence", occ.id), flash=" ".join(said))
 
-    return submit(FormState(request.form), act, not_done)
+    return submit(FormState(request.form), act, confirm.refused(not_done) if preview else not_done, preview=preview)
 
 
 # --- attendance for one meeting -------------------------------------------------------------

@@ -140,8 +140,9 @@ def test_enroll_past_capacity_goes_to_the_waitlist_and_drop_promotes(staff, app,
     html = staff.coordinator.get(f"/groups/{group}").get_data(as_text=True)
     enrolled, waitlist = html.split("<h3>Enrolled</h3>")[1].split("<h3>Waitlist</h3>")
     assert "Ana Uno" in enrolled and "Bo Dos" in enrolled and "Cy Tres" in waitlist.split("</ol>")[0]
-    assert staff.coordinator.post(f"/groups/{group}/drop/{ana}").status_code == 302
-    assert staff.coordinator.post(f"/groups/{group}/drop/{ana}").status_code == 302  # twice: harmless
+    drop = {"confirm": "yes"}
+    assert staff.coordinator.post(f"/groups/{group}/drop/{ana}", data=drop).status_code == 302
+    assert staff.coordinator.post(f"/groups/{group}/drop/{ana}", data=drop).status_code == 302  # twice: harmless
     with app.app_context():
         status = dict(db.session.execute(select(Enrollment.patient_id, Enrollment.status)).all())
         assert status == {ana: "dropped", bo: "enrolled", cy: "enrolled"}
@@ -170,8 +171,9 @@ def test_cancel_one_meeting_tells_the_enrolled(staff, app, group, make_patient):
     with app.app_context():
         occ = db.session.scalars(select(Occurrence).where(Occurrence.group_id == group)
                                  .order_by(Occurrence.start_dt)).first().id
-    assert staff.coordinator.post(f"/groups/{group}/meetings/{occ}/cancel").status_code == 302
-    again = staff.coordinator.post(f"/groups/{group}/meetings/{occ}/cancel")
+    yes = {"confirm": "yes"}
+    assert staff.coordinator.post(f"/groups/{group}/meetings/{occ}/cancel", data=yes).status_code == 302
+    again = staff.coordinator.post(f"/groups/{group}/meetings/{occ}/cancel", data=yes)
     assert again.status_code == 409
     with app.app_context():
         assert db.session.scalar(select(Message.kind).where(Message.occurrence_id == occ,
