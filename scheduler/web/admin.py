@@ -15,7 +15,7 @@ from scheduler.extensions import db
 from scheduler.messaging import sms, templates, texts
 from scheduler.models import ROLES, FeedMode, Language, Role
 from scheduler.scheduling import feeds, therapists
-from scheduler.web import bp, roles, user
+from scheduler.web import bp, confirm, roles, user
 from scheduler.web.forms import FormState, parse_id
 from scheduler.web.helpers import new_form_id, when
 from scheduler.web.labels import LABELS
@@ -103,20 +103,29 @@ def admin_user_create():
                   missing=("therapist", "must be one of the therapists listed"))
 
 
-def _user_action(user_id: int, change):
-    """Apply `change(target, state, clock)`; a refusal shows beside that user's row."""
+def _user_action(user_id: int, change, question=None, done=None):
+    """Apply `change(target, state, clock)`; a refusal shows beside that user's row.
+
+    With `question(target, result)`, a post not yet confirmed only asks it (web/confirm.py);
+    `done(target, result)` words the flash.
+    """
     state = FormState(request.form)
     target = auth.get_user(db.session, user_id)  # a user who is not there: the 404 page
+    preview = question is not None and not confirm.confirmed()
 
     def act(clock):
-        change(target, state, clock)
+        result = change(target, state, clock)
         if not state.ok:
             raise Invalid(dict(state.errors))
-        return Done(url_for("web.admin") + f"#user-{user_id}", ("update", "user", user_id))
+        if preview:
+            asked = question(target, result)
+            return Done("", ("update", "user", user_id), answer=lambda: confirm.ask(asked))
+        return Done(url_for("web.admin") + f"#user-{user_id}", ("update", "user", user_id),
+                    flash=done(target, result) if done else None)
 
     def refused(state, status):
         return _page(user_forms={user_id: state}, status=status)
-    return submit(state, act, refused)
+    return submit(state, act, confirm.refused(refused) if preview else refused, preview=preview)
 
 
 @bp.post("/admin/users/<id:user_id>/role")
@@ -132,11 +141,30 @@ def admin_user_role(user_id: int):
 @bp.post("/admin/users/<id:user_id>/active")
 @roles(Role.ADMIN)
 def admin_user_active(user_id: int):
+    """Reactivate at once; deactivate once confirmed (it signs them out and revokes their API tokens)."""
+    deactivating = request.form.get("active") != "1"
+
     def change(target, state, clock):
-        if target.id == user().id and state.get("active") != "1":
+        if target.id == user().id and deactivating:
             raise Conflict("you cannot deactivate yourself", field="active")
-        auth.set_active(db.session, target, state.get("active") == "1", clock)
-    return _user_action(user_id, change)
+        return auth.set_active(db.session, target, not deactivating, clock)
+    if not deactivating:
+        return _user_action(user_id, change, done=lambda target, _: f"{target.email} is active again.")
+    return _user_action(user_id, change, question=_deactivate_question,
+                        done=lambda target, revoked: " ".join(_deactivated(target, revoked)))
+
+
+def _deactivated(target, revoked: int) -> list[str]:
+    tokens = (f"their {revoked} API token{'s are' if revoked != 1 else ' is'} revoked for good"
+              if revoked else "they hold no API token")
+    return [f"{target.email} is signed out everywhere at once and can no longer sign in; {tokens}.",
+            "Their records and bookings stay as they are; nobody is texted. Reactivate brings back the sign-in."]
+
+
+def _deactivate_question(target, revoked: int) -> confirm.Ask:
+    return confirm.Ask(f"Deactivate {target.email}?", tuple(_deactivated(target, revoked)),
+                       f"Yes, deactivate {target.email}", f"Keep {target.email} active",
+                       url_for("web.admin") + f"#user-{target.id}")
 
 
 @bp.post("/admin/users/<id:user_id>/password")

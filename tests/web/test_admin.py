@@ -58,7 +58,7 @@ def test_create_user_change_role_deactivate_reset_password(staff, app):
     refused = staff.admin.post(f"/admin/users/{uid}/role", data={"role": "therapist", "therapist": ""})
     assert refused.status_code == 422 and "choose the therapist" in refused.get_data(as_text=True)
     assert staff.admin.post(f"/admin/users/{uid}/password", data={"password": "another long one"}).status_code == 302
-    assert staff.admin.post(f"/admin/users/{uid}/active", data={"active": "0"}).status_code == 302
+    assert staff.admin.post(f"/admin/users/{uid}/active", data={"active": "0", "confirm": "yes"}).status_code == 302
     with app.app_context():
         user = db.session.get(User, uid)
         assert (user.role, user.active) == ("admin", False)
