@@ -260,7 +260,7 @@ def cancel(appointment_id: int):
 def _told(appt: Appointment, clock: datetime) -> list[str]:
     """Who the cancellation texts (the patient, anyone it seats from a waitlist), or that nobody is."""
     written = notices.written(db.session, clock)
-    lines = confirm.texts(written, user(), clock)
+    lines = confirm.texts(written, user(), clock, shown={appt.patient_id})
     if not any(n.patient.id == appt.patient_id for n in written):
         lines.insert(0, f"{appt.patient.name} is not texted: no text about this session had gone out yet.")
     return lines

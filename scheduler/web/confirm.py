@@ -9,7 +9,7 @@ button that posts them again with `confirm=yes`.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -69,9 +69,12 @@ def joined(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def name_for(viewer: User, patient) -> str:
-    """The patient's name, or 'another patient' for someone this user may not see."""
-    return patient.name if access.may_see_patient(db.session, viewer, patient.id) else "another patient"
+def name_for(viewer: User, patient, shown: Collection[int] = ()) -> str:
+    """The patient's name, or 'another patient' for someone this user may not see (and the page
+    does not name already: a therapist's own appointment names its patient)."""
+    if patient.id in shown or access.may_see_patient(db.session, viewer, patient.id):
+        return patient.name
+    return "another patient"
 
 
 def _about(notice: Notice) -> str:
@@ -88,12 +91,12 @@ def _about(notice: Notice) -> str:
     return f"({LABELS[MessageKind][MessageKind(notice.kind)].lower()})"
 
 
-def texts(notices: Iterable[Notice], viewer: User, now: datetime) -> list[str]:
+def texts(notices: Iterable[Notice], viewer: User, now: datetime, shown: Collection[int] = ()) -> list[str]:
     """Who will be texted and what, one sentence per same text; then who will not be, and why."""
     sent: dict[tuple[str, str], list[str]] = {}
     not_sent = []
     for notice in notices:
-        name = name_for(viewer, notice.patient)
+        name = name_for(viewer, notice.patient, shown)
         if notice.why_not is not None:
             reason = WHY_NOT.get(notice.why_not, LABELS[SkipReason][SkipReason(notice.why_not)])
             not_sent.append(f"{name[0].upper() + name[1:]} will not be texted {_about(notice)}: {reason}.")
