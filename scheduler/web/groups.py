@@ -303,7 +303,7 @@ def meeting_cancel(group_id: int, occurrence_id: int):
         at = when(occ.start_dt, groups.get_group(db.session, group_id).timezone)
         told = confirm.texts(notices.written(db.session, clock), user(), clock)
         said = [f"The meeting on {at} is called off and its reminders withdrawn; the other meetings stay.",
-                *(told or ["Nobody is texted: nobody holds a seat who was told of it."])]
+                *(told or ["Nobody is texted: no one holding a seat had been told of this meeting yet."])]
         if preview:
             question = confirm.Ask(f"Cancel the meeting on {at}?", tuple(said), "Yes, cancel meeting",
                                    "Keep the meeting", page_url)

@@ -135,6 +135,7 @@ def test_reschedule_then_cancel_with_a_reason(live_app, clinic, signed_in, shot)
     assert _appointments(live_app, clinic["alex"]) == [(ny(WED, 13), "scheduled")]
     page.get_by_label("Reason").fill("The patient is travelling")
     page.get_by_role("button", name="Cancel appointment").click()
+    page.get_by_role("dialog").get_by_role("button", name="Yes, cancel appointment").click()
     page.get_by_role("status").get_by_text("The appointment is cancelled").wait_for()
     with live_app.app_context():
         appt = db.session.get(Appointment, clinic["appt"])

@@ -72,6 +72,7 @@ def test_weekly_group_across_dst_then_waitlist(signed_in, live_app, shot):
     assert_accessible(page, "group page")
     shot(page, "group")
     page.get_by_role("button", name="Drop Ana Uno").click()
+    page.get_by_role("dialog").get_by_role("button", name="Yes, drop Ana Uno").click()
     expect(page.locator("h3:has-text('Enrolled') + ol")).to_contain_text("Cy Tres")
     expect(page.get_by_text("Nobody is waiting.")).to_be_visible()
 
