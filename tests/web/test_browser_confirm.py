@@ -1,5 +1,6 @@
 """In the browser: Drop, Cancel meeting, Cancel appointment and Deactivate ask in the page's dialog
-(at 1280 px and at 390 px, axe with the dialog open), and without JavaScript on a page of its own."""
+(at 1280 px and at 390 px, axe with the dialog open), and without JavaScript on a page of its own;
+the group page's waitlist places and the new group's warning about a past first meeting."""
 from __future__ import annotations
 
 import re
@@ -86,6 +87,11 @@ def test_on_a_phone_cancel_appointment_and_deactivate_ask_in_the_dialog(live_app
     other = add_user(live_app, "coordinator", email="sam@clinic.test")
     page = signed_in("admin")
     page.set_viewport_size(PHONE)
+    page.goto("/groups/new")
+    page.wait_for_load_state()
+    page.get_by_label("First meeting").fill(f"{(datetime.now(UTC) - timedelta(days=2)).date().isoformat()}T18:00")
+    page.get_by_label("Time zone").fill("America/New_York")
+    expect(page.locator("#preview")).to_contain_text("The first meeting is in the past")
     page.goto(f"/appointments/{clinic['appt']}")
     page.wait_for_load_state()
     page.get_by_label("Reason").fill("Asked by phone")

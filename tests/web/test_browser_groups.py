@@ -66,6 +66,8 @@ def test_weekly_group_across_dst_then_waitlist(signed_in, live_app, shot):
         page.get_by_role("radio", name=re.compile(name)).check()
         page.get_by_role("button", name="Enroll").click()
         page.wait_for_load_state()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Evening circle is full: Cy Tres is on the waitlist, No. 1 in line.")
     waitlist = page.locator("h3:has-text('Waitlist') + ol")
     expect(waitlist).to_contain_text("Cy Tres")
     expect(page.locator("h3:has-text('Enrolled') + ol")).to_contain_text("Bo Dos")
