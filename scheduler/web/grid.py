@@ -72,9 +72,20 @@ class Column:
     def of(self, *kinds: str) -> list[Entry]:
         return [e for e in self.entries if e.kind in kinds]
 
+    def drawn(self, kind: str) -> list[Entry]:
+        """What the time grid draws: a cancelled session freed its time for the slot buttons there."""
+        return [e for e in self.of(kind) if e.status != "cancelled"]
+
+    @property
+    def cancelled(self) -> list[Entry]:
+        """Cancelled sessions and meetings, listed apart from the grid."""
+        return sorted((e for e in self.of("appointment", "group") if e.status == "cancelled"),
+                      key=lambda e: e.start)
+
     @property
     def agenda(self) -> list[Entry]:
-        return sorted(self.of("appointment", "group", "slot"), key=lambda e: (e.start, e.kind))
+        return sorted((e for e in self.of("appointment", "group", "slot") if e.status != "cancelled"),
+                      key=lambda e: (e.start, e.kind))
 
 
 def text_status(appt, patient: Patient, reminded: set[int]) -> str:
@@ -185,6 +196,11 @@ class Grid:
     def body(self) -> str:
         return f"rs{HEADER_ROWS + 1} re{self.end_row}"
 
+    @property
+    def cancelled(self) -> list[tuple[Column, Entry]]:
+        """Every column's cancelled entries, column by column (listed below the grid)."""
+        return [(column, e) for column in self.columns for e in column.cancelled]
+
 
 def layout(columns: list[Column]) -> Grid:
     """The grid spanning every column's hours and sessions (at least 8 AM to 6 PM)."""
@@ -219,3 +235,10 @@ def parse_day(state, name: str, tz: str, now: datetime) -> date:
 
 def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
+
+
+def opening_week(tz: str, now: datetime) -> date:
+    """The Monday a week page opens on: this week in `tz`; on Sunday, the coming one (its last day is nearly over)."""
+    today = timeutil.local_date_of(now, tz)
+    return monday_of(today + timedelta(days=1) if today.weekday() == 6 else today)
+
