@@ -56,6 +56,7 @@ class Entry:
     text_status: str = ""
     value: str = ""  # a slot's local start, as the booking form reads it
     css: str = ""
+    where: str = ""  # a group meeting's location (the printed day names the room)
 
     @property
     def span(self) -> str:
@@ -137,7 +138,7 @@ def therapist_days(session: Session, therapist: Therapist, first: date, days: in
     for occurrence, group in meetings:
         put(Entry("group", local(occurrence.start_dt), local(occurrence.end_dt), group.title,
                   f"/groups/{group.id}", "cancelled" if occurrence.cancelled else "meets",
-                  css="group cancelled" if occurrence.cancelled else "group"))
+                  css="group cancelled" if occurrence.cancelled else "group", where=group.location or ""))
     for day, column in columns.items():
         for rule in therapist.rules:
             if rule.weekday == day.weekday():
