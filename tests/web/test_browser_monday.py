@@ -137,6 +137,7 @@ def test_the_day_at_a_glance_and_its_printed_day(live_app, clinic, signed_in, sh
     assert page.get_by_role("cell", name="Room 4B").is_visible()
     assert page.get_by_role("button", name="Print").is_visible()  # shown by its script
     assert_accessible(page, "printed day")
+    shot(page, "printed-day")
     pdf = page.pdf(format="Letter")
     assert pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page>") + pdf.count(b"/Type /Page ") == 1
 
