@@ -154,6 +154,8 @@ def test_every_main_page_fits_a_phone(live_app, clinic, signed_in, shot):
         page.goto(path)
         _fits(page)
         assert_accessible(page, f"{path} at 390 px")
+        if path.startswith("/availability?"):
+            shot(page, "phone-availability")
     page.goto("/")
     assert page.get_by_role("link", name="Patients").count() == 0  # folded into the menu
     page.get_by_text("Menu", exact=True).click()
