@@ -30,6 +30,7 @@ from scheduler.models import (
     MessageKind,
     Patient,
     Therapist,
+    User,
 )
 from scheduler.scheduling import availability, busy, care_teams, roster
 from scheduler.scheduling.limits import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
@@ -228,6 +229,13 @@ def record_attendance(session: Session, appointment_id: int, status: str, now: d
     outreach.attendance_recorded(session, appt.patient_id, status, now, start_dt=appt.start_dt, end_dt=appt.end_dt,
                                  appointment_id=appt.id)
     return appt
+
+
+def history(session: Session, appt: Appointment) -> list[tuple[AppointmentEvent, str | None]]:
+    """Its events, oldest first, each with the staff user who made it (None: the patient or the system)."""
+    ids = {e.user_id for e in appt.events if e.user_id is not None}
+    who = dict(session.execute(select(User.id, User.email).where(User.id.in_(ids))).all()) if ids else {}
+    return [(e, who.get(e.user_id)) for e in appt.events]
 
 
 def confirm(session: Session, appointment: Appointment, now: datetime, user_id: int | None = None) -> bool:

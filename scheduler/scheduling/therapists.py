@@ -23,6 +23,7 @@ from scheduler.scheduling import availability, busy
 
 MAX_SLOT_RANGE = timedelta(days=31)
 MAX_CALENDAR_RANGE = timedelta(days=62)
+NEXT_FREE_HORIZON = timedelta(weeks=12)  # "Next free time" looks this far ahead
 SLOT_STEP = timedelta(minutes=15)
 MAX_SESSION = busy.MAX_SESSION
 
@@ -206,6 +207,22 @@ def slots(session: Session, therapist: Therapist, start: datetime, end: datetime
     return [(s, e) for s, e in availability.free_slots(
         weekly_rules(therapist), therapist.timezone, off, taken, start, end, duration, SLOT_STEP)
         if s > now]
+
+
+def next_free(session: Session, therapist: Therapist, now: datetime, length: timedelta,
+              horizon: timedelta = NEXT_FREE_HORIZON) -> datetime | None:
+    """The start of the therapist's next bookable slot of `length` within `horizon`, or None.
+
+    Looked for a week at a time: the first week with any free time is usually this one or the next.
+    """
+    start = now
+    while start < now + horizon:
+        end = min(start + timedelta(days=7), now + horizon)
+        found = slots(session, therapist, start, end, length, now)
+        if found:
+            return found[0][0]
+        start = end
+    return None
 
 
 def calendar(session: Session, therapist: Therapist, start: datetime,

@@ -13,7 +13,7 @@ from scheduler.core import access, audit, settings, timeutil
 from scheduler.core.clock import now
 from scheduler.errors import Conflict
 from scheduler.extensions import db
-from scheduler.messaging import notices, reminders
+from scheduler.messaging import appointment_texts, notices, reminders
 from scheduler.models import Appointment, Patient
 from scheduler.scheduling import appointments, patients, therapists
 from scheduler.web import bp, confirm, grid, is_htmx, roles, user
@@ -190,6 +190,9 @@ def _show(appt: Appointment, state: FormState | None = None, status: int = 200):
     html = render_template(
         "appointments/show.html", appt=appt, start=start, end=end, patient=patient,
         text_status=grid.text_status(appt, patient, reminded), started=started,
+        texts=appointment_texts.for_appointment(db.session, appt.id),
+        history=appointments.history(db.session, appt), when=lambda at: when(at, tz),
+        attendance_actions=ATTENDANCE_ACTIONS,
         new_times=_new_times(appt) if appt.is_active and not started else [],
         form=state or FormState(), may_see_patient=access.may_see_patient(db.session, user(), patient.id))
     audit.commit(db.session, "read", "appointment", appt.id, now())

@@ -5,7 +5,7 @@ week from it, and rolls back: what is previewed is exactly what saving would do.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import render_template, request, url_for
 
@@ -114,9 +114,39 @@ def _parse(state: FormState, tz: str):
             [therapists.TimeOff(e.start, e.end, e.reason) for e in body.exceptions or []])
 
 
-def _page(therapist: Therapist, state: FormState, status: int = 200, outside=(), preview=False):
-    week = grid.monday_of(timeutil.local_date_of(now(), therapist.timezone))
+def _time_off_week(state: FormState, today: date) -> date:
+    """The Monday of the week a preview is about: the time off being added (else the first still to
+    come), so the time off shows in the week drawn; with none, this week."""
+    rows = range(_off_count(state) + NEW_TIME_OFF)
+    for i in sorted(rows, key=lambda i: i != rows[-1]):  # the new row first
+        if state.get(f"off{i}_remove"):
+            continue
+        try:
+            start = date.fromisoformat(state.get(f"off{i}_start").strip()[:10])
+            end = date.fromisoformat(state.get(f"off{i}_end").strip()[:10])
+        except ValueError:
+            continue
+        if end >= today:
+            return grid.monday_of(max(start, today))
+    return grid.monday_of(today)
+
+
+def _outside(therapist: Therapist, clock: datetime) -> list[tuple[datetime, str, str]]:
+    """(local start, who, link) for each upcoming session the hours or time off no longer allow."""
+    zone = timeutil.zone(therapist.timezone)
+    shown = [(a.start_dt.astimezone(zone), a.patient.name, url_for("web.appointment", appointment_id=a.id))
+             for a in therapists.outside_hours(db.session, therapist, clock)]
+    shown += [(o.start_dt.astimezone(zone), f"{group.title} (group meeting)", url_for("web.group_page", group_id=group.id))
+              for o, group in therapists.meetings_in_time_off(db.session, therapist, clock)]
+    return sorted(shown, key=lambda row: row[0])
+
+
+def _page(therapist: Therapist, state: FormState, status: int = 200, outside=None, preview=False):
+    today = timeutil.local_date_of(now(), therapist.timezone)
+    week = _time_off_week(state, today) if preview else grid.monday_of(today)
     columns = grid.therapist_days(db.session, therapist, week, 7, now())
+    if outside is None:  # as stored: what the saved hours leave outside
+        outside = _outside(therapist, now())
     return render_template(
         "availability/edit.html", therapist=therapist, form=state, blocks=range(1, _blocks(state) + 1),
         weekdays=WEEKDAYS, off_rows=range(_off_count(state) + NEW_TIME_OFF),
@@ -153,9 +183,7 @@ def save_availability():
         meetings = therapists.meetings_in_time_off(db.session, therapist, clock)
         done = ("update", "therapist", therapist.id)
         if preview:  # drawn from the change itself, then rolled back: what saving would do
-            zone = timeutil.zone(therapist.timezone)
-            shown = [(a.start_dt.astimezone(zone), a.patient.name) for a in outside]
-            shown += [(o.start_dt.astimezone(zone), f"{group.title} (group meeting)") for o, group in meetings]
+            shown = _outside(therapist, clock)
             return Done("", done, answer=lambda: _page(therapist, state, outside=shown, preview=True))
         count = len(outside)
         return Done(url_for("web.availability", therapist=therapist.id), done, flash="Hours saved." + (

@@ -1,7 +1,7 @@
 """`/calendar`: one therapist's week, Monday to Sunday in their zone, with free slots to book."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import render_template, request, url_for
 
@@ -53,17 +53,26 @@ def _week(args, feed: FormState | None = None, feed_url: str | None = None, stat
     state = FormState(args)
     if therapist is None:
         return render_template("calendar/none.html")
-    monday = grid.monday_of(grid.parse_day(state, "week", therapist.timezone, now()))
+    if state.get("week"):
+        monday = grid.monday_of(grid.parse_day(state, "week", therapist.timezone, now()))
+    else:
+        monday = grid.opening_week(therapist.timezone, now())
     if not state.error("week"):
         state.data["week"] = monday.isoformat()
     columns = grid.therapist_days(db.session, therapist, monday, 7, now())
     html = render_template(
         "calendar/week.html", therapist=therapist, grid=grid.layout(columns), monday=monday,
         sunday=monday + timedelta(days=6), prev=monday - timedelta(days=7), next=monday + timedelta(days=7),
-        therapists=all_therapists(), form=state, today=timeutil.local_date_of(now(), therapist.timezone),
-        feed=_feed_section(therapist, feed, feed_url))
+        therapists=all_therapists(), form=state, today=grid.opening_week(therapist.timezone, now()),
+        next_free=_next_free(therapist), next_free_weeks=therapists.NEXT_FREE_HORIZON.days // 7, feed=_feed_section(therapist, feed, feed_url))
     audit.commit(db.session, "read", "therapist", therapist.id, now())
     return html, status
+
+
+def _next_free(therapist: Therapist) -> date | None:
+    """The local date of the therapist's next free half hour (the Next free time link's week)."""
+    start = therapists.next_free(db.session, therapist, now(), grid.SLOT)
+    return timeutil.local_date_of(start, therapist.timezone) if start else None
 
 
 def _feed_section(therapist: Therapist, state: FormState | None, url: str | None) -> dict | None:

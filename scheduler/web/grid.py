@@ -56,6 +56,7 @@ class Entry:
     text_status: str = ""
     value: str = ""  # a slot's local start, as the booking form reads it
     css: str = ""
+    where: str = ""  # a group meeting's location (the printed day names the room)
 
     @property
     def span(self) -> str:
@@ -72,9 +73,20 @@ class Column:
     def of(self, *kinds: str) -> list[Entry]:
         return [e for e in self.entries if e.kind in kinds]
 
+    def drawn(self, kind: str) -> list[Entry]:
+        """What the time grid draws: a cancelled session freed its time for the slot buttons there."""
+        return [e for e in self.of(kind) if e.status != "cancelled"]
+
+    @property
+    def cancelled(self) -> list[Entry]:
+        """Cancelled sessions and meetings, listed apart from the grid."""
+        return sorted((e for e in self.of("appointment", "group") if e.status == "cancelled"),
+                      key=lambda e: e.start)
+
     @property
     def agenda(self) -> list[Entry]:
-        return sorted(self.of("appointment", "group", "slot"), key=lambda e: (e.start, e.kind))
+        return sorted((e for e in self.of("appointment", "group", "slot") if e.status != "cancelled"),
+                      key=lambda e: (e.start, e.kind))
 
 
 def text_status(appt, patient: Patient, reminded: set[int]) -> str:
@@ -126,7 +138,7 @@ def therapist_days(session: Session, therapist: Therapist, first: date, days: in
     for occurrence, group in meetings:
         put(Entry("group", local(occurrence.start_dt), local(occurrence.end_dt), group.title,
                   f"/groups/{group.id}", "cancelled" if occurrence.cancelled else "meets",
-                  css="group cancelled" if occurrence.cancelled else "group"))
+                  css="group cancelled" if occurrence.cancelled else "group", where=group.location or ""))
     for day, column in columns.items():
         for rule in therapist.rules:
             if rule.weekday == day.weekday():
@@ -185,6 +197,11 @@ class Grid:
     def body(self) -> str:
         return f"rs{HEADER_ROWS + 1} re{self.end_row}"
 
+    @property
+    def cancelled(self) -> list[tuple[Column, Entry]]:
+        """Every column's cancelled entries, column by column (listed below the grid)."""
+        return [(column, e) for column in self.columns for e in column.cancelled]
+
 
 def layout(columns: list[Column]) -> Grid:
     """The grid spanning every column's hours and sessions (at least 8 AM to 6 PM)."""
@@ -219,3 +236,10 @@ def parse_day(state, name: str, tz: str, now: datetime) -> date:
 
 def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
+
+
+def opening_week(tz: str, now: datetime) -> date:
+    """The Monday a week page opens on: this week in `tz`; on Sunday, the coming one (its last day is nearly over)."""
+    today = timeutil.local_date_of(now, tz)
+    return monday_of(today + timedelta(days=1) if today.weekday() == 6 else today)
+

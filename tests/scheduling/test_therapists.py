@@ -9,7 +9,7 @@ from sqlalchemy import insert, select
 
 from scheduler.core.settings import current
 from scheduler.extensions import db
-from scheduler.models import Appointment, Patient, Therapist
+from scheduler.models import Appointment, AvailabilityException, Patient, Therapist
 from scheduler.scheduling import appointments, therapists
 from tests.support import NOW, add_group, at, book, next_dst_changes, next_monday, ny
 
@@ -439,3 +439,20 @@ def test_put_availability_takes_24_00_so_a_session_may_cross_midnight(api, make_
     overlap = put_hours(api, t, [{"weekday": 0, "start": "18:00", "end": "24:00"},
                                  {"weekday": 0, "start": "23:00", "end": "23:30"}])
     assert overlap.status_code == 422 and "rules[1].start" in overlap.json["errors"], overlap.json
+
+
+# --- next_free: the week grid's Next free time ------------------------------------------------
+
+@pytest.mark.parametrize("away_until, expected", [
+    (None, ny(2, 9)),  # Monday 7 AM: this morning at 9
+    (ny(20, 0), ny(20, 9)),  # away until Friday Mar 20
+    (ny(2, 9) + timedelta(weeks=13), None),  # nothing within the horizon (12 weeks)
+])
+def test_next_free_finds_the_first_bookable_half_hour(app, make_therapist, away_until, expected):
+    tid = make_therapist()
+    with app.app_context():
+        if away_until:
+            db.session.add(AvailabilityException(therapist_id=tid, start_dt=NOW, end_dt=away_until))
+            db.session.flush()
+        found = therapists.next_free(db.session, db.session.get(Therapist, tid), NOW, timedelta(minutes=30))
+        assert found == expected
