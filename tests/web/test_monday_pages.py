@@ -106,7 +106,8 @@ def test_the_appointment_page_tells_each_texts_state(app, staff, patient, frozen
 
 def test_history_names_who_cancelled_and_why(app, staff, patient, frozen_clock):
     appt = _book(app, staff.therapist_id, patient, TUE)
-    response = staff.therapist.post(f"/appointments/{appt}/cancel", {"reason": "The patient is travelling"})
+    response = staff.therapist.post(f"/appointments/{appt}/cancel",
+                                    {"reason": "The patient is travelling", "confirm": "yes"})
     assert response.status_code == 302
     history = " ".join(staff.therapist.text(f"/appointments/{appt}").split('id="h-history"')[1].split())
     assert "Booked by the system" in history
