@@ -37,26 +37,30 @@ def why(task: Task) -> str:
     return WHY[TaskKind(task.kind)]
 
 
-def open_tasks(session: Session, visible: ColumnElement[bool], with_unassigned: bool,
-               limit: int = 200) -> list[tuple[Task, Patient | None]]:
-    """Open tasks, oldest first, each with its patient; only patients `visible` allows.
+def _listed(visible: ColumnElement[bool], with_unassigned: bool, kind: TaskKind | None):
+    """Tasks with their patients, only patients `visible` allows (and of one `kind`, when given).
 
     Tasks about no patient (a facilitator's clash) are listed only `with_unassigned`.
     """
     about_patient = Task.patient_id.is_not(None) & visible
     keep = (about_patient | Task.patient_id.is_(None)) if with_unassigned else about_patient
-    stmt = (select(Task, Patient).outerjoin(Patient, Patient.id == Task.patient_id)
-            .where(Task.done_at.is_(None), keep).order_by(Task.created_at, Task.id).limit(limit))
+    stmt = select(Task, Patient).outerjoin(Patient, Patient.id == Task.patient_id).where(keep)
+    return stmt if kind is None else stmt.where(Task.kind == kind)
+
+
+def open_tasks(session: Session, visible: ColumnElement[bool], with_unassigned: bool,
+               limit: int = 200, kind: TaskKind | None = None) -> list[tuple[Task, Patient | None]]:
+    """Open tasks, oldest first, each with its patient."""
+    stmt = (_listed(visible, with_unassigned, kind).where(Task.done_at.is_(None))
+            .order_by(Task.created_at, Task.id).limit(limit))
     return [(task, patient) for task, patient in session.execute(stmt)]
 
 
 def recently_done(session: Session, visible: ColumnElement[bool], with_unassigned: bool,
-                  limit: int = 20) -> list[tuple[Task, Patient | None]]:
+                  limit: int = 20, kind: TaskKind | None = None) -> list[tuple[Task, Patient | None]]:
     """The tasks done most recently, newest first, so a slip of the finger can be undone."""
-    about_patient = Task.patient_id.is_not(None) & visible
-    keep = (about_patient | Task.patient_id.is_(None)) if with_unassigned else about_patient
-    stmt = (select(Task, Patient).outerjoin(Patient, Patient.id == Task.patient_id)
-            .where(Task.done_at.is_not(None), keep).order_by(Task.done_at.desc(), Task.id.desc()).limit(limit))
+    stmt = (_listed(visible, with_unassigned, kind).where(Task.done_at.is_not(None))
+            .order_by(Task.done_at.desc(), Task.id.desc()).limit(limit))
     return [(task, patient) for task, patient in session.execute(stmt)]
 
 

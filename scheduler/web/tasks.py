@@ -10,11 +10,12 @@ from flask import redirect, render_template, request, url_for
 from scheduler.core import access, audit
 from scheduler.core.clock import now
 from scheduler.extensions import db
-from scheduler.models import Task
+from scheduler.models import Task, TaskKind
 from scheduler.aftercare import tasks
 from scheduler.web import bp, roles, user
 from scheduler.web.forms import FormState
 from scheduler.web.helpers import when
+from scheduler.web.labels import LABELS
 from scheduler.web.posts import Done, not_done, submit
 
 
@@ -31,14 +32,17 @@ def _visible_task(task_id: int) -> Task:
 @bp.get("/tasks")
 @roles(*access.EVERYONE)
 def tasks_list():
-    """Open tasks, oldest first, and the ones done lately (to undo a slip)."""
+    """Open tasks, oldest first, and the ones done lately (to undo a slip); `?kind=` shows one kind."""
     visible, staff = access.visible_patients(user()), access.sees_everyone(user())
-    open_rows = tasks.open_tasks(db.session, visible, staff)
-    done_rows = tasks.recently_done(db.session, visible, staff)
+    asked = request.args.get("kind", "")
+    kind = TaskKind(asked) if asked in TaskKind._value2member_map_ else None
+    error = "Choose a kind from the list." if asked and kind is None else None
+    open_rows = tasks.open_tasks(db.session, visible, staff, kind=kind)
+    done_rows = tasks.recently_done(db.session, visible, staff, kind=kind)
     html = render_template("tasks/list.html", open_rows=open_rows, done_rows=done_rows, why=tasks.why,
-                           when=when)
+                           when=when, kinds=LABELS[TaskKind], kind=kind, kind_error=error)
     audit.commit(db.session, "read", "tasks", None, now())
-    return html
+    return html, 400 if error else 200
 
 
 @bp.post("/tasks/<id:task_id>/done")

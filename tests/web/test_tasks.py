@@ -69,3 +69,12 @@ def test_done_without_csrf_is_refused(staff, app, inbox):
     assert staff.coordinator.post(f"/tasks/{inbox[0]}/done", csrf=False).status_code == 400
     with app.app_context():
         assert db.session.scalar(select(Task.done_at).where(Task.id == inbox[0])) is None
+
+
+def test_the_inbox_shows_one_kind_and_each_patients_phone(staff, inbox):
+    html = staff.coordinator.get("/tasks?kind=sms_failed").get_data(as_text=True)
+    assert "Bo Other" in html and "Ana Mine" not in html and html.count(">Done</button>") == 1
+    assert 'value="sms_failed" selected' in html and "Open: Text failed (1)" in html
+    assert 'href="tel:+' in html  # the phone to call, beside the name
+    refused = staff.coordinator.get("/tasks?kind=nonsense")
+    assert refused.status_code == 400 and "Choose a kind from the list." in refused.get_data(as_text=True)
