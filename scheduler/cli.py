@@ -1,4 +1,4 @@
-"""flask commands: users, demo, reminders, worker, status, backup, restore."""
+"""flask commands: users, demo, reminders, worker, serve, status, backup, restore."""
 from __future__ import annotations
 
 import click
@@ -152,6 +152,22 @@ def worker_command() -> None:
     jobs.run_worker(current_app._get_current_object())
 
 
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="the web app's address")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="the web app's port")
+def serve_command(host: str, port: int) -> None:
+    """Run the web app and a worker beside it as two processes; one Ctrl-C stops both."""
+    from flask.cli import ScriptInfo
+
+    from scheduler.ops import launch
+
+    app_path = click.get_current_context().find_object(ScriptInfo).app_import_path or "wsgi"
+    click.echo(f"Aftercare Scheduler: sign in at http://{host}:{port}/login; the worker beside it sends the "
+               "texts and raises the tasks. Ctrl-C stops both.")
+    raise SystemExit(launch.run(launch.commands(app_path, host, port),
+                                say=lambda line: click.echo(f"serve: {line}")))
+
+
 @click.command("status")
 @with_appcontext
 def status_command() -> None:
@@ -207,6 +223,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(reminders)
     app.cli.add_command(worker_command)
+    app.cli.add_command(serve_command)
     app.cli.add_command(status_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
