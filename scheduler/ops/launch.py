@@ -85,7 +85,7 @@ def run(children: list[Child], say: Callable[[str], None] = print, grace: float 
     previous = {sig: signal.signal(sig, lambda signum, _frame: asked.append(signum)) for sig in STOP_SIGNALS}
     try:
         for child in children:
-            child.process = subprocess.Popen(child.argv, preexec_fn=_detach_and_tie)  # noqa: PLW1509
+            child.process = subprocess.Popen(child.argv, preexec_fn=_detach_and_tie)
             say(f"started the {child.name} (pid {child.process.pid})")
         ended: Child | None = None
         while not asked and ended is None:
