@@ -108,7 +108,8 @@ def demo_command() -> None:
         raise click.ClickException(exc.message) from None
     counts = result.counts
     click.echo(f"Demo clinic ready: {counts['therapists']} therapists, {counts['patients']} patients, "
-               f"{counts['appointments']} appointments in the coming week, one weekly group with a waitlist.")
+               f"{counts['appointments']} appointments in the coming week, {counts['awaiting_attendance']} past ones "
+               f"awaiting attendance, one weekly group with a waitlist, {counts['replies']} patients' replies.")
     click.echo("Logins (shown once; only password hashes are stored):")
     for role, email, password in result.logins:
         click.echo(f"  {role:<12} {email:<32} {password}")
