@@ -46,7 +46,7 @@ def patient_reply(patient_id: int):
 
     def act(clock):
         message_id, answer = replies.simulate(db.session, patient_id, body.reply, clock, settings.current())
-        said = f"They are answered: “{answer}”" if answer else "No answer is sent to it."
+        said = f"The answer their phone would get: “{answer}”" if answer else "No answer goes back to it."
         return Done(url_for("web.patient_page", patient_id=patient_id, _anchor="messages-title"),
                     ("simulate", "message", message_id),
                     flash=f"Reply sent as the patient (simulated). {said}")
