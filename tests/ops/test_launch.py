@@ -62,8 +62,11 @@ def test_serve_runs_the_web_app_and_a_worker_and_one_sigint_stops_both(sqlite_te
         serve = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "serve", "--port", str(port)],
                                  cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
+        # "worker: started" is logged once its stop handlers are in place: a SIGINT before that is
+        # a Ctrl-C during start-up, which click answers with "Aborted!" and exit 1.
         deadline = time.monotonic() + 120
-        while not (_healthy(port) and _heartbeats(url)) and time.monotonic() < deadline:
+        while not (_healthy(port) and _heartbeats(url) and "worker: started" in log.read_text()) \
+                and time.monotonic() < deadline:
             assert serve.poll() is None, log.read_text()
             time.sleep(0.25)
         assert _healthy(port) and _heartbeats(url) == 1, log.read_text()
