@@ -1,4 +1,4 @@
-"""flask commands: users, demo, reminders, worker, status, backup, restore."""
+"""flask commands: users, demo, reminders, worker, serve, status, backup, restore."""
 from __future__ import annotations
 
 import click
@@ -108,7 +108,8 @@ def demo_command() -> None:
         raise click.ClickException(exc.message) from None
     counts = result.counts
     click.echo(f"Demo clinic ready: {counts['therapists']} therapists, {counts['patients']} patients, "
-               f"{counts['appointments']} appointments in the coming week, one weekly group with a waitlist.")
+               f"{counts['appointments']} appointments in the coming week, {counts['awaiting_attendance']} past ones "
+               f"awaiting attendance, one weekly group with a waitlist, {counts['replies']} patients' replies.")
     click.echo("Logins (shown once; only password hashes are stored):")
     for role, email, password in result.logins:
         click.echo(f"  {role:<12} {email:<32} {password}")
@@ -150,6 +151,22 @@ def worker_command() -> None:
     from scheduler import jobs
 
     jobs.run_worker(current_app._get_current_object())
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="the web app's address")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="the web app's port")
+def serve_command(host: str, port: int) -> None:
+    """Run the web app and a worker beside it as two processes; one Ctrl-C stops both."""
+    from flask.cli import ScriptInfo
+
+    from scheduler.ops import launch
+
+    app_path = click.get_current_context().find_object(ScriptInfo).app_import_path or "wsgi"
+    click.echo(f"Aftercare Scheduler: sign in at http://{host}:{port}/login; the worker beside it sends the "
+               "texts and raises the tasks. Ctrl-C stops both.")
+    raise SystemExit(launch.run(launch.commands(app_path, host, port),
+                                say=lambda line: click.echo(f"serve: {line}")))
 
 
 @click.command("status")
@@ -207,6 +224,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(reminders)
     app.cli.add_command(worker_command)
+    app.cli.add_command(serve_command)
     app.cli.add_command(status_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

@@ -152,11 +152,15 @@ def load(instance_path: str, env=os.environ) -> dict:
         "SESSION_IDLE_MINUTES": _positive(env, "SESSION_IDLE_MINUTES", "30"),
         "TRUSTED_PROXIES": _proxies(env),
         "CALENDAR_FEEDS": env.get("CALENDAR_FEEDS", "off").strip().lower(),
+        "DEMO_REPLIES": _switch(env, "DEMO_REPLIES", False),
     }
     if cfg["CALENDAR_FEEDS"] not in ("off", "on", "initials"):
         raise ConfigError("CALENDAR_FEEDS: expected off, on or initials")
     if cfg["SMS_BACKEND"] not in ("console", "twilio"):
         raise ConfigError("SMS_BACKEND: expected console or twilio")
+    if cfg["DEMO_REPLIES"] and cfg["SMS_BACKEND"] != "console":
+        # A reply typed by staff must never stand beside real patients' texts in the log.
+        raise ConfigError("DEMO_REPLIES: on only with SMS_BACKEND=console (simulated replies are for trying the demo)")
     if cfg["SMS_BACKEND"] == "twilio":
         for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
             if not cfg[name]:

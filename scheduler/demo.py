@@ -21,14 +21,14 @@ from scheduler.models import (
     Therapist,
     User,
 )
-from scheduler.scheduling import appointments, groups, patients, roster, therapists
+from scheduler.scheduling import appointments, groups, patients, replies, roster, therapists
 
 TZ, SESSION_MINUTES = demo_history.TZ, demo_history.SESSION_MINUTES
 
 # (name, email, weekdays Mon=0, start, end): fictional clinicians with ordinary weekly hours.
 THERAPISTS = (
     ("Dana Reyes", "dana.reyes@demo.clinic", (0, 1, 2, 3, 4), "09:00", "17:00"),
-    ("Marcus Lee", "marcus.lee@demo.clinic", (0, 1, 2, 3), "12:00", "20:00"),
+    ("Marcus Lee", "marcus.lee@demo.clinic", (6, 0, 1, 2, 3), "12:00", "20:00"),  # Sundays too: someone is always in
     ("Priya Natarajan", "priya.natarajan@demo.clinic", (1, 2, 3, 4, 5), "08:00", "16:00"),
 )
 PATIENT_NAMES = (
@@ -121,9 +121,14 @@ def _local(day: date, hhmm: str) -> datetime:
 
 def _week_of_appointments(session: Session, staff: list[Therapist], people: list[Patient],
                           now: datetime, booked_by: int, settings: Settings) -> int:
-    """Everyone's weekly session over the next seven days, inside their therapist's hours."""
+    """Everyone's weekly session over the next seven days, inside their therapist's hours; the first
+    ones later today, so today's page has sessions still to come."""
     today = timeutil.local_date_of(now, TZ)
     slots = []
+    for therapist, (_, _, days, start, end) in zip(staff, THERAPISTS, strict=False):
+        if today.weekday() in days:
+            later = [_local(today, f"{hour:02d}:00") for hour in range(int(start[:2]), int(end[:2]))]
+            slots += [(therapist, at) for at in later if timeutil.localize(at, TZ) > now + timedelta(minutes=30)][:2]
     for offset in range(1, 8):
         day = today + timedelta(days=offset)
         for therapist, (_, _, days, start, _end) in zip(staff, THERAPISTS, strict=False):
@@ -142,6 +147,18 @@ def _week_of_appointments(session: Session, staff: list[Therapist], people: list
             booked += 1
             break
     return booked
+
+
+# What three patients texted back about their coming session, taken in as the webhook takes a text in
+# (scheduling.replies.handle) and marked simulated: no phone took part.
+REPLIES = ("C", "R", "Running late from work, is 15 min ok?")
+
+
+def _replies(session: Session, people: list[Patient], now: datetime, settings: Settings) -> int:
+    """The last booked patients' replies: a C confirms, an R and a question become tasks for staff."""
+    for patient, body in zip(reversed(people), REPLIES, strict=False):
+        replies.handle(session, patient.phone, body, None, now, settings, simulated=True)
+    return len(REPLIES)
 
 
 def _past_hours(therapist: tuple) -> tuple[tuple[int, ...], int, int]:
@@ -165,8 +182,10 @@ def seed(session: Session, now: datetime, settings: Settings) -> DemoResult:
     # Booked by the coordinator, which puts each therapist on their patients' care teams.
     booked = _week_of_appointments(session, staff, booked_people, now, coordinator.id, settings)
     history = demo_history.seed(session, staff, [_past_hours(t) for t in THERAPISTS], people, group, now)
+    texted = _replies(session, booked_people, now, settings)
     tasks = followups.run(session, now)
     result.admin_token = auth.issue_token(session, admin, now)
     result.counts = {"therapists": len(staff), "patients": len(people) + history["older_discharges"],
-                     "group": group.id, "appointments": booked, **history, "tasks": sum(tasks.values())}
+                     "group": group.id, "appointments": booked, **history, "replies": texted,
+                     "tasks": sum(tasks.values())}
     return result

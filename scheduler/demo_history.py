@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduler.aftercare import plans
@@ -19,6 +20,8 @@ from scheduler.models import (
     AppointmentStatus,
     Attendance,
     Discharge,
+    Enrollment,
+    EnrollmentStatus,
     GroupSeries,
     Language,
     Occurrence,
@@ -62,6 +65,7 @@ FIRST = ("Ana", "Ben", "Carla", "Devon", "Esteban", "Fiona", "Gus", "Hana", "Iva
 LAST = ("Adams", "Bautista", "Coleman", "Duarte", "Ellis", "Flores", "Grant", "Ibarra", "Jensen",
         "Kim", "Lopez", "Meyer", "Navarro", "Owens", "Pineda", "Quinn")
 ENDED_ON = 20
+AWAITING = 2  # per therapist: their latest past sessions, attendance not yet recorded
 ENDED = (PlanEndReason.TRANSFERRED, PlanEndReason.MOVED, PlanEndReason.DECLINED)
 
 
@@ -89,7 +93,7 @@ def _utc(day: date, at: time) -> datetime:
 
 def _session_day(day0: date, offset: int) -> date:
     day = day0 + timedelta(days=offset)
-    if day.weekday() == SUNDAY:  # nobody works Sundays: move a day, staying inside days 1-7 / 8+
+    if day.weekday() == SUNDAY:  # one therapist works Sundays: move a day, staying inside days 1-7 / 8+
         day += timedelta(days=1 if offset in (1, 8) else -1)
     return day
 
@@ -100,7 +104,9 @@ class Writer:
     def __init__(self, session: Session, hours: Hours, group: GroupSeries, now: datetime):
         self.session, self.hours, self.group, self.now = session, hours, group, now
         self.meetings: dict[date, Occurrence] = {}
-        self.counts = {"past_sessions": 0, "group_attendance": 0}
+        self.busy: set[tuple[int, date]] = set()  # (patient, day): one past session a day each
+        self.seats: dict[int, list[Occurrence]] = {}  # patient -> the past meetings they were down for
+        self.counts = {"past_sessions": 0, "group_attendance": 0, "awaiting_attendance": 0}
 
     def meeting(self, day: date) -> Occurrence | None:
         """The group's meeting in the week of `day` (its Tuesday on or after it), created if past."""
@@ -127,6 +133,8 @@ class Writer:
         if occ is None:
             return
         status = AppointmentStatus.ATTENDED if attended else AppointmentStatus.NO_SHOW
+        self.busy.add((patient.id, day))
+        self.seats.setdefault(patient.id, []).append(occ)
         self.session.add(Attendance(occurrence=occ, patient_id=patient.id, status=status,
                                     recorded_at=occ.end_dt, confirmed_at=occ.start_dt - timedelta(days=1)))
         self.counts["group_attendance"] += 1
@@ -142,16 +150,56 @@ class Writer:
             return
         status = {A: AppointmentStatus.ATTENDED, N: AppointmentStatus.NO_SHOW, C: AppointmentStatus.CANCELLED,
                   L: AppointmentStatus.LATE_CANCELLED}[what]
-        booked_at = min(start - timedelta(days=2), self.now)
-        appt = Appointment(therapist_id=who.id, patient_id=patient.id, start_dt=start, end_dt=end, status=status,
-                           version=1, created_at=booked_at, updated_at=end,
-                           cancel_reason="patient asked" if what in (C, L) else None)
-        appt.events.append(AppointmentEvent(at=booked_at, status=AppointmentStatus.SCHEDULED, note="demo history"))
+        appt = self._write(patient, who, start, status)
+        appt.cancel_reason = "patient asked" if what in (C, L) else None
         appt.events.append(AppointmentEvent(at=end if what in (A, N) else start - timedelta(hours=30 if what == C else 2),
                                             status=status, note="demo history"))
-        self.session.add(appt)
-        care_teams.add(self.session, patient.id, [who.id], self.now, None)
         self.counts["past_sessions"] += 1
+
+    def past_members(self) -> None:
+        """Who sat in the group's past meetings held a seat then: an enrollment from the day before
+        their first meeting, dropped the day after their last, so each meeting's sheet lists them."""
+        for patient_id, meetings in self.seats.items():
+            first, last = min(o.start_dt for o in meetings), max(o.end_dt for o in meetings)
+            joined, left = first - timedelta(days=1), min(last + timedelta(days=1), self.now)
+            self.session.add(Enrollment(group_id=self.group.id, patient_id=patient_id, status=EnrollmentStatus.DROPPED,
+                                        created_at=joined, enrolled_at=joined, dropped_at=left))
+
+    def _write(self, patient: Patient, therapist: Therapist, start: datetime, status: str) -> Appointment:
+        end = start + timedelta(minutes=SESSION_MINUTES)
+        booked_at = min(start - timedelta(days=2), self.now)
+        appt = Appointment(therapist_id=therapist.id, patient_id=patient.id, start_dt=start, end_dt=end,
+                           status=status, version=1, created_at=booked_at, updated_at=end)
+        appt.events.append(AppointmentEvent(at=booked_at, status=AppointmentStatus.SCHEDULED, note="demo history"))
+        self.session.add(appt)
+        self.busy.add((patient.id, timeutil.local_date_of(start, TZ)))
+        care_teams.add(self.session, patient.id, [therapist.id], self.now, None)
+        return appt
+
+    def awaiting(self, people: list[Patient]) -> None:
+        """Each therapist's latest sessions before now (today's earlier ones, else their last working
+        day's), with no attendance recorded yet: what staff mark first thing, and the worker's
+        follow-up asks about a day later. One of them was confirmed by the patient's C."""
+        today = timeutil.local_date_of(self.now, TZ)
+        for therapist, days, first, last in self.hours.staff:
+            slots = [(day, hour) for back in range(8) for day in [today - timedelta(days=back)]
+                     if day.weekday() in days for hour in range(last, first - 1, -1)
+                     if _utc(day, time(hour)) + timedelta(minutes=SESSION_MINUTES) <= self.now
+                     and (therapist.id, day, hour) not in self.hours.taken]
+            for day, hour in slots[:AWAITING]:
+                patient = next((p for p in people if p.discharges[-1].discharge_date < day
+                                and (p.id, day) not in self.busy), None)
+                if patient is None:
+                    continue
+                self.hours.taken.add((therapist.id, day, hour))
+                confirmed = self.counts["awaiting_attendance"] == 0
+                start = _utc(day, time(hour))
+                appt = self._write(patient, therapist, start,
+                                   AppointmentStatus.CONFIRMED if confirmed else AppointmentStatus.SCHEDULED)
+                if confirmed:
+                    appt.events.append(AppointmentEvent(at=start - timedelta(hours=20),
+                                                        status=AppointmentStatus.CONFIRMED, note="confirmed by text"))
+                self.counts["awaiting_attendance"] += 1
 
 
 def _end(discharge: Discharge, reason: str, at: datetime) -> None:
@@ -169,6 +217,10 @@ def seed(session: Session, staff: list[Therapist], hours: list[tuple[int, ...]],
     for i, patient in enumerate(recent):
         discharge = patient.discharges[-1]
         writer.sessions(patient, staff[i % len(staff)], discharge.discharge_date, RECENT[i])
+    booked = session.execute(select(Appointment.patient_id, Appointment.start_dt)
+                             .where(Appointment.patient_id.in_([p.id for p in recent]))).all()
+    writer.busy |= {(pid, timeutil.local_date_of(start, TZ)) for pid, start in booked}  # today's later ones
+    writer.awaiting([p for i, p in enumerate(recent) if i not in NO_FUTURE])
     plans.end(session, recent[TRANSFERRED].discharges[-1].id, PlanEndReason.TRANSFERRED, now)
     ended = 0
     for i in range(HISTORY):
@@ -192,5 +244,6 @@ def seed(session: Session, staff: list[Therapist], hours: list[tuple[int, ...]],
             plan = [(offset, what) for offset, what in plan if offset < ENDED_ON]
             ended += 1
         writer.sessions(patient, therapist, day0, plan)
+    writer.past_members()
     session.flush()
     return {**writer.counts, "older_discharges": HISTORY, "ended_plans": ended + 1}

@@ -31,7 +31,7 @@ from scheduler.core import settings
 from scheduler.core.clock import now
 from scheduler.core.db import is_postgres
 from scheduler.extensions import db
-from scheduler.messaging import inbound, statuses
+from scheduler.messaging import statuses
 from scheduler.models import Message, SeenSignature
 from scheduler.scheduling import replies
 
@@ -89,10 +89,8 @@ def _twiml(text: str | None) -> Response:
 
 def _handle_inbound(form) -> str | None:
     """Store and read the text, let it change a booking (a C confirms), answer it: one transaction."""
-    at, cfg = now(), settings.current()
-    received = inbound.receive(db.session, form.get("From"), form.get("Body"), form["MessageSid"], at, cfg)
-    replies.act(db.session, received, at)
-    reply = inbound.answer(db.session, received, at, cfg)
+    reply = replies.handle(db.session, form.get("From"), form.get("Body"), form["MessageSid"], now(),
+                           settings.current())
     db.session.commit()  # an opt-out or opt-in is audited where it happens (messaging.optouts)
     return reply
 

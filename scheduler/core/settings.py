@@ -61,6 +61,7 @@ class Settings:
     sms_retry_seconds: float = 30.0  # the first retry's wait; it doubles, at most 15 minutes
     calendar_feeds: str = "off"  # off, on, initials: the default until an admin changes it on /admin
     sms: SmsSettings = SmsSettings()
+    demo_replies: bool = False  # staff may send a reply as a patient (console backend only)
 
     @classmethod
     def from_config(cls, config: Mapping) -> Settings:
@@ -80,6 +81,8 @@ class Settings:
             sms_retry_seconds=float(config.get("SMS_RETRY_SECONDS") or 30),
             calendar_feeds=config.get("CALENDAR_FEEDS") or "off",
             sms=SmsSettings.from_config(config),
+            # Checked by config.load; a test's config that skips it still never mixes with Twilio.
+            demo_replies=bool(config.get("DEMO_REPLIES")) and (config.get("SMS_BACKEND") or "console") == "console",
         )
 
 

@@ -39,6 +39,8 @@ ANSWERS = {
     replies.HELP: "help",
     replies.OTHER: "unrecognized",
 }
+SIMULATED = "simulated: sent by staff as the patient (DEMO_REPLIES)"
+SIMULATED_ANSWER = "simulated: shown on the page, not sent"
 # A number that opted out (or never consented) still gets these answers, and no others.
 ALWAYS_ANSWERED = frozenset({replies.OPT_OUT, replies.OPT_IN, replies.HELP})
 
@@ -126,11 +128,12 @@ def _forged(*values: str | None) -> bool:
 
 
 def receive(session: Session, from_phone: str | None, body: str | None, message_sid: str | None,
-            now: datetime, settings: Settings) -> Received | None:
+            now: datetime, settings: Settings, simulated: bool = False) -> Received | None:
     """Store and read a patient's text and do what it asks of messaging; None when nothing is to be done.
 
     None for a forged request or an unknown number (whose STOP or START is remembered for a later
     patient). A retried MessageSid is acted on once: the result carries the first answer.
+    `simulated`: staff typed it on the patient's page (DEMO_REPLIES); it is stored marked so.
     """
     if _forged(from_phone, message_sid):
         return None
@@ -149,7 +152,8 @@ def receive(session: Session, from_phone: str | None, body: str | None, message_
     kind, unclear = replies.read(body)
     inbound = Message(patient_id=patient.id, direction=Direction.IN, kind=kind, twilio_sid=message_sid or None,
                       status=MessageStatus.RECEIVED, body=body or "", attempts=0, created_at=now,
-                      history=[{"status": MessageStatus.RECEIVED, "at": now.isoformat()}])
+                      simulated=simulated, history=[{"status": MessageStatus.RECEIVED, "at": now.isoformat(),
+                                                     **({"detail": SIMULATED} if simulated else {})}])
     session.add(inbound)
     session.flush()  # tasks refer to it
     return Received(patient, inbound, answer=_act(session, patient, kind, inbound, now, settings, unclear))
@@ -167,12 +171,14 @@ def answer(session: Session, received: Received | None, now: datetime, settings:
     text = texts.render(received.answer, patient.language, clinic_name=settings.clinic_sms_name,
                         clinic_phone=settings.clinic_phone, start_dt=received.start_dt, tz=patient.timezone,
                         overrides=templates.overrides(session))
-    # The answer travels in the webhook's TwiML, not through dispatch: it is already sent.
+    # The answer travels in the webhook's TwiML, not through dispatch: it is already sent (or, for a
+    # simulated text, shown to the staff member who typed it: no phone is on either end).
+    detail = SIMULATED_ANSWER if inbound.simulated else "reply in TwiML"
     session.add(Message(patient_id=patient.id, direction=Direction.OUT, kind=MessageKind(f"reply_{received.answer}"),
                         dedupe_key=f"reply:{inbound.twilio_sid}" if inbound.twilio_sid else None,
                         appointment_id=inbound.appointment_id, occurrence_id=inbound.occurrence_id,
                         session_start_dt=received.start_dt, status=MessageStatus.SENT, attempts=0,
-                        to_phone=patient.phone, body=text, created_at=now, sent_at=now,
-                        history=[{"status": MessageStatus.SENT, "at": now.isoformat(), "detail": "reply in TwiML"}]))
+                        to_phone=patient.phone, body=text, created_at=now, sent_at=now, simulated=inbound.simulated,
+                        history=[{"status": MessageStatus.SENT, "at": now.isoformat(), "detail": detail}]))
     session.flush()
     return text

@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -67,6 +68,8 @@ class Message(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     history: Mapped[list] = mapped_column(JSON, default=list)  # [{"status", "at", "detail"}]
+    # Typed by staff on the patient's page (DEMO_REPLIES), or the answer to such a text: no phone took part.
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     def note(self, status: str, now: datetime, detail: str | None = None) -> None:
         """Append a status change to the history (a new list, so the JSON column is saved)."""

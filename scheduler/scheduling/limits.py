@@ -10,3 +10,4 @@ MAX_SESSION_MINUTES = 480
 MAX_SESSION = timedelta(minutes=MAX_SESSION_MINUTES)
 MAX_GROUP_CAPACITY = 100
 MAX_MEETINGS = 104  # weekly meetings a new group is made with: two years; a longer series is a new group
+MAX_REPLY_CHARACTERS = 160  # a reply sent as a patient (DEMO_REPLIES): one text's worth

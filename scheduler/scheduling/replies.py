@@ -1,7 +1,9 @@
 """What a patient's reply does to their bookings: a C confirms the next appointment or group meeting.
 
-messaging.inbound stores and reads the text, and answers it; the webhook runs act() between the
-two, in the same transaction, so messaging never reaches into the calendar.
+messaging.inbound stores and reads the text, and answers it; handle() runs act() between the
+two, in the same transaction, so messaging never reaches into the calendar. handle() is the one
+way a text is taken in: the Twilio webhook calls it, and so does the patient's page when staff
+send a reply as the patient (DEMO_REPLIES, simulate()).
 """
 from __future__ import annotations
 
@@ -10,10 +12,42 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scheduler.errors import DomainError
+from scheduler.core.settings import Settings
+from scheduler.errors import DomainError, Forbidden
 from scheduler.messaging import inbound
 from scheduler.models import Enrollment, EnrollmentStatus, MessageKind, Occurrence
-from scheduler.scheduling import appointments, roster
+from scheduler.scheduling import appointments, patients, roster
+
+
+def handle(session: Session, from_phone: str | None, body: str | None, message_sid: str | None,
+           now: datetime, settings: Settings, simulated: bool = False) -> str | None:
+    """Take in a patient's text: store and read it, let it change a booking, answer it. The caller commits.
+
+    Returns the answer's words (None for none): the webhook puts them in TwiML.
+    """
+    return _take_in(session, from_phone, body, message_sid, now, settings, simulated)[1]
+
+
+def _take_in(session: Session, from_phone: str | None, body: str | None, message_sid: str | None,
+             now: datetime, settings: Settings, simulated: bool) -> tuple[inbound.Received | None, str | None]:
+    received = inbound.receive(session, from_phone, body, message_sid, now, settings, simulated=simulated)
+    act(session, received, now)
+    return received, inbound.answer(session, received, now, settings)
+
+
+def simulate(session: Session, patient_id: int, body: str, now: datetime,
+             settings: Settings) -> tuple[int, str | None]:
+    """A reply staff send as the patient (DEMO_REPLIES), handled exactly as the same text from their phone.
+
+    `body` is read by schemas.SimulatedReply. Returns the stored text's id and the answer the
+    patient would get (None for none). Forbidden unless the settings allow it; NotFound for no
+    such patient.
+    """
+    if not settings.demo_replies or settings.sms.backend != "console":
+        raise Forbidden("sending a reply as a patient is not turned on (DEMO_REPLIES)")
+    patient = patients.get_patient(session, patient_id)
+    received, answer = _take_in(session, patient.phone, body, None, now, settings, simulated=True)
+    return received.message.id, answer
 
 
 def act(session: Session, received: inbound.Received | None, now: datetime) -> None:

@@ -1,7 +1,7 @@
 """Payloads only a staff page posts (the API has no such request): read with the same field types."""
 from __future__ import annotations
 
-from scheduler.scheduling.limits import MAX_GROUP_CAPACITY, MAX_MEETINGS
+from scheduler.scheduling.limits import MAX_GROUP_CAPACITY, MAX_MEETINGS, MAX_REPLY_CHARACTERS
 from scheduler.schemas.common import Id, LocalDateTime, Request, TimeZone, text, whole
 
 
@@ -20,3 +20,9 @@ class GroupPreview(Request):
     start: LocalDateTime
     timezone: TimeZone
     meetings: whole(1, MAX_MEETINGS) = 1
+
+
+class SimulatedReply(Request):
+    """A patient's page with DEMO_REPLIES on: a reply staff send as the patient (C, R, STOP, HELP, anything)."""
+
+    reply: text(MAX_REPLY_CHARACTERS)

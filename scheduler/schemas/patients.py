@@ -127,6 +127,8 @@ class Message(Response):
     history: list[dict]
     appointment_id: RecordId | None
     occurrence_id: RecordId | None
+    simulated: Annotated[bool, Field(description="Sent by staff as the patient (DEMO_REPLIES), or the answer "
+                                                 "to such a text: no phone took part.")]
 
 
 class Messages(Response):

@@ -99,6 +99,7 @@ def register_routes() -> None:
         auth,
         availability,
         calendar,
+        demo_replies,
         grid,
         groups,
         patients,
