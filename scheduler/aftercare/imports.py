@@ -1,0 +1,287 @@
+"""Importing discharges row by row: the rules the command and the /imports page share.
+
+Each row is read by the API's own schema (schemas/imports.DischargeRow) and then:
+- the same phone and the same name (case and spacing aside) is the same patient; a phone that
+  belongs to a patient of another name is refused, never merged; a new phone whose name and date
+  of birth match a patient with another phone is refused too (patients.possible_duplicates, the
+  rule the patient form warns by);
+- a patient is created, or a known one gets what the row adds: a discharge (same patient and
+  date = the same discharge, left as it is), a therapist on the care team (never removed), the
+  zone, language, date of birth and consent as typed; consent is recorded as coming from the import
+  and an opt-out is never cleared (a STOP'd number stays opted out whatever the file says).
+A dry run (`write=False`) decides every row the same way without writing, so Check only and the
+import report the same outcomes. Rows are handled in chunks, each with a few prefetching queries,
+so 20,000 rows take seconds; the caller owns the one transaction (and its rollback).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scheduler.aftercare import plans
+from scheduler.aftercare.import_files import Row
+from scheduler.core import timeutil
+from scheduler.core.db import insert_ignore
+from scheduler.core.settings import Settings
+from scheduler.errors import Invalid
+from scheduler.messaging import optouts
+from scheduler.models import CareTeamMember, Discharge, Language, OptedOutNumber, Patient, Therapist
+from scheduler.schemas import parse
+from scheduler.schemas.imports import COLUMNS, DischargeRow
+from scheduler.scheduling import care_teams, patients
+
+CHUNK = 500
+CREATED, UPDATED, UNCHANGED, REFUSED = "created", "updated", "unchanged", "refused"
+OUTCOMES = (CREATED, UPDATED, UNCHANGED, REFUSED)
+PHONE_TAKEN = "phone belongs to another patient"
+NAMESAKE = "a patient with this name and date of birth has another phone"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one row; a refusal names the column and the rule, never the value."""
+
+    row: int
+    result: str
+    column: str | None = None
+    rule: str | None = None
+
+    def line(self) -> str:
+        return f"row {self.row}: {self.result}" + (f": {self.column}: {self.rule}" if self.column else "")
+
+
+def summary(outcomes: Iterable[Outcome]) -> str:
+    """"N created, N updated, N unchanged, N refused"."""
+    counts = Counter(o.result for o in outcomes)
+    return ", ".join(f"{counts[name]} {name}" for name in OUTCOMES)
+
+
+def counts(outcomes: Iterable[Outcome]) -> dict[str, int]:
+    """Outcome -> how many rows had it (every outcome present)."""
+    found = Counter(o.result for o in outcomes)
+    return {name: found[name] for name in OUTCOMES}
+
+
+@dataclass
+class Known:
+    """A patient as this run sees them: from the database, or created by an earlier row."""
+
+    id: int | None
+    name: str
+    phone: str
+    timezone: str
+    language: str
+    date_of_birth: date | None
+    consent: bool
+    dates: set[date] = field(default_factory=set)
+    team: set[int] = field(default_factory=set)
+    record: Patient | None = None  # created by this run (write mode): the unflushed row
+
+
+def _first_error(errors: dict[str, str]) -> tuple[str, str]:
+    """The first bad column in the file's column order (a refusal names one column)."""
+    name = min(errors, key=lambda k: COLUMNS.index(k) if k in COLUMNS else len(COLUMNS))
+    return name, errors[name]
+
+
+def read_row(row: Row) -> DischargeRow | Outcome:
+    """The row as typed values, or its refusal."""
+    if row.extra:
+        return Outcome(row.number, REFUSED, "row", "has more cells than the header has columns")
+    try:
+        return parse(DischargeRow, row.cells, strings=True)
+    except Invalid as exc:
+        return Outcome(row.number, REFUSED, *_first_error(exc.errors))
+
+
+class Run:
+    """One import (or dry run) of a file's rows, chunk by chunk, in the caller's transaction."""
+
+    def __init__(self, session: Session, now: datetime, *, settings: Settings, source: str,
+                 user_id: int | None, write: bool):
+        self.session, self.now, self.settings = session, now, settings
+        self.source, self.user_id, self.write = source[:100], user_id, write
+        self.known: dict[str, Known] = {}  # phone -> patient
+        self.made_by_birth: dict[date, list[Known]] = {}  # patients this run created, by date of birth
+        self.therapists = {email.casefold(): tid for tid, email in session.execute(
+            select(Therapist.id, Therapist.email).where(Therapist.email.is_not(None)))}
+
+    def rows(self, rows: list[Row], progress: Callable[[int], None] | None = None) -> list[Outcome]:
+        """Every row's outcome, in file order; `progress(rows handled)` after each chunk."""
+        out: list[Outcome] = []
+        for start in range(0, len(rows), CHUNK):
+            out += self._chunk(rows[start:start + CHUNK])
+            if progress:
+                progress(min(start + CHUNK, len(rows)))
+        return out
+
+    # --- one chunk -------------------------------------------------------------------------
+
+    def _chunk(self, rows: list[Row]) -> list[Outcome]:
+        typed = [(row.number, read_row(row)) for row in rows]
+        valid = [r for _, r in typed if isinstance(r, DischargeRow)]
+        self._prefetch({r.phone for r in valid})
+        birth_days = {r.date_of_birth for r in valid if r.date_of_birth and r.phone not in self.known}
+        namesakes = self._namesakes(birth_days)
+        created: list[tuple[Known, int | None]] = []
+        out = []
+        for number, r in typed:
+            out.append(r if isinstance(r, Outcome) else self._one(number, r, namesakes, created))
+        if self.write and created:
+            self._finish_created(created)
+        return out
+
+    def _prefetch(self, phones: set[str]) -> None:
+        """Load the patients with these phones (not yet known), with their discharge dates and teams."""
+        wanted = [p for p in phones if p not in self.known]
+        if not wanted:
+            return
+        found = self.session.execute(select(
+            Patient.id, Patient.name, Patient.phone, Patient.timezone, Patient.language, Patient.date_of_birth,
+            Patient.sms_consent).where(Patient.phone.in_(wanted))).all()
+        by_id = {row.id: Known(row.id, row.name, row.phone, row.timezone, row.language, row.date_of_birth,
+                               row.sms_consent) for row in found}
+        if not by_id:
+            return
+        for pid, day in self.session.execute(select(Discharge.patient_id, Discharge.discharge_date)
+                                             .where(Discharge.patient_id.in_(by_id))):
+            by_id[pid].dates.add(day)
+        for pid, tid in self.session.execute(select(CareTeamMember.patient_id, CareTeamMember.therapist_id)
+                                             .where(CareTeamMember.patient_id.in_(by_id))):
+            by_id[pid].team.add(tid)
+        self.known.update({k.phone: k for k in by_id.values()})
+
+    def _namesakes(self, birth_days: set[date]) -> dict[date, list[str]]:
+        """Names of patients already stored with these dates of birth: who may be a namesake twin."""
+        if not birth_days:
+            return {}
+        out: dict[date, list[str]] = {}
+        for name, day in self.session.execute(select(Patient.name, Patient.date_of_birth)
+                                              .where(Patient.date_of_birth.in_(birth_days))):
+            out.setdefault(day, []).append(name)
+        return out
+
+    def _one(self, number: int, r: DischargeRow, namesakes: dict, created: list) -> Outcome:
+        refused = self._field_rules(r)
+        if refused:
+            return Outcome(number, REFUSED, *refused)
+        therapist = self.therapists.get(r.therapist_email) if r.therapist_email else None
+        known = self.known.get(r.phone)
+        if known is not None and not patients.same_name(known.name, r.name):
+            return Outcome(number, REFUSED, "phone", PHONE_TAKEN)
+        if known is None:
+            if self._has_twin(r, namesakes):
+                return Outcome(number, REFUSED, "phone", NAMESAKE)
+            known = self._create(r, therapist)
+            created.append((known, therapist))
+            return Outcome(number, CREATED)
+        return Outcome(number, UPDATED if self._update(known, r, therapist) else UNCHANGED)
+
+    def _field_rules(self, r: DischargeRow) -> tuple[str, str] | None:
+        """The rules that need more than the row's own text: the clock and the therapist list."""
+        today = timeutil.local_date_of(self.now, r.timezone)
+        if r.discharge_date < plans.EARLIEST:
+            return "discharge_date", "is too far in the past"
+        if r.discharge_date > today + plans.MAX_AHEAD:
+            return "discharge_date", "must not be more than 30 days ahead"
+        try:
+            patients.birth_date_valid(r.date_of_birth, self.now)
+        except Invalid as exc:
+            return "date_of_birth", exc.errors["date_of_birth"]
+        if r.therapist_email and r.therapist_email not in self.therapists:
+            return "therapist_email", "names no therapist"
+        return None
+
+    def _has_twin(self, r: DischargeRow, namesakes: dict) -> bool:
+        """A patient of this name and date of birth already has another phone (the form's warning)."""
+        day = r.date_of_birth
+        if day is None:
+            return False
+        if any(patients.same_name(k.name, r.name) for k in self.made_by_birth.get(day, ())):
+            return True
+        if not any(patients.same_name(name, r.name) for name in namesakes.get(day, ())):
+            return False  # the one rule, asked only where a namesake was seen
+        return bool(patients.possible_duplicates(self.session, name=r.name, phone=r.phone, date_of_birth=day))
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def _create(self, r: DischargeRow, therapist: int | None) -> Known:
+        known = Known(None, r.name, r.phone, r.timezone, r.language or Language.EN, r.date_of_birth,
+                      bool(r.sms_consent), {r.discharge_date}, {therapist} if therapist else set())
+        self.known[r.phone] = known
+        if r.date_of_birth:
+            self.made_by_birth.setdefault(r.date_of_birth, []).append(known)
+        if self.write:
+            patient = Patient(name=r.name, phone=r.phone, timezone=r.timezone, language=known.language,
+                              date_of_birth=r.date_of_birth, sms_consent=False, created_at=self.now)
+            patients.set_consent(patient, bool(r.sms_consent), self.now, self.source)
+            patient.discharges.append(Discharge(discharge_date=r.discharge_date, plan_days=r.plan_days,
+                                                individual_per_week=r.individual_per_week,
+                                                groups_per_week=r.groups_per_week))
+            self.session.add(patient)
+            known.record = patient
+        return known
+
+    def _finish_created(self, created: list[tuple[Known, int | None]]) -> None:
+        """After the chunk's new patients are written: their care teams, and any opt-out their number carries."""
+        self.session.flush()
+        for known, _ in created:
+            known.id = known.record.id
+        members = [{"patient_id": k.id, "therapist_id": t, "added_at": self.now, "added_by": self.user_id}
+                   for k, t in created if t]
+        if members:
+            insert_ignore(self.session, CareTeamMember, members, ("patient_id", "therapist_id"))
+        phones = [k.phone for k, _ in created]
+        stopped = set(self.session.scalars(select(OptedOutNumber.phone).where(OptedOutNumber.phone.in_(phones))))
+        for known, _ in created:
+            if known.phone in stopped:
+                optouts.apply_to(self.session, known.record, self.now)  # starts opted out; staff get a task
+
+    def _update(self, known: Known, r: DischargeRow, therapist: int | None) -> bool:
+        """Apply what the row adds to a known patient; False when it adds nothing."""
+        changes = {}
+        if r.timezone != known.timezone:
+            changes["timezone"] = r.timezone
+        if r.language is not None and r.language != known.language:
+            changes["language"] = r.language
+        if r.date_of_birth is not None and r.date_of_birth != known.date_of_birth:
+            changes["date_of_birth"] = r.date_of_birth
+        if r.sms_consent is not None and r.sms_consent != known.consent:
+            changes["sms_consent"] = r.sms_consent
+        new_date = r.discharge_date not in known.dates
+        new_member = therapist is not None and therapist not in known.team
+        if not (changes or new_date or new_member):
+            return False
+        if self.write:
+            if known.id is None:  # created by an earlier row of this chunk
+                self.session.flush()
+                known.id = known.record.id
+            if changes:
+                patients.update_patient(self.session, known.id, changes, self.now, self.source,
+                                        settings=self.settings, user_id=self.user_id)
+            if new_date:
+                plans.record(self.session, known.id, r.discharge_date, self.now, plan_days=r.plan_days,
+                             individual_per_week=r.individual_per_week, groups_per_week=r.groups_per_week,
+                             field="discharge_date")
+            if new_member:
+                care_teams.add(self.session, known.id, [therapist], self.now, self.user_id)
+        known.timezone, known.language = changes.get("timezone", known.timezone), changes.get("language", known.language)
+        known.date_of_birth = changes.get("date_of_birth", known.date_of_birth)
+        known.consent = changes.get("sms_consent", known.consent)
+        known.dates.add(r.discharge_date)
+        if therapist:
+            known.team.add(therapist)
+        return True
+
+
+def run(session: Session, rows: list[Row], now: datetime, *, settings: Settings, source: str,
+        user_id: int | None = None, write: bool = True,
+        progress: Callable[[int], None] | None = None) -> list[Outcome]:
+    """Import (or, with write=False, only decide) every row; the caller commits or rolls back."""
+    return Run(session, now, settings=settings, source=source, user_id=user_id, write=write).rows(rows, progress)
+
