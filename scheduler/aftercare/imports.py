@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from scheduler.aftercare import plans
 from scheduler.aftercare.import_files import Row
@@ -29,11 +29,24 @@ from scheduler.core import timeutil
 from scheduler.core.db import insert_ignore
 from scheduler.core.settings import Settings
 from scheduler.errors import Invalid
-from scheduler.messaging import optouts
-from scheduler.models import CareTeamMember, Discharge, Language, OptedOutNumber, Patient, Therapist
+from scheduler.messaging import optouts, reminders
+from scheduler.models import (
+    ACTIVE_APPOINTMENT_STATUSES,
+    Appointment,
+    CareTeamMember,
+    Discharge,
+    Enrollment,
+    EnrollmentStatus,
+    Language,
+    Message,
+    MessageStatus,
+    OptedOutNumber,
+    Patient,
+    Therapist,
+)
 from scheduler.schemas import parse
 from scheduler.schemas.imports import COLUMNS, DischargeRow
-from scheduler.scheduling import care_teams, patients
+from scheduler.scheduling import patients
 
 CHUNK = 500
 CREATED, UPDATED, UNCHANGED, REFUSED = "created", "updated", "unchanged", "refused"
@@ -123,17 +136,19 @@ class Run:
     # --- one chunk -------------------------------------------------------------------------
 
     def _chunk(self, rows: list[Row]) -> list[Outcome]:
+        """Decide every row of the chunk (in order, on what earlier rows did), then write them together."""
         typed = [(row.number, read_row(row)) for row in rows]
         valid = [r for _, r in typed if isinstance(r, DischargeRow)]
         self._prefetch({r.phone for r in valid})
         birth_days = {r.date_of_birth for r in valid if r.date_of_birth and r.phone not in self.known}
         namesakes = self._namesakes(birth_days)
         created: list[tuple[Known, int | None]] = []
-        out = []
-        for number, r in typed:
-            out.append(r if isinstance(r, Outcome) else self._one(number, r, namesakes, created))
-        if self.write and created:
-            self._finish_created(created)
+        changed: list[tuple[Known, DischargeRow, dict, bool, int | None]] = []
+        out = [r if isinstance(r, Outcome) else self._one(number, r, namesakes, created, changed)
+               for number, r in typed]
+        if self.write:
+            self._write_created(created)
+            self._write_changed(changed)
         return out
 
     def _prefetch(self, phones: set[str]) -> None:
@@ -166,7 +181,7 @@ class Run:
             out.setdefault(day, []).append(name)
         return out
 
-    def _one(self, number: int, r: DischargeRow, namesakes: dict, created: list) -> Outcome:
+    def _one(self, number: int, r: DischargeRow, namesakes: dict, created: list, changed: list) -> Outcome:
         refused = self._field_rules(r)
         if refused:
             return Outcome(number, REFUSED, *refused)
@@ -180,7 +195,7 @@ class Run:
             known = self._create(r, therapist)
             created.append((known, therapist))
             return Outcome(number, CREATED)
-        return Outcome(number, UPDATED if self._update(known, r, therapist) else UNCHANGED)
+        return Outcome(number, UPDATED if self._update(known, r, therapist, changed) else UNCHANGED)
 
     def _field_rules(self, r: DischargeRow) -> tuple[str, str] | None:
         """The rules that need more than the row's own text: the clock and the therapist list."""
@@ -227,23 +242,74 @@ class Run:
             known.record = patient
         return known
 
-    def _finish_created(self, created: list[tuple[Known, int | None]]) -> None:
-        """After the chunk's new patients are written: their care teams, and any opt-out their number carries."""
+    def _write_created(self, created: list[tuple[Known, int | None]]) -> None:
+        """Write the chunk's new patients in one flush; then their care teams and any opt-out their number carries."""
+        if not created:
+            return
         self.session.flush()
         for known, _ in created:
             known.id = known.record.id
-        members = [{"patient_id": k.id, "therapist_id": t, "added_at": self.now, "added_by": self.user_id}
-                   for k, t in created if t]
-        if members:
-            insert_ignore(self.session, CareTeamMember, members, ("patient_id", "therapist_id"))
+        self._add_to_teams([(k.id, t) for k, t in created if t])
         phones = [k.phone for k, _ in created]
         stopped = set(self.session.scalars(select(OptedOutNumber.phone).where(OptedOutNumber.phone.in_(phones))))
         for known, _ in created:
             if known.phone in stopped:
                 optouts.apply_to(self.session, known.record, self.now)  # starts opted out; staff get a task
 
-    def _update(self, known: Known, r: DischargeRow, therapist: int | None) -> bool:
-        """Apply what the row adds to a known patient; False when it adds nothing."""
+    def _add_to_teams(self, pairs: list[tuple[int, int]]) -> None:
+        """Care-team members added, never removed (one statement for the chunk)."""
+        if pairs:
+            insert_ignore(self.session, CareTeamMember, [
+                {"patient_id": p, "therapist_id": t, "added_at": self.now, "added_by": self.user_id}
+                for p, t in dict.fromkeys(pairs)], ("patient_id", "therapist_id"))
+
+    def _write_changed(self, changed: list) -> None:
+        """What the chunk's rows add to known patients, in row order, the patients locked in one query."""
+        if not changed:
+            return
+        ids = sorted({known.id or known.record.id for known, *_ in changed})
+        people = {p.id: p for p in self.session.scalars(
+            select(Patient).where(Patient.id.in_(ids)).order_by(Patient.id)
+            .options(selectinload(Patient.discharges)).with_for_update(of=Patient))}
+        texted = []
+        for known, r, changes, new_date, _ in changed:
+            patient = people[known.id or known.record.id]
+            if changes:  # as patients.update_patient: consent keeps its source, an opt-out stays
+                before = (patient.timezone, patient.language, patient.sms_consent)
+                patient.timezone = changes.get("timezone", patient.timezone)
+                patient.language = changes.get("language", patient.language)
+                patient.date_of_birth = changes.get("date_of_birth", patient.date_of_birth)
+                if "sms_consent" in changes:
+                    patients.set_consent(patient, changes["sms_consent"], self.now, self.source)
+                if (patient.timezone, patient.language, patient.sms_consent) != before:
+                    texted.append(patient)
+            if new_date:  # as plans.record, the date already checked and the patient already locked
+                patient.discharges.append(Discharge(discharge_date=r.discharge_date, plan_days=r.plan_days,
+                                                    individual_per_week=r.individual_per_week,
+                                                    groups_per_week=r.groups_per_week))
+                plans.readmit_older(patient, self.now)
+        self._replan(texted)
+        self.session.flush()
+        self._add_to_teams([(people[k.id or k.record.id].id, t) for k, *_, t in changed if t])
+
+    def _replan(self, texted: list[Patient]) -> None:
+        """Quiet hours and consent decide a patient's texts: replan those with any text or session ahead."""
+        if not texted:
+            return
+        ids = [p.id for p in texted]
+        busy = set(self.session.scalars(select(Message.patient_id).where(
+            Message.patient_id.in_(ids), Message.status == MessageStatus.PENDING)))
+        busy |= set(self.session.scalars(select(Appointment.patient_id).where(
+            Appointment.patient_id.in_(ids), Appointment.start_dt > self.now,
+            Appointment.status.in_(ACTIVE_APPOINTMENT_STATUSES))))
+        busy |= set(self.session.scalars(select(Enrollment.patient_id).where(
+            Enrollment.patient_id.in_(ids), Enrollment.status == EnrollmentStatus.ENROLLED)))
+        for patient in texted:
+            if patient.id in busy:
+                reminders.replan_patient(self.session, patient, self.now, settings=self.settings)
+
+    def _update(self, known: Known, r: DischargeRow, therapist: int | None, changed: list) -> bool:
+        """Decide what the row adds to a known patient (written with the chunk); False when nothing."""
         changes = {}
         if r.timezone != known.timezone:
             changes["timezone"] = r.timezone
@@ -254,30 +320,17 @@ class Run:
         if r.sms_consent is not None and r.sms_consent != known.consent:
             changes["sms_consent"] = r.sms_consent
         new_date = r.discharge_date not in known.dates
-        new_member = therapist is not None and therapist not in known.team
+        new_member = therapist if therapist is not None and therapist not in known.team else None
         if not (changes or new_date or new_member):
             return False
-        if self.write:
-            if known.id is None:  # created by an earlier row of this chunk
-                self.session.flush()
-                known.id = known.record.id
-            if changes:
-                patients.update_patient(self.session, known.id, changes, self.now, self.source,
-                                        settings=self.settings, user_id=self.user_id)
-            if new_date:
-                plans.record(self.session, known.id, r.discharge_date, self.now, plan_days=r.plan_days,
-                             individual_per_week=r.individual_per_week, groups_per_week=r.groups_per_week,
-                             field="discharge_date")
-            if new_member:
-                care_teams.add(self.session, known.id, [therapist], self.now, self.user_id)
+        changed.append((known, r, changes, new_date, new_member))
         known.timezone, known.language = changes.get("timezone", known.timezone), changes.get("language", known.language)
         known.date_of_birth = changes.get("date_of_birth", known.date_of_birth)
         known.consent = changes.get("sms_consent", known.consent)
         known.dates.add(r.discharge_date)
-        if therapist:
-            known.team.add(therapist)
+        if new_member:
+            known.team.add(new_member)
         return True
-
 
 def run(session: Session, rows: list[Row], now: datetime, *, settings: Settings, source: str,
         user_id: int | None = None, write: bool = True,
