@@ -149,6 +149,10 @@ class Run:
         if self.write:
             self._write_created(created)
             self._write_changed(changed)
+            # Written: let the rows go, or every later flush (and the garbage collector) walks
+            # tens of thousands of objects. `known` keeps what later rows need (ids, dates, teams).
+            self.session.flush()
+            self.session.expunge_all()
         return out
 
     def _prefetch(self, phones: set[str]) -> None:
@@ -255,6 +259,7 @@ class Run:
         for known, _ in created:
             if known.phone in stopped:
                 optouts.apply_to(self.session, known.record, self.now)  # starts opted out; staff get a task
+            known.record = None  # written: later rows find the patient by id
 
     def _add_to_teams(self, pairs: list[tuple[int, int]]) -> None:
         """Care-team members added, never removed (one statement for the chunk)."""
@@ -267,13 +272,13 @@ class Run:
         """What the chunk's rows add to known patients, in row order, the patients locked in one query."""
         if not changed:
             return
-        ids = sorted({known.id or known.record.id for known, *_ in changed})
+        ids = sorted({known.id for known, *_ in changed})
         people = {p.id: p for p in self.session.scalars(
             select(Patient).where(Patient.id.in_(ids)).order_by(Patient.id)
             .options(selectinload(Patient.discharges)).with_for_update(of=Patient))}
         texted = []
         for known, r, changes, new_date, _ in changed:
-            patient = people[known.id or known.record.id]
+            patient = people[known.id]
             if changes:  # as patients.update_patient: consent keeps its source, an opt-out stays
                 before = (patient.timezone, patient.language, patient.sms_consent)
                 patient.timezone = changes.get("timezone", patient.timezone)
@@ -290,7 +295,7 @@ class Run:
                 plans.readmit_older(patient, self.now)
         self._replan(texted)
         self.session.flush()
-        self._add_to_teams([(people[k.id or k.record.id].id, t) for k, *_, t in changed if t])
+        self._add_to_teams([(k.id, t) for k, *_, t in changed if t])
 
     def _replan(self, texted: list[Patient]) -> None:
         """Quiet hours and consent decide a patient's texts: replan those with any text or session ahead."""

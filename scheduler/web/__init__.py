@@ -75,6 +75,7 @@ NAV = (
     ("Patients", "/patients", access.EVERYONE),
     ("Tasks", "/tasks", access.EVERYONE),
     ("Reports", "/reports", access.EVERYONE),
+    ("Imports", "/imports", (Role.ADMIN, Role.COORDINATOR)),
     ("Admin", "/admin", (Role.ADMIN,)),
 )
 
@@ -101,6 +102,7 @@ def register_routes() -> None:
         calendar,
         grid,
         groups,
+        imports,
         patients,
         reports,
         tasks,
