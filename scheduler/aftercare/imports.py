@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from scheduler.aftercare import plans
@@ -51,6 +51,9 @@ from scheduler.scheduling import patients
 CHUNK = 500
 CREATED, UPDATED, UNCHANGED, REFUSED = "created", "updated", "unchanged", "refused"
 OUTCOMES = (CREATED, UPDATED, UNCHANGED, REFUSED)
+# What a new patient's row holds (the rest are defaults or filled in later).
+NEW_PATIENT = ("name", "phone", "timezone", "language", "date_of_birth", "sms_consent", "consent_at",
+               "consent_source", "created_at")
 PHONE_TAKEN = "phone belongs to another patient"
 NAMESAKE = "a patient with this name and date of birth has another phone"
 
@@ -93,7 +96,8 @@ class Known:
     consent: bool
     dates: set[date] = field(default_factory=set)
     team: set[int] = field(default_factory=set)
-    record: Patient | None = None  # created by this run (write mode): the unflushed row
+    record: Patient | None = None  # created by this row (write mode), until inserted with its chunk
+    plan: dict | None = None  # and its discharge
 
 
 def _first_error(errors: dict[str, str]) -> tuple[str, str]:
@@ -236,30 +240,40 @@ class Run:
         if r.date_of_birth:
             self.made_by_birth.setdefault(r.date_of_birth, []).append(known)
         if self.write:
+            # Not added to the session: the chunk's new patients are inserted in one statement.
             patient = Patient(name=r.name, phone=r.phone, timezone=r.timezone, language=known.language,
                               date_of_birth=r.date_of_birth, sms_consent=False, created_at=self.now)
             patients.set_consent(patient, bool(r.sms_consent), self.now, self.source)
-            patient.discharges.append(Discharge(discharge_date=r.discharge_date, plan_days=r.plan_days,
-                                                individual_per_week=r.individual_per_week,
-                                                groups_per_week=r.groups_per_week))
-            self.session.add(patient)
             known.record = patient
+            known.plan = {"discharge_date": r.discharge_date, "plan_days": r.plan_days,
+                          "individual_per_week": r.individual_per_week, "groups_per_week": r.groups_per_week}
         return known
 
     def _write_created(self, created: list[tuple[Known, int | None]]) -> None:
-        """Write the chunk's new patients in one flush; then their care teams and any opt-out their number carries."""
+        """Insert the chunk's new patients and their discharges (a statement or so each); then
+        their care teams and any opt-out their number carries."""
         if not created:
             return
-        self.session.flush()
+        # Ids come back matched by phone (unique): asking them in order would make PostgreSQL
+        # insert row by row; so would leaving a None out of some rows (render_nulls keeps one batch).
+        ids = dict(self.session.execute(
+            insert(Patient).returning(Patient.phone, Patient.id).execution_options(render_nulls=True), [
+            {name: getattr(k.record, name) for name in NEW_PATIENT} for k, _ in created]).all())
         for known, _ in created:
-            known.id = known.record.id
-        self._add_to_teams([(k.id, t) for k, t in created if t])
+            known.id, known.record = ids[known.phone], None
+        # RETURNING makes both engines batch the rows into multi-row INSERTs (psycopg would
+        # otherwise send one statement per row).
+        self.session.execute(insert(Discharge).returning(Discharge.id),
+                             [{"patient_id": k.id, **k.plan} for k, _ in created]).all()
+        members = [{"patient_id": k.id, "therapist_id": t, "added_at": self.now, "added_by": self.user_id}
+                   for k, t in created if t]
+        if members:  # new patients: no member to collide with
+            self.session.execute(insert(CareTeamMember).returning(CareTeamMember.patient_id), members).all()
         phones = [k.phone for k, _ in created]
         stopped = set(self.session.scalars(select(OptedOutNumber.phone).where(OptedOutNumber.phone.in_(phones))))
         for known, _ in created:
-            if known.phone in stopped:
-                optouts.apply_to(self.session, known.record, self.now)  # starts opted out; staff get a task
-            known.record = None  # written: later rows find the patient by id
+            if known.phone in stopped:  # starts opted out; staff get a task
+                optouts.apply_to(self.session, self.session.get(Patient, known.id), self.now)
 
     def _add_to_teams(self, pairs: list[tuple[int, int]]) -> None:
         """Care-team members added, never removed (one statement for the chunk)."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import threading
 
-from flask import Response, current_app, render_template, request, session, url_for
+from flask import Response, current_app, render_template, request, url_for
+from flask import session as staff_session
 
 from scheduler.aftercare import import_files, import_jobs, imports
 from scheduler.core import audit, settings
@@ -31,7 +32,7 @@ STAFF = (Role.ADMIN, Role.COORDINATOR)
 
 
 def _record() -> DischargeImport | None:
-    return import_jobs.of_user(db.session, session.get(KEY), user().id)
+    return import_jobs.of_user(db.session, staff_session.get(KEY), user().id)
 
 
 def _view(record: DischargeImport | None) -> dict:
@@ -110,7 +111,7 @@ def imports_upload():
             data = upload.read(import_files.MAX_BYTES + 1)
             record = import_jobs.upload(db.session, data, clock, user().id, check_only=check_only)
         else:
-            record = import_jobs.again(db.session, session.get(KEY), user().id, check_only=check_only)
+            record = import_jobs.again(db.session, staff_session.get(KEY), user().id, check_only=check_only)
         ident = record.id
         return Done(url_for("web.imports_page"), ("check" if check_only else "import", "discharge_import", ident),
                     answer=lambda: _begin(ident))
@@ -119,7 +120,7 @@ def imports_upload():
 
 
 def _begin(import_id: int):
-    session[KEY] = import_id
+    staff_session[KEY] = import_id
     _start(import_id)
     return go(url_for("web.imports_page"))
 

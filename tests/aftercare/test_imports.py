@@ -202,10 +202,10 @@ def test_a_huge_file_is_refused_whole(app, runner, tmp_path, clinic_data):
 
 
 def test_a_database_error_rolls_the_whole_import_back(app, runner, tmp_path, clinic_data, monkeypatch):
-    def broken(*args, **kwargs):
-        raise OperationalError("INSERT INTO care_team", {}, RuntimeError("disk I/O error"))
+    def broken(*args, **kwargs):  # after the chunk's new patients were inserted
+        raise OperationalError("UPDATE patients", {}, RuntimeError("disk I/O error"))
 
-    monkeypatch.setattr(imports, "insert_ignore", broken)
+    monkeypatch.setattr(imports.Run, "_write_changed", broken)
     before = _counts(app)
     result = _run(runner, tmp_path, _file())
     assert result.exit_code == 1

@@ -84,3 +84,26 @@ def test_therapists_may_not_import(staff):
     assert staff.therapist.get("/imports").status_code == 403
     assert _post(staff.therapist, GOOD).status_code == 403
     assert '<a href="/imports"' not in staff.therapist.text("/")
+
+
+def test_a_run_shows_its_progress_and_a_silent_one_is_marked_failed(app, staff, frozen_clock):
+    """The bar while rows are processed (a refresh shows it without JavaScript); a dead thread's run fails."""
+    from datetime import timedelta
+
+    from scheduler.models import User
+    from tests.support import NOW
+
+    coordinator = staff.coordinator
+    assert _post(coordinator, GOOD, check_only=True).status_code == 302
+    _wait(coordinator)
+    with app.app_context():
+        record = db.session.scalar(select(DischargeImport))
+        record.status, record.rows_done, record.rows_total, record.beat_at = "running", 1, 3, NOW
+        assert db.session.get(User, record.user_id).role == "coordinator"
+        db.session.commit()
+    html = coordinator.text("/imports")
+    assert '<progress id="import-progress" value="1" max="3"' in html and "1 of 3 rows processed" in html
+    assert 'hx-trigger="every 1s"' in html and ">Refresh</a>" in html
+    frozen_clock.move_to(NOW + timedelta(minutes=11))
+    html = coordinator.text("/imports")
+    assert "The import stopped before it finished" in html and "<progress" not in html
