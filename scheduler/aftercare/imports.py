@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import SimpleNamespace
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
@@ -96,7 +97,7 @@ class Known:
     consent: bool
     dates: set[date] = field(default_factory=set)
     team: set[int] = field(default_factory=set)
-    record: Patient | None = None  # created by this row (write mode), until inserted with its chunk
+    record: SimpleNamespace | None = None  # created by this row (write mode), until inserted with its chunk
     plan: dict | None = None  # and its discharge
 
 
@@ -240,9 +241,11 @@ class Run:
         if r.date_of_birth:
             self.made_by_birth.setdefault(r.date_of_birth, []).append(known)
         if self.write:
-            # Not added to the session: the chunk's new patients are inserted in one statement.
-            patient = Patient(name=r.name, phone=r.phone, timezone=r.timezone, language=known.language,
-                              date_of_birth=r.date_of_birth, sms_consent=False, created_at=self.now)
+            # The chunk's new patients are inserted in one statement: a plain record of the row's
+            # values (no ORM object), with consent set by the one rule every patient's is set by.
+            patient = SimpleNamespace(name=r.name, phone=r.phone, timezone=r.timezone, language=known.language,
+                                      date_of_birth=r.date_of_birth, sms_consent=False, consent_at=None,
+                                      consent_source=None, created_at=self.now)
             patients.set_consent(patient, bool(r.sms_consent), self.now, self.source)
             known.record = patient
             known.plan = {"discharge_date": r.discharge_date, "plan_days": r.plan_days,
@@ -254,21 +257,22 @@ class Run:
         their care teams and any opt-out their number carries."""
         if not created:
             return
-        # Ids come back matched by phone (unique): asking them in order would make PostgreSQL
-        # insert row by row; so would leaving a None out of some rows (render_nulls keeps one batch).
-        ids = dict(self.session.execute(
-            insert(Patient).returning(Patient.phone, Patient.id).execution_options(render_nulls=True), [
+        # Core INSERTs with RETURNING: both engines batch the rows into multi-row statements (the
+        # ORM's bulk insert would split them wherever a row leaves a column None, and psycopg sends
+        # one statement per row without RETURNING). Ids come back matched by phone (unique).
+        table = Patient.__table__
+        ids = dict(self.session.execute(insert(table).returning(table.c.phone, table.c.id), [
             {name: getattr(k.record, name) for name in NEW_PATIENT} for k, _ in created]).all())
         for known, _ in created:
             known.id, known.record = ids[known.phone], None
-        # RETURNING makes both engines batch the rows into multi-row INSERTs (psycopg would
-        # otherwise send one statement per row).
-        self.session.execute(insert(Discharge).returning(Discharge.id),
+        table = Discharge.__table__
+        self.session.execute(insert(table).returning(table.c.id),
                              [{"patient_id": k.id, **k.plan} for k, _ in created]).all()
         members = [{"patient_id": k.id, "therapist_id": t, "added_at": self.now, "added_by": self.user_id}
                    for k, t in created if t]
         if members:  # new patients: no member to collide with
-            self.session.execute(insert(CareTeamMember).returning(CareTeamMember.patient_id), members).all()
+            table = CareTeamMember.__table__
+            self.session.execute(insert(table).returning(table.c.patient_id), members).all()
         phones = [k.phone for k, _ in created]
         stopped = set(self.session.scalars(select(OptedOutNumber.phone).where(OptedOutNumber.phone.in_(phones))))
         for known, _ in created:
