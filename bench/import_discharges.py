@@ -91,7 +91,7 @@ def _seed(app, now: datetime) -> None:
 
 def run(engine: str, url: str, rows: int) -> None:
     from scheduler.aftercare import import_jobs
-    from scheduler.core import settings
+    from scheduler.core import phones, settings
     from scheduler.extensions import db
 
     now = datetime.now(UTC).replace(microsecond=0)
@@ -102,6 +102,7 @@ def run(engine: str, url: str, rows: int) -> None:
           f"load average {os.getloadavg()[0]:.1f}")
     with app.app_context():
         for label, dry in (("dry run", True), ("import", False), ("again (unchanged)", False)):
+            phones._e164.cache_clear()  # each command is a process of its own: no number read before
             began = time.perf_counter()
             outcomes = import_jobs.import_file(db.session, data, now, settings=settings.current(),
                                                route="bench", dry_run=dry)
