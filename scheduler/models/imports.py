@@ -26,7 +26,8 @@ class DischargeImport(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)  # None: the command
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     file_hash: Mapped[str] = mapped_column(String(64))
-    content: Mapped[bytes | None] = mapped_column(LargeBinary)  # dropped once imported
+    # Dropped once imported; deferred: the page polls the record every second, never the file.
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     check_only: Mapped[bool] = mapped_column(Boolean, default=True)
     status: Mapped[str] = mapped_column(String(20), default=ImportStatus.PENDING)
     # When the thread last said it was alive: a run silent for long stopped with its process.
