@@ -1,4 +1,4 @@
-"""flask commands: users, demo, reminders, worker, serve, status, backup, restore."""
+"""flask commands: users, demo, reminders, import, worker, serve, status, backup, restore."""
 from __future__ import annotations
 
 import click
@@ -218,11 +218,48 @@ def restore_command(file: str) -> None:
                "Run `flask --app wsgi db upgrade` if the backup is from an older release.")
 
 
+importer = AppGroup("import", help="Import records from another system.")
+
+
+@importer.command("discharges")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="check every row and print the report; write nothing")
+def import_discharges(file: str, dry_run: bool) -> None:
+    """Import discharges (and their patients) from a CSV file; prints one line per row, never a value.
+
+    Exit 0 when it ran (even with refused rows), 2 when the file could not be read, 1 when the
+    database refused the import (then nothing was saved).
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from scheduler.aftercare import import_files, import_jobs, imports
+
+    try:
+        with open(file, "rb") as handle:
+            data = handle.read(import_files.MAX_BYTES + 1)
+        outcomes = import_jobs.import_file(db.session, data, _now(), settings=settings.current(),
+                                           route="cli import discharges", dry_run=dry_run)
+    except OSError as exc:
+        click.echo(f"file refused: it could not be read ({exc.strerror or type(exc).__name__})", err=True)
+        raise SystemExit(2) from None
+    except import_files.FileRefused as exc:
+        click.echo(f"file refused: {exc.message}; nothing was imported", err=True)
+        raise SystemExit(2) from None
+    except SQLAlchemyError as exc:
+        click.echo(f"database error ({type(exc).__name__}): the import was rolled back; nothing was saved",
+                   err=True)
+        raise SystemExit(1) from None
+    for outcome in outcomes:
+        click.echo(outcome.line())
+    click.echo(imports.summary(outcomes) + (" (dry run: nothing was written)" if dry_run else ""))
+
+
 def register(app: Flask) -> None:
     """Attach every command group to the app."""
     app.cli.add_command(users)
     app.cli.add_command(demo_command)
     app.cli.add_command(reminders)
+    app.cli.add_command(importer)
     app.cli.add_command(worker_command)
     app.cli.add_command(serve_command)
     app.cli.add_command(status_command)

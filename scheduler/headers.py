@@ -20,6 +20,8 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.serving import WSGIRequestHandler
 
 MAX_BODY = 1024 * 1024  # 1 MB
+# The one form that takes a file: a discharge file of up to 10 MB, with the form around it.
+UPLOADS = {"/imports": 10 * 1024 * 1024 + 64 * 1024}
 CSP = ("default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
        "object-src 'none'")
 HSTS = "max-age=31536000; includeSubDomains"
@@ -57,6 +59,8 @@ def _bare_banner(_handler) -> str:
 
 def refuse_large_bodies() -> None:
     """A declared length over the limit is refused before authentication or parsing."""
+    if request.method == "POST" and request.path in UPLOADS:
+        request.max_content_length = UPLOADS[request.path]
     limit = request.max_content_length
     if limit is not None and (request.content_length or 0) > limit:
         abort(413)

@@ -1,7 +1,7 @@
 """messages.simulated: a reply staff sent as a patient (DEMO_REPLIES), and its answer
 
 Revision ID: 0020_simulated_replies
-Revises: 0015
+Revises: 0016_imports
 
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 
 
 revision = '0020_simulated_replies'
-down_revision = '0015'
+down_revision = '0016_imports'
 branch_labels = None
 depends_on = None
 

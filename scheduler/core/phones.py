@@ -1,6 +1,8 @@
 """Phone numbers: one reading of what a person typed or a carrier sent, as E.164."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 
@@ -10,6 +12,11 @@ def normalize(raw) -> str:
         raise ValueError("must be a phone number")
     if len(raw) > 40:
         raise ValueError("must be a phone number")
+    return _e164(raw)
+
+
+@lru_cache(maxsize=65_536)  # an import reads each number at least twice (Check only, then Import)
+def _e164(raw: str) -> str:
     try:
         number = phonenumbers.parse(raw, "US")
     except phonenumbers.NumberParseException:

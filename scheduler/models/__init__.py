@@ -33,6 +33,7 @@ from scheduler.models.enums import (
 from scheduler.models.feeds import CalendarFeed, ClinicOption
 from scheduler.models.forms import FormSubmission
 from scheduler.models.groups import Attendance, Enrollment, GroupSeries, Occurrence
+from scheduler.models.imports import DischargeImport
 from scheduler.models.messaging import EarlyStatus, Message, OptedOutNumber, Task, TextTemplate, Worker
 from scheduler.models.patients import CareTeamMember, Discharge, Patient
 from scheduler.models.staff import ApiToken, AuditEvent, StaffSession, User
@@ -44,7 +45,8 @@ __all__ = [
     "AppointmentStatus", "Direction", "EnrollmentStatus", "FeedMode", "FollowUpReason", "Language", "MessageKind",
     "MessageStatus", "Role", "SkipReason", "TaskKind",
     "ApiToken", "Appointment", "AppointmentEvent", "Attendance", "AuditEvent", "AvailabilityException",
-    "AvailabilityRule", "CalendarFeed", "CareTeamMember", "ClinicOption", "Discharge", "EarlyStatus", "Enrollment",
+    "AvailabilityRule", "CalendarFeed", "CareTeamMember", "ClinicOption", "Discharge", "DischargeImport", "EarlyStatus",
+    "Enrollment",
     "FormSubmission", "GroupSeries", "Message", "Occurrence", "OptedOutNumber", "Patient", "SeenSignature",
     "StaffSession", "Task", "TextTemplate", "Therapist", "User", "Worker",
 ]

@@ -149,6 +149,16 @@ class Language(StrEnum):
     ES = "es"
 
 
+class ImportStatus(StrEnum):
+    """An uploaded discharge file's import: waiting for its thread, checking rows, saving, done."""
+
+    PENDING = "pending"  # stored, not yet picked up
+    RUNNING = "running"  # rows being checked (and, for an import, saved)
+    CHECKED = "checked"  # Check only finished: the report is ready, nothing was written
+    DONE = "done"  # imported: good rows saved, the report is ready
+    FAILED = "failed"  # a database error (nothing saved) or the process stopped
+
+
 ROLES = tuple(Role)
 APPOINTMENT_STATUSES = tuple(AppointmentStatus)
 # An appointment that still holds its time and is still to happen.
@@ -164,6 +174,7 @@ DIRECTIONS = tuple(Direction)
 TASK_KINDS = tuple(TaskKind)
 PLAN_END_REASONS = tuple(PlanEndReason)
 LANGUAGES = tuple(Language)
+IMPORT_STATUSES = tuple(ImportStatus)
 
 
 def sql_in(column: str, values) -> str:

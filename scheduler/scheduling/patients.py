@@ -56,7 +56,7 @@ def add_discharge(session: Session, patient: Patient, day: date, now: datetime) 
     return True
 
 
-def _set_consent(patient: Patient, consent: bool, now: datetime, source: str) -> None:
+def set_consent(patient: Patient, consent: bool, now: datetime, source: str) -> None:
     """Consent is recorded with when and through what it was given; withdrawing keeps the old record."""
     if consent and not patient.sms_consent:
         patient.consent_at = now
@@ -64,7 +64,7 @@ def _set_consent(patient: Patient, consent: bool, now: datetime, source: str) ->
     patient.sms_consent = consent
 
 
-def _birth_date_valid(day: date | None, now: datetime) -> None:
+def birth_date_valid(day: date | None, now: datetime) -> None:
     """A date of birth is a past day of a living person's life (a day's slack for time zones)."""
     if day is not None and not date(1900, 1, 1) <= day <= (now + timedelta(days=1)).date():
         raise Invalid({"date_of_birth": "must be from 1900-01-01 to today"})
@@ -76,10 +76,10 @@ def create_patient(session: Session, *, name: str, phone: str, timezone: str, sm
                    user_id: int | None = None, date_of_birth: date | None = None) -> Patient:
     """Register a patient (phone already E.164), with consent, an optional discharge and care team."""
     _phone_free(session, phone)
-    _birth_date_valid(date_of_birth, now)
+    birth_date_valid(date_of_birth, now)
     patient = Patient(name=name, phone=phone, timezone=timezone, language=language,
                       date_of_birth=date_of_birth, sms_consent=False, created_at=now)
-    _set_consent(patient, sms_consent, now, source)
+    set_consent(patient, sms_consent, now, source)
     if discharge_date is not None:
         add_discharge(session, patient, discharge_date, now)
     session.add(patient)
@@ -104,13 +104,13 @@ def update_patient(session: Session, patient_id: int, changes: dict, now: dateti
     if "language" in changes:
         patient.language = changes["language"]
     if "date_of_birth" in changes:
-        _birth_date_valid(changes["date_of_birth"], now)
+        birth_date_valid(changes["date_of_birth"], now)
         patient.date_of_birth = changes["date_of_birth"]
     if "discharge_date" in changes:
         add_discharge(session, patient, changes["discharge_date"], now)
     if "sms_consent" in changes:
         # A STOP the patient texted stays in force: only their START lifts it (opted_out_at).
-        _set_consent(patient, changes["sms_consent"], now, source)
+        set_consent(patient, changes["sms_consent"], now, source)
     if "timezone" in changes:
         patient.timezone = changes["timezone"]
     if (patient.phone, patient.timezone, patient.language, patient.sms_consent) != texted:

@@ -75,6 +75,7 @@ NAV = (
     ("Patients", "/patients", access.EVERYONE),
     ("Tasks", "/tasks", access.EVERYONE),
     ("Reports", "/reports", access.EVERYONE),
+    ("Imports", "/imports", (Role.ADMIN, Role.COORDINATOR)),
     ("Admin", "/admin", (Role.ADMIN,)),
 )
 
@@ -102,6 +103,7 @@ def register_routes() -> None:
         demo_replies,
         grid,
         groups,
+        imports,
         patients,
         reports,
         tasks,

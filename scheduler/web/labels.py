@@ -16,6 +16,7 @@ from scheduler.models.enums import (
     EnrollmentStatus,
     FeedMode,
     FollowUpReason,
+    ImportStatus,
     Language,
     MessageKind,
     MessageStatus,
@@ -72,6 +73,8 @@ LABELS: dict[type[StrEnum], dict[StrEnum, str]] = {
     FeedMode: _build(FeedMode, {"off": "Off", "on": "On", "initials": "On, with patients' initials"}),
     Role: _build(Role, _spaced(Role)),
     Language: _build(Language, {"en": "English", "es": "Spanish"}),
+    ImportStatus: _build(ImportStatus, {"pending": "Waiting to start", "running": "Checking rows",
+                                        "checked": "Checked", "done": "Imported", "failed": "Failed"}),
 }
 # Not labels but the attendance buttons' names (the contract's), one per attendance status.
 ATTENDANCE_ACTIONS = dict(zip(enums.ATTENDANCE_STATUSES, ("Attended", "No-show", "Late cancel"), strict=True))
