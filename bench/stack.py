@@ -1,7 +1,7 @@
 """Benchmark (not a test): booking through the production layout against a trivial endpoint on it.
 
     python bench/stack.py [--seconds 16] [--rounds 4] [--clients 6] [--procs 2] [--web-workers 2]
-                          [--appointments 100000] [--database bench_stack] [--profile N]
+                          [--appointments 100000] [--database bench_stack] [--against DIR] [--profile N]
 
 The layout is deploy/prove.py's, brought up by its own functions: nginx terminating TLS (a
 self-signed certificate made here) in front of two gunicorn instances, on PostgreSQL (database
@@ -11,7 +11,9 @@ appointments; clients keep their TLS connections to nginx open (as an API client
 alternate between GET /healthz, GET /api/v1/openapi.json, an authenticated GET that answers 404
 and POST /api/v1/appointments (each a distinct free slot: every answer should be 201).
 
-`--profile N` then books N more slots in-process and lists the round trips to PostgreSQL of one
+`--against DIR` serves the code in DIR as well (say a `git worktree add` of the commit before a
+change), on the same database, and the two stacks take turns round by round: on a shared machine
+whose load drifts, that is the fair before/after. `--profile N` then books N more slots in-process and lists the round trips to PostgreSQL of one
 request of each kind (the pool's ping, BEGIN and COMMIT included) and where the time goes.
 Everything printed was measured in this run; nothing is asserted.
 """
@@ -61,7 +63,8 @@ def round_trips(app, headers: dict, work: list[tuple]) -> None:
     from psycopg import _connection_base
 
     sent: list[str] = []
-    execute, many, command = psycopg.Cursor.execute, psycopg.Cursor.executemany, _connection_base.BaseConnection._exec_command
+    execute, many = psycopg.Cursor.execute, psycopg.Cursor.executemany
+    command = _connection_base.BaseConnection._exec_command
 
     # Listed once sent: psycopg sends its BEGIN first, from inside execute().
     def on_execute(cursor, query, params=None, **kw):
@@ -119,6 +122,9 @@ def main() -> None:
     parser.add_argument("--appointments", type=int, default=100_000, help="appointments in the table")
     parser.add_argument("--max-bookings", type=int, default=20_000, help="distinct free slots prepared")
     parser.add_argument("--database", default="bench_stack", help="the PostgreSQL database to (re)create")
+    parser.add_argument("--against", type=Path, metavar="DIR",
+                        help="also serve the code in DIR (e.g. a `git worktree` of an older commit) the same "
+                             "way, on the same database, and alternate rounds between the two")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="afterwards, round trips per request and an in-process profile of N bookings")
     parser.add_argument("--keep", action="store_true", help="leave the scratch folder (logs) behind")
@@ -129,7 +135,7 @@ def main() -> None:
     need_nginx()
     run = scratch()
     before = os.getloadavg()[0]
-    stack = None
+    stacks = []
     try:
         url = booking.prepare_database("postgresql", run, args.database)
         if url is None:
@@ -137,32 +143,61 @@ def main() -> None:
         ids, free, app = seed(url, args.appointments)
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32), "SMS_BACKEND": "console",
                "TRUSTED_PROXIES": "1", "PYTHONUNBUFFERED": "1"}
-        stack, port, web_ports = bring_up(run, env, web_workers=args.web_workers, workers=0)
-        base = f"https://127.0.0.1:{port}"
-        print(f"stack up: nginx (TLS) {base} -> gunicorn {web_ports} x {args.web_workers} processes; "
-              f"PostgreSQL {args.database}", flush=True)
+        codes = {"this checkout": (ROOT, run)}
+        if args.against:
+            other = run / "against"
+            (other / "tmp").mkdir(parents=True)
+            for name in ("cert.pem", "key.pem"):  # one certificate: the clients trust one file
+                shutil.copy(run / name, other / name)
+            codes[str(args.against)] = (args.against.resolve(), other)
+        bases = {}
+        for label, (root, folder) in codes.items():
+            stack, port, web_ports = bring_up(folder, env, web_workers=args.web_workers, workers=0, root=root)
+            stacks.append(stack)
+            bases[label] = f"https://127.0.0.1:{port}"
+            print(f"stack up ({label}): nginx (TLS) {bases[label]} -> gunicorn {web_ports} x "
+                  f"{args.web_workers} processes; PostgreSQL {args.database}", flush=True)
         os.environ["REQUESTS_CA_BUNDLE"] = str(run / "cert.pem")  # the client processes trust the cert made here
         headers = {"Authorization": f"Bearer {ids['token']}"}
-        results = booking.measure_load(base, ids, booking.week_zero(), free[:args.max_bookings], headers, args)
-        stack.stop()
-        stack = None
-        report(results, args, (before, os.getloadavg()[0]))
+        results = measure(bases, ids, free[:args.max_bookings], headers, args)
+        for stack in stacks:
+            stack.stop()
+        stacks = []
+        for label, result in results.items():
+            report(label, result, args, (before, os.getloadavg()[0]))
         if args.profile:
             profile(app, ids, free[args.max_bookings:], headers, args.profile)
     finally:
-        if stack is not None:
+        for stack in stacks:
             stack.stop()
         if not args.keep:
             shutil.rmtree(run, ignore_errors=True)
 
 
-def report(results: dict, args, load: tuple[float, float]) -> None:
+def measure(bases: dict[str, str], ids: dict, free: list, headers: dict, args) -> dict[str, dict]:
+    """booking.measure_load on each stack, a round at a time, the stacks taking turns: a change
+    in the machine's load lands on both alike. Each round books slots of its own."""
+    one = argparse.Namespace(**{**vars(args), "rounds": 1, "seconds": args.seconds / args.rounds})
+    share = len(free) // (args.rounds * len(bases))
+    parts: dict[str, dict[str, list]] = {label: {} for label in bases}
+    turn = 0
+    for r in range(args.rounds):
+        for label, base in bases.items():
+            cells = free[turn * share:(turn + 1) * share]
+            turn += 1
+            for name, result in booking.measure_load(base, ids, booking.week_zero(), cells, headers, one).items():
+                parts[label].setdefault(name, []).append(result)
+        print(f"round {r + 1} of {args.rounds} done on {len(bases)} stack(s)", flush=True)
+    return {label: {name: booking.merge(p) for name, p in by_name.items()} for label, by_name in parts.items()}
+
+
+def report(label: str, results: dict, args, load: tuple[float, float]) -> None:
     """The table, and the ratio the issue asks for."""
     for name, r in results.items():
         for status, (k, text) in r["wrong"].items():
             print(f"!! {name}: {k} x {status}: {(text or '')[:300]}")
     healthz = results["GET /healthz"]["rps"] or float("nan")
-    print(f"\nResults (nginx TLS -> 2 gunicorn x {args.web_workers} sync processes -> PostgreSQL; "
+    print(f"\nResults, {label} (nginx TLS -> 2 gunicorn x {args.web_workers} sync processes -> PostgreSQL; "
           f"{args.clients} client threads in {args.procs} processes, keep-alive to nginx; {args.seconds:g} s per "
           f"endpoint in {args.rounds} alternating rounds, each after 1 s warm-up; load average {load[0]:.1f} "
           f"before, {load[1]:.1f} after; {os.cpu_count()} CPUs shared by clients, nginx, gunicorn and PostgreSQL)")
@@ -173,7 +208,7 @@ def report(results: dict, args, load: tuple[float, float]) -> None:
         bad = sum(k for k, _ in r["wrong"].values())
         print(f"{name:<42}{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['n']:>8}{bad:>6}  "
               f"{r['rps'] / healthz:.2f} of healthz")
-    print(f"booking / healthz through the stack: {results[BOOK]['rps'] / healthz:.2f} (aim: 0.25 or more)")
+    print(f"booking / healthz through the stack ({label}): {results[BOOK]['rps'] / healthz:.2f} (aim: 0.25 or more)")
 
 
 if __name__ == "__main__":

@@ -115,12 +115,12 @@ def make_certificate(run: Path) -> None:
 class Stack:
     """The processes of the layout; stopped together."""
 
-    def __init__(self, run: Path):
-        self.run, self.procs = run, []
+    def __init__(self, run: Path, root: Path = ROOT):
+        self.run, self.root, self.procs = run, root, []
 
     def start(self, name: str, argv: list[str], env: dict) -> subprocess.Popen:
         log = (self.run / f"{name}.log").open("w")
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(argv, cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         self.procs.append((name, proc))
         return proc
@@ -277,11 +277,11 @@ def daytime_zone() -> str:
 
 
 def bring_up(run: Path, env: dict, *, web_workers: int = 2, workers: int = 3,
-             nginx_port: int | None = None) -> tuple[Stack, int, list[int]]:
+             nginx_port: int | None = None, root: Path = ROOT) -> tuple[Stack, int, list[int]]:
     """Two gunicorn instances (`web_workers` processes each), `workers` workers and nginx in front,
-    on free ports under `run` (which holds cert.pem and key.pem); returns once /healthz answers
-    through the proxy. Also what bench/stack.py measures."""
-    stack = Stack(run)
+    on free ports under `run` (which holds cert.pem and key.pem), running the code in `root`;
+    returns once /healthz answers through the proxy. Also what bench/stack.py measures."""
+    stack = Stack(run, root)
     nginx_port, web_ports = nginx_port or free_port(), [free_port(), free_port()]
     try:
         for n, port in enumerate(web_ports, 1):
