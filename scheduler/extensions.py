@@ -83,8 +83,7 @@ def _still_open(dbapi_conn, record, _proxy):
     pgconn = getattr(dbapi_conn, "pgconn", None)  # psycopg's; SQLite files are never closed on us
     if pgconn is None:
         return
-    # Idle in the pool nothing is expected from the server: anything readable is its goodbye.
-    if select.select([pgconn.socket], [], [], 0)[0]:
+    if _said_goodbye(pgconn.socket):
         raise DisconnectionError("the server closed this connection")
     if time.monotonic() - record.info.get("idle_from", time.monotonic()) > PING_IDLE_SECONDS:
         from psycopg import pq
@@ -92,3 +91,11 @@ def _still_open(dbapi_conn, record, _proxy):
         # An empty query: no transaction begins, and a dead server answers with an error.
         if pgconn.exec_(b";").status != pq.ExecStatus.EMPTY_QUERY:
             raise DisconnectionError("the server did not answer a ping")
+
+
+def _said_goodbye(fd: int) -> bool:
+    """Idle in the pool nothing is expected from the server: anything readable is its goodbye.
+    (poll, not select: a busy process's descriptors may be numbered past select's limit.)"""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
