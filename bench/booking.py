@@ -175,7 +175,7 @@ def plan(monday: date) -> tuple[list[tuple[int, int]], list[tuple[int, int]], li
 
 # ---------------------------------------------------------------- database and server
 
-def prepare_database(engine: str, tmp: Path) -> str | None:
+def prepare_database(engine: str, tmp: Path, name: str = "bench") -> str | None:
     """A fresh, migrated database for this run (never the test database); None when unreachable."""
     import sqlalchemy as sa
     from fresh_db import fresh_postgres
@@ -184,7 +184,7 @@ def prepare_database(engine: str, tmp: Path) -> str | None:
         url = f"sqlite:///{tmp / 'bench.sqlite3'}"
     else:
         try:
-            url = fresh_postgres("bench")
+            url = fresh_postgres(name)
         except sa.exc.OperationalError as exc:
             print(f"PostgreSQL does not answer at 127.0.0.1:5432 ({type(exc.orig).__name__}); "
                   "skipping it", flush=True)
@@ -458,7 +458,7 @@ def run_engine(engine: str, args, tmp: Path) -> list[tuple]:
     from scheduler.models import Appointment
 
     print(f"\n== {engine}", flush=True)
-    url = prepare_database(engine, tmp)
+    url = prepare_database(engine, tmp, args.database)
     if url is None:
         return []
     now = datetime.now(UTC)
@@ -539,6 +539,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds the seconds are split into")
     parser.add_argument("--clients", type=int, default=4, help="concurrent client threads")
     parser.add_argument("--procs", type=int, default=2, help="client processes the threads are spread over")
+    parser.add_argument("--database", default="bench", help="the PostgreSQL database to (re)create")
     parser.add_argument("--calendar-requests", type=int, default=200)
     parser.add_argument("--max-bookings", type=int, default=20_000, help="distinct free slots prepared")
     parser.add_argument("--profile", type=int, default=0, metavar="N",

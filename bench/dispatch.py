@@ -1,13 +1,16 @@
 """Benchmark (not a test): how fast due texts leave, and how late, through the real twilio client.
 
-    python bench/dispatch.py [--rows 10000] [--stream-seconds 30] [--stream-rate 50]
+    python bench/dispatch.py [--rows 3000] [--workers 1,2,3] [--latency-ms 50-100]
+                             [--stream-seconds 30] [--stream-rate 50] [--database bench_dispatch]
 
-Throughput: ROWS reminders due at once, sent unthrottled by `flask reminders dispatch`
-processes to a local Twilio stand-in: 1 and 2 processes on PostgreSQL, 1 on SQLite.
-Lateness: a `flask worker` (poll interval 1 s) runs while reminders come due at a steady rate;
-lateness is sent_at - due_at. Databases are the benchmark's own: PostgreSQL `bench_dispatch`
-on 127.0.0.1:5432 (created if missing, wiped each run) and a temp SQLite file. Everything
-printed was measured in this run; nothing is asserted.
+Throughput: ROWS reminders due at once, sent unthrottled by 1, 2 and 3 workers (`flask worker`,
+started and polling before the texts come due) to a local Twilio stand-in that answers each
+create after a pause drawn from LATENCY-MS, as Twilio takes tens of milliseconds (0-0: at once);
+on PostgreSQL, then 1 worker on SQLite. Printed: texts/s for each (from the moment they came due
+to the last one sent), and each count's rate over one worker's. Lateness: a `flask worker` (poll interval 1 s) runs while reminders come
+due at a steady rate; lateness is sent_at - due_at. Databases are the benchmark's own: PostgreSQL
+`bench_dispatch` on 127.0.0.1:5432 (dropped and created anew each time) and a temp SQLite file.
+Everything printed was measured in this run; nothing is asserted.
 """
 from __future__ import annotations
 
@@ -110,30 +113,48 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def throughput(label: str, url: str, rows: int, processes: int) -> None:
-    """ROWS reminders due now; `processes` dispatch passes at once; rate and duplicates."""
+def throughput(label: str, url: str, rows: int, processes: int, latency: tuple[float, float]) -> float:
+    """`processes` workers started and idle, then ROWS reminders due at once; prints the rate and
+    duplicates, returns texts/s from the moment they came due to the last one sent."""
     app = _app(url)
     now = datetime.now(UTC)
     p_ids, appts = _seed(app, rows, now)
-    _reminders(app, p_ids, appts, [now - timedelta(minutes=1)] * rows, "burst", now)
-    with TwilioStandin() as standin:
-        env = _env(url, standin, DISPATCH_BATCH_SIZE=100)
-        began = time.perf_counter()
-        procs = [_flask(["reminders", "dispatch"], env) for _ in range(processes)]
-        outputs = [p.communicate()[0] for p in procs]
-        wall = time.perf_counter() - began
+    with TwilioStandin() as standin, tempfile.TemporaryDirectory() as logs:
+        if latency[1] > 0:
+            standin.latency(*latency)
+        env = _env(url, standin, DISPATCH_BATCH_SIZE=100, DISPATCH_INTERVAL_SECONDS=0.5)
+        procs = []
+        for n in range(processes):
+            with open(f"{logs}/worker{n}.log", "w") as out:
+                procs.append(subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT,
+                                              env=env, stdout=out, stderr=subprocess.STDOUT))
+        # Started and polling (their start-up is not what is measured): each has logged its id.
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not all(
+                "worker: id" in Path(f"{logs}/worker{n}.log").read_text(errors="replace") for n in range(processes)):
+            time.sleep(0.2)
+        due = datetime.now(UTC)
+        _reminders(app, p_ids, appts, [due - timedelta(minutes=1)] * rows, "burst", due)
+        came_due = datetime.now(UTC)  # committed: from here every worker may claim them
+        deadline = time.monotonic() + 600
+        while len(_sent(app, "burst")) < rows and time.monotonic() < deadline:
+            time.sleep(0.5)
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            proc.wait(timeout=60)
         accepted = list(standin.accepted)
     sent = _sent(app, "burst")
-    first = min(s for _, s, _ in sent)
     last = max(t for _, _, t in sent)
     duplicates = len(accepted) - len({a["to"] for a in accepted})
-    failures = [o for p, o in zip(procs, outputs, strict=True) if p.returncode != 0]
-    print(f"{label:<28} {processes} proc  sent {len(sent):>5}/{rows}  accepted {len(accepted):>5}  "
-          f"duplicates {duplicates}  {len(sent) / (last - first).total_seconds():7.0f} msg/s sending  "
-          f"{len(sent) / wall:6.0f} msg/s incl. start-up ({wall:.1f} s)"
-          + (f"  FAILED: {failures[0][-300:]}" if failures else ""), flush=True)
+    rate = len(sent) / (last - came_due).total_seconds()
+    print(f"{label:<11} {processes} worker{'s' if processes > 1 else ' '}  sent {len(sent):>5}/{rows}  "
+          f"accepted {len(accepted):>5}  duplicates {duplicates}  {rate:6.0f} texts/s "
+          f"({(last - came_due).total_seconds():.1f} s from due to the last sent)  "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
     with app.app_context():
         db.engine.dispose()
+    return rate
 
 
 def lateness(label: str, url: str, seconds: float, rate: float) -> None:
@@ -166,18 +187,30 @@ def lateness(label: str, url: str, seconds: float, rate: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--rows", type=int, default=3000)
+    parser.add_argument("--workers", default="1,2,3", help="workers at once, for each run on PostgreSQL")
+    parser.add_argument("--latency-ms", default="50-100", help="the stand-in's pause before each answer (low-high)")
     parser.add_argument("--stream-seconds", type=float, default=30)
     parser.add_argument("--stream-rate", type=float, default=50)
+    parser.add_argument("--database", default="bench_dispatch", help="the PostgreSQL database to (re)create")
+    parser.add_argument("--skip", default="", help="comma-separated parts to leave out: sqlite, lateness")
     args = parser.parse_args()
-    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; stand-in, database "
-          "and dispatchers all on this machine", flush=True)
+    low, _, high = args.latency_ms.partition("-")
+    latency = (float(low) / 1000, float(high or low) / 1000)
+    skip = set(args.skip.split(","))
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; stand-in (answering after "
+          f"{args.latency_ms} ms), database and dispatchers all on this machine", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        throughput("PostgreSQL", fresh_postgres("bench_dispatch"), args.rows, 1)
-        throughput("PostgreSQL", fresh_postgres("bench_dispatch"), args.rows, 2)
-        throughput("SQLite", f"sqlite:///{tmp}/burst.sqlite3", args.rows, 1)
-        lateness("PostgreSQL", fresh_postgres("bench_dispatch"), args.stream_seconds, args.stream_rate)
-        lateness("SQLite", f"sqlite:///{tmp}/stream.sqlite3", args.stream_seconds, args.stream_rate)
+        rates = {n: throughput("PostgreSQL", fresh_postgres(args.database), args.rows, n, latency)
+                 for n in map(int, args.workers.split(","))}
+        first = rates[min(rates)]
+        print("PostgreSQL texts/s by workers: " + ", ".join(
+            f"{n}: {r:.0f} ({r / first:.2f}x {min(rates)})" for n, r in rates.items()), flush=True)
+        if "sqlite" not in skip:
+            throughput("SQLite", f"sqlite:///{tmp}/burst.sqlite3", args.rows, 1, latency)
+        if "lateness" not in skip:
+            lateness("PostgreSQL", fresh_postgres(args.database), args.stream_seconds, args.stream_rate)
+            lateness("SQLite", f"sqlite:///{tmp}/stream.sqlite3", args.stream_seconds, args.stream_rate)
 
 
 if __name__ == "__main__":

@@ -115,12 +115,12 @@ def make_certificate(run: Path) -> None:
 class Stack:
     """The processes of the layout; stopped together."""
 
-    def __init__(self, run: Path):
-        self.run, self.procs = run, []
+    def __init__(self, run: Path, root: Path = ROOT):
+        self.run, self.root, self.procs = run, root, []
 
     def start(self, name: str, argv: list[str], env: dict) -> subprocess.Popen:
         log = (self.run / f"{name}.log").open("w")
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(argv, cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         self.procs.append((name, proc))
         return proc
@@ -276,45 +276,69 @@ def daytime_zone() -> str:
     return next(z for z in zones if 9 <= datetime.now(ZoneInfo(z)).hour < 19)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--keep", action="store_true", help="leave the scratch folder (logs) behind")
-    args = parser.parse_args()
-    nginx = need_nginx()
-    run = Path(tempfile.mkdtemp(prefix="scheduler-deploy-"))
-    (run / "tmp").mkdir()
-    os.chmod(run, 0o755)
-    make_certificate(run)
-    database = fresh_postgres(DB_NAME)
-    standin = TwilioStandin(auth_token=secrets.token_hex(16)).start()
-    stack = Stack(run)
-    nginx_port, web_ports = free_port(), [free_port(), free_port()]
-    public = f"https://localhost:{nginx_port}"
-    env = {**os.environ, "DATABASE_URL": database, "SECRET_KEY": secrets.token_hex(32),
-           "SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": standin.account_sid,
-           "TWILIO_AUTH_TOKEN": standin.auth_token, "TWILIO_FROM_NUMBER": "+15005550006",
-           "TWILIO_API_BASE_URL": standin.base_url, "PUBLIC_BASE_URL": public, "TRUSTED_PROXIES": "1",
-           "DISPATCH_INTERVAL_SECONDS": "1", "PYTHONUNBUFFERED": "1"}
+def bring_up(run: Path, env: dict, *, web_workers: int = 2, workers: int = 3,
+             nginx_port: int | None = None, root: Path = ROOT) -> tuple[Stack, int, list[int]]:
+    """Two gunicorn instances (`web_workers` processes each), `workers` workers and nginx in front,
+    on free ports under `run` (which holds cert.pem and key.pem), running the code in `root`;
+    returns once /healthz answers through the proxy. Also what bench/stack.py measures."""
+    stack = Stack(run, root)
+    nginx_port, web_ports = nginx_port or free_port(), [free_port(), free_port()]
     try:
-        flask(env, "db", "upgrade")
-        password = secrets.token_urlsafe(12)
-        flask(env, "users", "create", "--email", "admin@deploy.test", "--role", "admin", "--password", password)
-        token = flask(env, "users", "token", "--email", "admin@deploy.test").strip().splitlines()[-1]
         for n, port in enumerate(web_ports, 1):
             stack.start(f"web{n}", [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy/gunicorn.conf.py"),
-                                    "-w", "2", "-b", f"127.0.0.1:{port}", "--no-control-socket",
+                                    "-w", str(web_workers), "-b", f"127.0.0.1:{port}", "--no-control-socket",
                                     "--access-logfile", str(run / f"web{n}-access.log"), "wsgi:app"], env)
         for port in web_ports:  # up before nginx, which would otherwise mark them down for a while
             wait_for(f"gunicorn on {port}", lambda port=port: _answers(port, stack))
-        for n in range(1, 4):
+        for n in range(1, workers + 1):
             stack.start(f"worker{n}", [sys.executable, "-m", "flask", "--app", "wsgi", "worker"], env)
         user = f"user {os.environ.get('USER') or 'root'};" if os.geteuid() == 0 else ""
         (run / "nginx.conf").write_text(NGINX_CONF.format(
             run=run, user=user, port=nginx_port,
             upstreams="\n".join(f"        server 127.0.0.1:{p};" for p in web_ports)))
-        stack.start("nginx", [nginx, "-p", str(run), "-c", str(run / "nginx.conf"), "-g", "daemon off;"], env)
+        stack.start("nginx", [need_nginx(), "-p", str(run), "-c", str(run / "nginx.conf"), "-g", "daemon off;"], env)
         client = Client(nginx_port, run / "cert.pem")
         wait_for("the stack", lambda: _healthy(client, stack))
+    except BaseException:
+        stack.stop()
+        raise
+    return stack, nginx_port, web_ports
+
+
+def scratch() -> Path:
+    """A scratch folder for the stack's config, certificate and logs (nginx's workers read it)."""
+    run = Path(tempfile.mkdtemp(prefix="scheduler-deploy-"))
+    (run / "tmp").mkdir()
+    os.chmod(run, 0o755)
+    make_certificate(run)
+    return run
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--keep", action="store_true", help="leave the scratch folder (logs) behind")
+    args = parser.parse_args()
+    need_nginx()
+    run = scratch()
+    database = fresh_postgres(DB_NAME)
+    standin = TwilioStandin(auth_token=secrets.token_hex(16)).start()
+    stack = None
+    env = {**os.environ, "DATABASE_URL": database, "SECRET_KEY": secrets.token_hex(32),
+           "SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": standin.account_sid,
+           "TWILIO_AUTH_TOKEN": standin.auth_token, "TWILIO_FROM_NUMBER": "+15005550006",
+           "TWILIO_API_BASE_URL": standin.base_url, "TRUSTED_PROXIES": "1",
+           "DISPATCH_INTERVAL_SECONDS": "1", "PYTHONUNBUFFERED": "1"}
+    try:
+        # The proxy's port is known before anything starts: PUBLIC_BASE_URL names it.
+        nginx_port = free_port()
+        public = f"https://localhost:{nginx_port}"
+        env["PUBLIC_BASE_URL"] = public
+        flask(env, "db", "upgrade")
+        password = secrets.token_urlsafe(12)
+        flask(env, "users", "create", "--email", "admin@deploy.test", "--role", "admin", "--password", password)
+        token = flask(env, "users", "token", "--email", "admin@deploy.test").strip().splitlines()[-1]
+        stack, _, web_ports = bring_up(run, env, nginx_port=nginx_port)
+        client = Client(nginx_port, run / "cert.pem")
         print(f"stack up: nginx https://localhost:{nginx_port} -> gunicorn {web_ports}, 3 workers, "
               f"PostgreSQL {DB_NAME}; logs in {run}")
         for line in smoke(client, public, "admin@deploy.test", password, token, standin, standin.auth_token, run):
@@ -329,7 +353,8 @@ def main() -> int:
                 print(f"--- {name}.log (end)\n{path.read_text()[-1500:]}", file=sys.stderr)
         return 1
     finally:
-        stack.stop()
+        if stack is not None:
+            stack.stop()
         standin.stop()
         _drop_database()
         if not args.keep:

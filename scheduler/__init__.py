@@ -38,12 +38,11 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     from scheduler.core import settings
 
     settings.init_app(app)  # after the last change to app.config: domain code sees only this
-    # A restarted PostgreSQL must not cost a failed request; a SQLite file has no such failure.
-    server = not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+    # A restarted PostgreSQL costs no failed request: a connection its server closed is replaced
+    # as the pool hands it out (extensions._still_open), without a ping on every request.
     # hide_parameters: a failed statement's error (and so the log) never quotes its values,
     # which are names, phone numbers and texts.
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": server,
-                                               **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
                                                "hide_parameters": True}
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -1,4 +1,7 @@
 """Flask extensions, created unbound and initialised in create_app."""
+import select
+import time
+
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -7,7 +10,9 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import Pool
 
 # Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING = {
@@ -56,3 +61,41 @@ def _sqlite_begin(conn):
     if conn.dialect.name == "sqlite":
         # Straight to the driver: every transaction runs this, and nothing reads its result.
         conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
+
+
+# A restarted PostgreSQL must not cost a failed request, nor should every request pay a round
+# trip (a "pre-ping") to learn that. A server that ends a connection (restart, crash, an admin's
+# pg_terminate_backend, an idle timeout) says so and closes it: the idle socket turns readable,
+# which one poll sees with no round trip. A connection idle longer than PING_IDLE_SECONDS, whose
+# server may have gone without a word (a machine rebooted), is pinged as before.
+PING_IDLE_SECONDS = 30.0
+
+
+@event.listens_for(Pool, "checkin")
+def _idle_from(_dbapi_conn, record):
+    if record is not None:
+        record.info["idle_from"] = time.monotonic()
+
+
+@event.listens_for(Pool, "checkout")
+def _still_open(dbapi_conn, record, _proxy):
+    """Replace a pooled PostgreSQL connection its server has closed (the pool retries with a new one)."""
+    pgconn = getattr(dbapi_conn, "pgconn", None)  # psycopg's; SQLite files are never closed on us
+    if pgconn is None:
+        return
+    if _said_goodbye(pgconn.socket):
+        raise DisconnectionError("the server closed this connection")
+    if time.monotonic() - record.info.get("idle_from", time.monotonic()) > PING_IDLE_SECONDS:
+        from psycopg import pq
+
+        # An empty query: no transaction begins, and a dead server answers with an error.
+        if pgconn.exec_(b";").status != pq.ExecStatus.EMPTY_QUERY:
+            raise DisconnectionError("the server did not answer a ping")
+
+
+def _said_goodbye(fd: int) -> bool:
+    """Idle in the pool nothing is expected from the server: anything readable is its goodbye.
+    (poll, not select: a busy process's descriptors may be numbered past select's limit.)"""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))

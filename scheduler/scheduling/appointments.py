@@ -113,21 +113,23 @@ def book(session: Session, therapist_id: int, patient_id: int, start: datetime, 
     end = start + length
     _check_free(session, therapist, patient.id, start, end)
     # Plain INSERTs, not a unit-of-work flush (the booking's largest cost in Python); on
-    # PostgreSQL the appointment and its event go in one statement. The RETURNING gives the id
-    # that keys its texts; PostgreSQL's exclusion constraint fires here.
+    # PostgreSQL the appointment, its event and the care team (care_teams.booked_by) go in one
+    # statement, a round trip each saved. The RETURNING gives the id that keys its texts;
+    # PostgreSQL's exclusion constraint fires here.
     row = dict(therapist_id=therapist.id, patient_id=patient.id, start_dt=start, end_dt=end,
                status=AppointmentStatus.SCHEDULED, version=1, created_at=now, updated_at=now)
     event = dict(at=now, user_id=user_id, note="booked")
     if is_postgres(session):
-        appt = session.scalars(_insert_statements()[1], {**row, **event}).one()
+        joins = care_teams.joins_on_booking(session, user_id)
+        appt = session.scalars(_insert_statements()[1], {**row, **event, "joins": joins}).one()
     else:
         appt = session.scalars(_insert_statements()[0], [row]).one()
         session.connection().execute(_INSERT_EVENT, dict(appointment_id=appt.id, status=appt.status,
                                                          start_dt=start, end_dt=end, **event))
+        care_teams.booked_by(session, user_id, patient.id, therapist.id, now)
     set_committed_value(appt, "therapist", therapist)  # known already: no lazy load, no change
     set_committed_value(appt, "patient", patient)
     reminders.appointment_changed(session, appt, now, MessageKind.BOOKED, settings=settings)
-    care_teams.booked_by(session, user_id, patient.id, therapist.id, now)
     return appt
 
 
@@ -136,7 +138,8 @@ _INSERT_EVENT = insert(AppointmentEvent.__table__)
 
 @cache
 def _insert_statements():
-    """A new appointment RETURNING it; and for PostgreSQL, the same with its event in a WITH."""
+    """A new appointment RETURNING it; and for PostgreSQL, the same with its event and its
+    care-team row (when the parameter `joins` is true) in a WITH."""
     table, events = Appointment.__table__, AppointmentEvent.__table__
     columns = ("therapist_id", "patient_id", "start_dt", "end_dt", "status", "version", "created_at", "updated_at")
     new = insert(table).values({c: bindparam(c, type_=table.c[c].type) for c in columns})
@@ -146,8 +149,9 @@ def _insert_statements():
         select(booked.c.id, bindparam("at", type_=events.c.at.type), booked.c.status,
                bindparam("user_id", type_=events.c.user_id.type), bindparam("note", type_=events.c.note.type),
                booked.c.start_dt, booked.c.end_dt)).cte("booked_event")
+    team = care_teams.joining_statement(booked).cte("booked_team")
     # A data-modifying WITH always runs to completion, read by the outer query or not.
-    return insert(Appointment).returning(Appointment), select(aliased(Appointment, booked)).add_cte(event)
+    return insert(Appointment).returning(Appointment), select(aliased(Appointment, booked)).add_cte(event, team)
 
 
 def reschedule(session: Session, appointment_id: int, now: datetime, start: datetime | None = None,

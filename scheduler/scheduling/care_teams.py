@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import Boolean, bindparam, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from scheduler.core.db import insert_ignore
@@ -56,9 +57,28 @@ def add(session: Session, patient_id: int, therapist_ids: list[int], now: dateti
         for t in therapist_ids], ("patient_id", "therapist_id"))
 
 
+def joins_on_booking(session: Session, user_id: int | None) -> bool:
+    """Whether a booking by this user puts the therapist on the patient's team: a coordinator's or an admin's."""
+    user = session.get(User, user_id) if user_id is not None else None
+    return user is not None and user.role in (Role.ADMIN, Role.COORDINATOR)
+
+
 def booked_by(session: Session, user_id: int | None, patient_id: int, therapist_id: int,
               now: datetime) -> None:
-    """A coordinator or admin booking a patient with a therapist puts the therapist on the team."""
-    user = session.get(User, user_id) if user_id is not None else None
-    if user is not None and user.role in (Role.ADMIN, Role.COORDINATOR):
+    """A coordinator or admin booking a patient with a therapist puts the therapist on the team.
+
+    appointments.book does this in its own INSERT on PostgreSQL (joining_statement).
+    """
+    if joins_on_booking(session, user_id):
         add(session, patient_id, [therapist_id], now, user_id)
+
+
+def joining_statement(booked, when: str = "joins"):
+    """An INSERT putting the booked therapist on the team of the booked patient when the
+    parameter `when` is true (see joins_on_booking), from `booked` (a CTE with both ids);
+    an existing member stays as they were. PostgreSQL."""
+    table = CareTeamMember.__table__
+    rows = select(booked.c.patient_id, booked.c.therapist_id, bindparam("at", type_=table.c.added_at.type),
+                  bindparam("user_id", type_=table.c.added_by.type)).where(bindparam(when, type_=Boolean))
+    return pg_insert(table).from_select(["patient_id", "therapist_id", "added_at", "added_by"], rows) \
+        .on_conflict_do_nothing(index_elements=["patient_id", "therapist_id"])

@@ -19,7 +19,6 @@ BASE_CONFIG = {
     "SMS_BACKEND": "console",
     "CLINIC_SMS_NAME": "Northside Health",
     "CLINIC_PHONE": "555-0100",
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
 }
 
 

@@ -57,6 +57,7 @@ class TwilioStandin:
         self.on_accept: Callable[[dict], None] | None = None
         self._script: deque[tuple] = deque()
         self._chaos: tuple[float, float, float, random.Random] | None = None
+        self._latency: tuple[float, float, random.Random] | None = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -108,6 +109,18 @@ class TwilioStandin:
     def chaos(self, fail: float, stall: float, stall_seconds: float, seed: int = 7) -> None:
         """Unscripted creates fail with 500 at rate `fail`, or are accepted and then stall at rate `stall`."""
         self._chaos = (fail, stall, stall_seconds, random.Random(seed))
+
+    def latency(self, low: float, high: float, seed: int = 11) -> None:
+        """Every create is answered after a pause drawn from [low, high] seconds, as Twilio's take
+        tens of milliseconds: senders working in parallel then show it (benchmarks)."""
+        self._latency = (low, high, random.Random(seed))
+
+    def _pause(self) -> float:
+        if self._latency is None:
+            return 0.0
+        low, high, rng = self._latency
+        with self._lock:
+            return rng.uniform(low, high)
 
     def _next_behaviour(self) -> tuple:
         with self._lock:
@@ -298,6 +311,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, self.standin.error_body(404, 20404))
             return
         form = {k: v[0] for k, v in parse_qs(raw.decode(), keep_blank_values=True).items()}
+        pause = self.standin._pause()
+        if pause:
+            self.standin._stopping.wait(pause)
         behaviour = self.standin._next_behaviour()
         kind = behaviour[0]
         if kind == "refuse":
