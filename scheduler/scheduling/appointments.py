@@ -214,7 +214,7 @@ def cancel(session: Session, appointment_id: int, now: datetime, reason: str | N
         # After the start it is an attendance question (no_show / late_cancelled), and a
         # "cancelled" text about a session already under way would only confuse.
         raise Conflict("the appointment has already started; record attendance instead", field="status")
-    later = _later_in_series(session, appt) if scope == "later" else []
+    later = later_in_series(session, appt, lock=True) if scope == "later" else []
     for each in (appt, *later):
         each.status = AppointmentStatus.CANCELLED
         each.cancel_reason = reason
@@ -229,14 +229,17 @@ def cancel(session: Session, appointment_id: int, now: datetime, reason: str | N
     return appt
 
 
-def _later_in_series(session: Session, appt: Appointment) -> list[Appointment]:
-    """The later sessions of `appt`'s weekly series still on, locked, in time order (the patient is locked)."""
+def later_in_series(session: Session, appt: Appointment, lock: bool = False) -> list[Appointment]:
+    """The later sessions of `appt`'s weekly series still on, in time order; `lock`: for a change
+    (the caller holds the patient's lock, so none is added meanwhile)."""
     if appt.series_id is None:
         return []
-    return list(session.scalars(select(Appointment).where(
+    query = select(Appointment).where(
         Appointment.series_id == appt.series_id, Appointment.start_dt > appt.start_dt,
         Appointment.status.in_(ACTIVE)).order_by(Appointment.start_dt)
-        .with_for_update().execution_options(populate_existing=True)))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return list(session.scalars(query))
 
 
 def record_attendance(session: Session, appointment_id: int, status: str, now: datetime,
