@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from flask import flash, render_template, request, url_for
 
 from scheduler import schemas
+from scheduler.aftercare import plans
 from scheduler.core import access, audit, settings, timeutil
 from scheduler.core.clock import now
-from scheduler.aftercare import plans
 from scheduler.errors import Clashes, Conflict
 from scheduler.extensions import db
 from scheduler.messaging import reminders

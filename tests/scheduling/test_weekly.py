@@ -196,3 +196,19 @@ def test_the_rules_of_a_single_booking_hold_for_each_week(app, api, make_therapi
     assert [(c["week"], c["error"]) for c in r.json["clashes"]] == [(3, "the therapist is unavailable then (time off)")]
 
 
+
+
+def test_a_race_lost_in_week_three_books_nothing(app, api, make_therapist, make_patient, engine_name, monkeypatch):
+    """Past the checks (as when another booking commits between them and the insert), PostgreSQL's
+    exclusion constraint refuses the week that overlaps and the whole series rolls back."""
+    if engine_name != "postgresql":
+        pytest.skip("exclusion constraints exist on PostgreSQL only")
+    t, p, other = make_therapist(), make_patient(), make_patient(name="Other Person")
+    day = next_monday(weeks=2)
+    assert book(api, t, other, at(day + timedelta(weeks=2), 14), 50).status_code == 201
+    monkeypatch.setattr(appointments, "clash", lambda *args, **kwargs: None)
+    r = weekly(api, t, p, at(day, 14), 4)
+    assert r.status_code == 409 and "nothing was saved" in r.json["error"]
+    with app.app_context():
+        assert count(db.session, Appointment, Appointment.patient_id == p) == 0
+        assert count(db.session, Message, Message.patient_id == p) == 0

@@ -8,7 +8,7 @@ import pytest
 from scheduler.aftercare import plans
 from scheduler.core import clock
 from scheduler.extensions import db
-from scheduler.models import Appointment, Message
+from scheduler.models import Appointment, Message, Patient
 from tests.support import next_monday, ny
 
 WED = next_monday() + timedelta(days=2)
@@ -57,7 +57,6 @@ def test_weeks_books_that_many_and_says_what_was_booked(app, staff, patient):
 def test_weeks_left_empty_is_the_weeks_left_in_the_plan(app, staff, patient):
     _discharge(app, patient, plan_days=20)
     with app.app_context():
-        from scheduler.models import Patient
         expected = plans.weekly_sessions_left(db.session.get(Patient, patient), WED, clock.now())
     html = staff.coordinator.text(f"/appointments/new?therapist={staff.therapist_id}&start={SLOT}&patient_id={patient}")
     assert f'name="weeks" type="number" value="{expected}"' in html  # shown as the default
