@@ -37,3 +37,14 @@ class Invalid(DomainError):
     def __init__(self, errors: dict[str, str]):
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
+
+
+class Clashes(Conflict):
+    """Sessions of a weekly series that cannot be booked, each listed; nothing was booked.
+
+    `clashes` holds one {"week", "start" (local wall time), "error", "field"} per session refused.
+    """
+
+    def __init__(self, message: str, clashes: list[dict], field: str | None = "repeat_weeks"):
+        super().__init__(message, field=field)
+        self.clashes = clashes

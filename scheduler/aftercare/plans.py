@@ -41,6 +41,16 @@ def is_active(discharge: Discharge, today: date) -> bool:
     return discharge.ended_at is None and discharge.discharge_date <= today <= last_day(discharge)
 
 
+def weekly_sessions_left(patient: Patient, first_day: date, now: datetime) -> int | None:
+    """How many weekly sessions from `first_day` fall within the patient's active plan (None without one)."""
+    today = today_of(patient, now)
+    active = [d for d in patient.discharges if is_active(d, today)]
+    if not active:
+        return None
+    last = last_day(max(active, key=lambda d: d.discharge_date))
+    return (last - first_day).days // 7 + 1 if first_day <= last else 0
+
+
 def check_date(day: date, patient: Patient, now: datetime, field: str = "date") -> None:
     """422 naming `field` for a date before 2000 or more than 30 days ahead in the patient's zone."""
     if day < EARLIEST:

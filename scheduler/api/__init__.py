@@ -24,7 +24,7 @@ from scheduler import schemas
 from scheduler.core import access, audit
 from scheduler.core.auth import user_for_token
 from scheduler.core.clock import now
-from scheduler.errors import DomainError, Forbidden, Invalid
+from scheduler.errors import Clashes, DomainError, Forbidden, Invalid
 from scheduler.extensions import db, limiter
 from scheduler.models.enums import Role
 from scheduler.schemas.common import MAX_ID, Response
@@ -237,6 +237,8 @@ def domain_error(exc: DomainError):
     body = {"error": exc.message}
     if exc.field:
         body["field"] = exc.field
+    if isinstance(exc, Clashes):
+        body["clashes"] = exc.clashes
     return jsonify(body), exc.status
 
 

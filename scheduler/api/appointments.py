@@ -9,7 +9,7 @@ from scheduler.core import access, settings
 from scheduler.extensions import db
 from scheduler.models import Appointment
 from scheduler.models.enums import Role
-from scheduler.scheduling import appointments
+from scheduler.scheduling import appointments, series
 
 
 def _mine(appointment_id: int) -> Appointment:
@@ -21,13 +21,23 @@ def _mine(appointment_id: int) -> Appointment:
 
 @bp.post("/appointments")
 @roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
-@endpoint(schemas.Appointment, body=schemas.AppointmentCreate, status=201, conflict=True)
+@endpoint(schemas.Booked, body=schemas.AppointmentCreate, status=201, conflict=True)
 def book_appointment(body: schemas.AppointmentCreate):
-    """Book an individual session; the patient gets one booking text and reminders."""
+    """Book an individual session, or with `repeat_weeks` that many weekly sessions, all or none.
+
+    The patient gets one booking text (for a series: its first session, "weekly") and each
+    session's reminders. A 409 for a series lists every clash in `clashes`; nothing is booked.
+    """
     access.require_booking(db.session, g.user, body.therapist_id, body.patient_id)
-    appt = appointments.book(db.session, body.therapist_id, body.patient_id, body.start,
-                             body.duration_minutes, now(), g.user.id, settings=settings.current())
-    return audited("create", "appointment", appt.id, appt, appt.therapist.timezone)
+    if body.repeat_weeks is None:
+        appt = appointments.book(db.session, body.therapist_id, body.patient_id, body.start,
+                                 body.duration_minutes, now(), g.user.id, settings=settings.current())
+        return audited("create", "appointment", appt.id, appt, appt.therapist.timezone)
+    booked = series.book_weekly(db.session, body.therapist_id, body.patient_id, body.start, body.duration_minutes,
+                                body.repeat_weeks, now(), g.user.id, settings=settings.current())
+    *rest, last = booked
+    return audited("create", "appointment", last.id, {"appointments": booked}, last.therapist.timezone,
+                   also=tuple(("create", "appointment", a.id) for a in rest))
 
 
 @bp.get("/appointments/<int:appointment_id>")
@@ -54,9 +64,13 @@ def reschedule_appointment(appointment_id: int, body: schemas.AppointmentUpdate)
 @roles(Role.ADMIN, Role.COORDINATOR, Role.THERAPIST)
 @endpoint(schemas.AppointmentWithHistory, body=schemas.CancelRequest, conflict=True, body_optional=True)
 def cancel_appointment(appointment_id: int, body: schemas.CancelRequest):
-    """Cancel: frees the time, withdraws reminders, sends one cancellation text. The body may be empty."""
+    """Cancel: frees the time, withdraws reminders, sends one cancellation text. The body may be empty.
+
+    `scope: "later"` also cancels the later sessions of its weekly series, with one text for them all.
+    """
     _mine(appointment_id)
-    appt = appointments.cancel(db.session, appointment_id, now(), body.reason, g.user.id, settings=settings.current())
+    appt = appointments.cancel(db.session, appointment_id, now(), body.reason, g.user.id, settings=settings.current(),
+                               scope=body.scope)
     return audited("update", "appointment", appt.id, appt, appt.therapist.timezone)
 
 

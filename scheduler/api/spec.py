@@ -43,7 +43,17 @@ Rules for every request:
 ERRORS = {
     "Error": {"type": "object", "required": ["error"], "additionalProperties": False,
               "properties": {"error": {"type": "string"},
-                             "field": {"type": "string", "description": "The field at fault, when one is."}}},
+                             "field": {"type": "string", "description": "The field at fault, when one is."},
+                             "clashes": {"type": "array", "description": "Weekly sessions (repeat_weeks) that "
+                                         "cannot be booked, each with why; nothing was booked.",
+                                         "items": {"type": "object", "required": ["week", "start", "error", "field"],
+                                                   "additionalProperties": False,
+                                                   "properties": {
+                                                       "week": {"type": "integer", "minimum": 1},
+                                                       "start": {"type": "string",
+                                                                 "description": "Its local wall time."},
+                                                       "error": {"type": "string"},
+                                                       "field": {"type": "string"}}}}}},
     "ValidationErrors": {"type": "object", "required": ["errors"], "additionalProperties": False,
                          "properties": {"errors": {"type": "object", "minProperties": 1,
                                                    "additionalProperties": {"type": "string"}}}},

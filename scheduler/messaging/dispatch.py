@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from scheduler.core.clock import database_clock
 from scheduler.core.db import AdvisoryLock, database_now, is_postgres, take_turn
 from scheduler.core.settings import Settings
-from scheduler.messaging import reminders, sending, templates, texts, workers
+from scheduler.messaging import reminders, sending, templates, texts, weekly, workers
 from scheduler.messaging.sending import Outgoing, Pacer, Sent
 from scheduler.messaging.sms import SmsBackend
 from scheduler.models import (
@@ -101,9 +101,11 @@ def _session_reason(session: Session, msg: Message, now: datetime) -> str | None
         from scheduler.aftercare import outreach
 
         return outreach.reason_not_to_send(session, msg, now)
+    if msg.kind == MessageKind.BOOKED_WEEKLY and msg.appointment_id is not None:
+        return _weekly_reason(session, msg, now)
     if msg.appointment_id is not None:
         appt = session.get(Appointment, msg.appointment_id)
-        if msg.kind == MessageKind.CANCELLED:
+        if msg.kind in (MessageKind.CANCELLED, MessageKind.CANCELLED_WEEKLY):
             return None if appt is not None and appt.status == AppointmentStatus.CANCELLED else SkipReason.NOT_CANCELLED
         if appt is None or appt.status in (AppointmentStatus.CANCELLED, AppointmentStatus.LATE_CANCELLED):
             return SkipReason.CANCELLED
@@ -138,6 +140,19 @@ def _session_reason(session: Session, msg: Message, now: datetime) -> str | None
     return None
 
 
+def _weekly_reason(session: Session, msg: Message, now: datetime) -> str | None:
+    """A weekly series' booking text names its next session still on (moving on when the one it
+    named was cancelled, moved or has begun), or is not sent when none is left."""
+    appt = session.get(Appointment, msg.appointment_id)
+    if appt is not None and appt.is_active and appt.start_dt > now and appt.start_dt == msg.session_start_dt:
+        return None
+    upcoming = weekly.next_session(session, appt.series_id, now) if appt is not None and appt.series_id else None
+    if upcoming is None:
+        return SkipReason.NO_UPCOMING_SESSION
+    msg.appointment_id, msg.session_start_dt = upcoming.id, upcoming.start_dt
+    return None
+
+
 def check(session: Session, msg: Message, patient: Patient | None, now: datetime,
           quiet, offsets: tuple = ()) -> Verdict:
     """The send-time checks, in order: patient, session, timing, quiet hours."""
@@ -150,7 +165,7 @@ def check(session: Session, msg: Message, patient: Patient | None, now: datetime
     reason = _session_reason(session, msg, now)
     if reason:
         return Verdict(skip=reason)
-    start = msg.session_start_dt if msg.kind != MessageKind.CANCELLED else None
+    start = msg.session_start_dt if msg.kind not in (MessageKind.CANCELLED, MessageKind.CANCELLED_WEEKLY) else None
     if start is not None and start <= now:
         return Verdict(skip=SkipReason.SESSION_STARTED)
     if msg.offset_minutes and start is not None:

@@ -199,6 +199,16 @@ def _told(session: Session, *about) -> bool:
     return bool(session.scalar(select(exists().where(*out, may_have_left))))
 
 
+def told_of(*appts: Appointment):
+    """The texts that tell a patient of these appointments: their own, and their series' booking text."""
+    own = Message.appointment_id.in_([a.id for a in appts])
+    series = {a.series_id for a in appts} - {None}
+    if not series:
+        return own
+    return own | ((Message.kind == MessageKind.BOOKED_WEEKLY) & Message.appointment_id.in_(
+        select(Appointment.id).where(Appointment.series_id.in_(series)).scalar_subquery()))
+
+
 def appointment_changed(session: Session, appt: Appointment, now: datetime, notice: MessageKind, *,
                         settings: Settings) -> None:
     """After booking, rescheduling or cancelling: withdraw stale texts, add the notice and reminders.
@@ -209,8 +219,10 @@ def appointment_changed(session: Session, appt: Appointment, now: datetime, noti
     if notice != MessageKind.BOOKED:
         # A new appointment has no texts yet: its id was never used (rows are never deleted, and
         # messages.appointment_id is a foreign key), so there is nothing to withdraw.
-        told = _told(session, Message.appointment_id == appt.id)
-        withdraw(session, now, Message.appointment_id == appt.id,
+        told = _told(session, told_of(appt))
+        # A weekly series' one booking text is about all its sessions: dispatch moves it on to the
+        # next one still on, so a change to the session it names does not withdraw it.
+        withdraw(session, now, Message.appointment_id == appt.id, Message.kind != MessageKind.BOOKED_WEEKLY,
                  why=None if told else f"{notice} before the patient was told of it")
         if not told:
             if notice == MessageKind.CANCELLED:

@@ -21,7 +21,7 @@ FORBIDDEN_WORDS = care_words.FORBIDDEN_WORDS  # matched by stem and look-alike, 
 KINDS = (
     "booked", "reminder", "rescheduled", "cancelled", "waitlist_promoted", "confirm_ack",
     "reschedule_ack", "opt_out_ack", "opt_in_ack", "help", "unrecognized", "nothing_to_confirm",
-    "no_show_outreach",
+    "no_show_outreach", "booked_weekly", "cancelled_weekly",
 )
 LANGUAGES = tuple(Language)
 
@@ -38,6 +38,10 @@ _TIMED: dict[str, dict[str, str]] = {
         "rescheduled": f"{{n}}: Your appointment moved to {{w}}. {_EN_OPTIONS} Call {{p}}",
         "cancelled": ("{n}: Your appointment on {w} is cancelled. To book again call {p}. "
                       "Reply STOP to opt out."),
+        # Weekly sessions booked together: one text names the first; each has its own reminders.
+        "booked_weekly": f"{{n}}: Weekly appointments from {{w}}. {_EN_OPTIONS} Call {{p}}",
+        "cancelled_weekly": ("{n}: Weekly appointments from {w} on are cancelled. To book again call "
+                             "{p}. Reply STOP to opt out."),
         "waitlist_promoted": ("{n}: A spot opened up: your appointment is {w}. "
                               "Reply C to confirm or STOP to opt out. Call {p}"),
         "confirm_ack": ("{n}: Thank you, your appointment on {w} is confirmed. "
@@ -49,6 +53,9 @@ _TIMED: dict[str, dict[str, str]] = {
         "rescheduled": f"{{n}}: Su nueva cita es el {{w}}. {_ES_OPTIONS} Tel {{p}}",
         "cancelled": ("{n}: Su cita del {w} fue cancelada. Para otra cita llame al {p}. "
                       "Responda STOP para darse de baja."),
+        "booked_weekly": f"{{n}}: Cita semanal desde {{w}}. {_ES_OPTIONS} Tel {{p}}",
+        "cancelled_weekly": ("{n}: Canceladas sus citas desde el {w}. Para otra cita llame "
+                             "al {p}. Responda STOP para darse de baja."),
         "waitlist_promoted": ("{n}: Hay lugar para usted: su cita es el {w}. "
                               "Responda C para confirmar o STOP para darse de baja. Tel {p}"),
         "confirm_ack": "{n}: Gracias, su cita del {w} queda confirmada. Dudas: {p}",

@@ -5,6 +5,7 @@ This package imports nothing from the domain: scheduling and messaging import it
 from scheduler.models.calendar import (
     Appointment,
     AppointmentEvent,
+    AppointmentSeries,
     AvailabilityException,
     AvailabilityRule,
     Therapist,
@@ -44,9 +45,9 @@ __all__ = [
     "ENROLLMENT_STATUSES", "MESSAGE_KINDS", "MESSAGE_STATUSES", "ROLES",
     "AppointmentStatus", "Direction", "EnrollmentStatus", "FeedMode", "FollowUpReason", "Language", "MessageKind",
     "MessageStatus", "Role", "SkipReason", "TaskKind",
-    "ApiToken", "Appointment", "AppointmentEvent", "Attendance", "AuditEvent", "AvailabilityException",
-    "AvailabilityRule", "CalendarFeed", "CareTeamMember", "ClinicOption", "Discharge", "DischargeImport", "EarlyStatus",
-    "Enrollment",
+    "ApiToken", "Appointment", "AppointmentEvent", "AppointmentSeries", "Attendance", "AuditEvent",
+    "AvailabilityException", "AvailabilityRule", "CalendarFeed", "CareTeamMember", "ClinicOption", "Discharge",
+    "DischargeImport", "EarlyStatus", "Enrollment",
     "FormSubmission", "GroupSeries", "Message", "Occurrence", "OptedOutNumber", "Patient", "SeenSignature",
     "StaffSession", "Task", "TextTemplate", "Therapist", "User", "Worker",
 ]

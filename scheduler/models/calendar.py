@@ -74,6 +74,14 @@ class AvailabilityException(db.Model):
     reason: Mapped[str | None] = mapped_column(String(200))
 
 
+class AppointmentSeries(db.Model):
+    """Weekly sessions booked together: one booking text, and "this and later" when cancelling."""
+
+    __tablename__ = "appointment_series"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Appointment(db.Model):
     """An individual session between one therapist and one patient."""
 
@@ -83,6 +91,7 @@ class Appointment(db.Model):
         CheckConstraint(sql_in("status", APPOINTMENT_STATUSES), name="status"),
         Index("ix_appointments_therapist_start", "therapist_id", "start_dt"),
         Index("ix_appointments_patient_start", "patient_id", "start_dt"),
+        Index("ix_appointments_series", "series_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     therapist_id: Mapped[int] = mapped_column(ForeignKey("therapists.id"))
@@ -92,6 +101,7 @@ class Appointment(db.Model):
     status: Mapped[str] = mapped_column(String(20), default=AppointmentStatus.SCHEDULED)
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
     version: Mapped[int] = mapped_column(Integer, default=1)  # bumps on reschedule; keys its texts
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("appointment_series.id"))  # booked weekly
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -49,6 +49,8 @@ class MessageKind(StrEnum):
     CANCELLED = "cancelled"
     WAITLIST_PROMOTED = "waitlist_promoted"
     NO_SHOW_OUTREACH = "no_show_outreach"  # one invitation to book again after a missed session
+    BOOKED_WEEKLY = "booked_weekly"  # one booking text for weekly sessions booked together
+    CANCELLED_WEEKLY = "cancelled_weekly"  # one text for a series cancelled from one session on
     # A patient's text, by what it asks for (messaging.replies).
     CONFIRM = "confirm"
     RESCHEDULE = "reschedule"

@@ -20,7 +20,7 @@ from scheduler.core import timeutil
 from scheduler.core.db import is_postgres, lock
 from scheduler.core.settings import Settings
 from scheduler.errors import Conflict, Invalid, NotFound
-from scheduler.messaging import reminders
+from scheduler.messaging import reminders, weekly
 from scheduler.models import (
     ACTIVE_APPOINTMENT_STATUSES,
     ATTENDANCE_STATUSES,
@@ -33,7 +33,7 @@ from scheduler.models import (
     User,
 )
 from scheduler.scheduling import availability, busy, care_teams, roster
-from scheduler.scheduling.limits import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
+from scheduler.scheduling.limits import CANCEL_SCOPES, MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
 from scheduler.scheduling.therapists import weekly_rules
 
 MIN_MINUTES, MAX_MINUTES = MIN_SESSION_MINUTES, MAX_SESSION_MINUTES
@@ -72,19 +72,26 @@ def _start(value: datetime, tz: str, now: datetime) -> datetime:
     return start
 
 
+CLASHES = {"time_off": ("the therapist is unavailable then (time off)", "start"),
+           "therapist": ("the therapist already has a session then", "therapist_id"),
+           "patient": ("the patient already has a session then", "patient_id")}
+
+
+def clash(session: Session, therapist: Therapist, patient_id: int, start: datetime, end: datetime,
+          exclude: int | None = None) -> tuple[str, str] | None:
+    """Why [start, end) cannot be booked (message, field): outside hours, time off, either side busy."""
+    if not availability.is_available(weekly_rules(therapist), therapist.timezone, [], start, end):
+        return "outside the therapist's working hours", "start"
+    why = busy.clash(session, therapist.id, patient_id, start, end, exclude_appointment=exclude)
+    return CLASHES[why] if why else None
+
+
 def _check_free(session: Session, therapist: Therapist, patient_id: int, start: datetime,
                 end: datetime, exclude: int | None = None) -> None:
     """409 naming why when [start, end) is outside hours, in time off, or either side is busy."""
-    rules = weekly_rules(therapist)
-    if not availability.is_available(rules, therapist.timezone, [], start, end):
-        raise Conflict("outside the therapist's working hours", field="start")
-    why = busy.clash(session, therapist.id, patient_id, start, end, exclude_appointment=exclude)
-    if why == "time_off":
-        raise Conflict("the therapist is unavailable then (time off)", field="start")
-    if why == "therapist":
-        raise Conflict("the therapist already has a session then", field="therapist_id")
-    if why == "patient":
-        raise Conflict("the patient already has a session then", field="patient_id")
+    why = clash(session, therapist, patient_id, start, end, exclude)
+    if why:
+        raise Conflict(why[0], field=why[1])
 
 
 def _event(appt: Appointment, now: datetime, user_id: int | None, note: str | None = None) -> None:
@@ -112,12 +119,21 @@ def book(session: Session, therapist_id: int, patient_id: int, start: datetime, 
     start = _start(start, therapist.timezone, now)
     end = start + length
     _check_free(session, therapist, patient.id, start, end)
+    appt = write(session, therapist, patient, start, end, now, user_id)  # the care team joined there
+    reminders.appointment_changed(session, appt, now, MessageKind.BOOKED, settings=settings)
+    return appt
+
+
+def write(session: Session, therapist: Therapist, patient: Patient, start: datetime, end: datetime,
+           now: datetime, user_id: int | None, series_id: int | None = None) -> Appointment:
+    """Write a checked booking, its event and the booker's care-team place (no texts): the caller
+    holds the locks and checked it."""
     # Plain INSERTs, not a unit-of-work flush (the booking's largest cost in Python); on
     # PostgreSQL the appointment, its event and the care team (care_teams.booked_by) go in one
     # statement, a round trip each saved. The RETURNING gives the id that keys its texts;
     # PostgreSQL's exclusion constraint fires here.
     row = dict(therapist_id=therapist.id, patient_id=patient.id, start_dt=start, end_dt=end,
-               status=AppointmentStatus.SCHEDULED, version=1, created_at=now, updated_at=now)
+               status=AppointmentStatus.SCHEDULED, version=1, series_id=series_id, created_at=now, updated_at=now)
     event = dict(at=now, user_id=user_id, note="booked")
     if is_postgres(session):
         joins = care_teams.joins_on_booking(session, user_id)
@@ -129,7 +145,6 @@ def book(session: Session, therapist_id: int, patient_id: int, start: datetime, 
         care_teams.booked_by(session, user_id, patient.id, therapist.id, now)
     set_committed_value(appt, "therapist", therapist)  # known already: no lazy load, no change
     set_committed_value(appt, "patient", patient)
-    reminders.appointment_changed(session, appt, now, MessageKind.BOOKED, settings=settings)
     return appt
 
 
@@ -141,7 +156,8 @@ def _insert_statements():
     """A new appointment RETURNING it; and for PostgreSQL, the same with its event and its
     care-team row (when the parameter `joins` is true) in a WITH."""
     table, events = Appointment.__table__, AppointmentEvent.__table__
-    columns = ("therapist_id", "patient_id", "start_dt", "end_dt", "status", "version", "created_at", "updated_at")
+    columns = ("therapist_id", "patient_id", "start_dt", "end_dt", "status", "version", "series_id", "created_at",
+               "updated_at")
     new = insert(table).values({c: bindparam(c, type_=table.c[c].type) for c in columns})
     booked = new.returning(*table.c).cte("booked")
     event = insert(events).from_select(
@@ -188,9 +204,15 @@ def reschedule(session: Session, appointment_id: int, now: datetime, start: date
     return appt
 
 
+SCOPES = CANCEL_SCOPES  # this session, or this one and the later ones of its weekly series
+
+
 def cancel(session: Session, appointment_id: int, now: datetime, reason: str | None = None,
-           user_id: int | None = None, *, settings: Settings) -> Appointment:
-    """Cancel an upcoming appointment: frees the slot, withdraws reminders, texts the patient once."""
+           user_id: int | None = None, *, settings: Settings, scope: str = "one") -> Appointment:
+    """Cancel an upcoming appointment (scope "later": with the later sessions of its weekly series):
+    frees the time, withdraws reminders, texts the patient once."""
+    if scope not in SCOPES:
+        raise Invalid({"scope": f"must be one of: {', '.join(SCOPES)}"})
     _, appt = _lock_for_change(session, appointment_id)
     if not appt.is_active:
         raise Conflict(f"a {appt.status} appointment cannot be cancelled", field="status")
@@ -198,14 +220,32 @@ def cancel(session: Session, appointment_id: int, now: datetime, reason: str | N
         # After the start it is an attendance question (no_show / late_cancelled), and a
         # "cancelled" text about a session already under way would only confuse.
         raise Conflict("the appointment has already started; record attendance instead", field="status")
-    appt.status = AppointmentStatus.CANCELLED
-    appt.cancel_reason = reason
-    appt.updated_at = now
-    _event(appt, now, user_id, "cancelled")
+    later = later_in_series(session, appt, lock=True) if scope == "later" else []
+    for each in (appt, *later):
+        each.status = AppointmentStatus.CANCELLED
+        each.cancel_reason = reason
+        each.updated_at = now
+        _event(each, now, user_id, "cancelled with the later weekly sessions" if later else "cancelled")
     session.flush()
-    reminders.appointment_changed(session, appt, now, MessageKind.CANCELLED, settings=settings)
+    if later:  # one text for the lot, not one per session
+        weekly.cancelled(session, [appt, *later], now, settings=settings)
+    else:
+        reminders.appointment_changed(session, appt, now, MessageKind.CANCELLED, settings=settings)
     roster.reoffer(session, appt.patient_id, now, settings=settings)  # a seat this appointment kept them from
     return appt
+
+
+def later_in_series(session: Session, appt: Appointment, lock: bool = False) -> list[Appointment]:
+    """The later sessions of `appt`'s weekly series still on, in time order; `lock`: for a change
+    (the caller holds the patient's lock, so none is added meanwhile)."""
+    if appt.series_id is None:
+        return []
+    query = select(Appointment).where(
+        Appointment.series_id == appt.series_id, Appointment.start_dt > appt.start_dt,
+        Appointment.status.in_(ACTIVE)).order_by(Appointment.start_dt)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return list(session.scalars(query))
 
 
 def record_attendance(session: Session, appointment_id: int, status: str, now: datetime,

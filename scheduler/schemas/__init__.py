@@ -18,9 +18,11 @@ from scheduler.schemas.aftercare import (
 from scheduler.schemas.appointments import (
     Appointment,
     AppointmentCreate,
+    AppointmentSeries,
     AppointmentUpdate,
     AppointmentWithHistory,
     AttendanceRequest,
+    Booked,
     CancelRequest,
 )
 from scheduler.schemas.common import Record, Request, Response, errors_of, form_values, parse, valid_fields
@@ -47,7 +49,7 @@ from scheduler.schemas.therapists import (
 )
 
 __all__ = [
-    "Appointment", "AppointmentCreate", "AppointmentUpdate", "AppointmentWithHistory",
+    "Appointment", "AppointmentCreate", "AppointmentSeries", "AppointmentUpdate", "Booked", "AppointmentWithHistory",
     "AttendanceRequest", "CancelRequest", "Attendance", "Dropped", "Enrollment", "EnrollmentCreate",
     "Group", "GroupCreate", "OccurrenceAttendance", "Messages", "Patient", "PatientCreate",
     "PatientUpdate", "FollowUp", "FollowUpQuery", "Status", "Engagement", "EngagementQuery", "Availability",

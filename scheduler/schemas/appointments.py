@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, RootModel
 
 from scheduler.models.enums import ATTENDANCE_STATUSES, AppointmentStatus
-from scheduler.scheduling.limits import MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
-from scheduler.schemas.common import Id, Instant, LocalDateTime, Minutes, RecordId, Request, text, whole
+from scheduler.scheduling.limits import CANCEL_SCOPES, MAX_REPEAT_WEEKS, MAX_SESSION_MINUTES, MIN_SESSION_MINUTES
+from scheduler.schemas.common import Id, Instant, LocalDateTime, Minutes, RecordId, Request, Response, text, whole
 from scheduler.schemas.therapists import Timed
 
 SessionMinutes = whole(MIN_SESSION_MINUTES, MAX_SESSION_MINUTES, "The session's length in minutes.")
@@ -15,6 +15,9 @@ FutureStart = Annotated[LocalDateTime, Field(
     json_schema_extra={"x-rules-in-code": ["in the future", "a real calendar date", "not in a DST gap"]},
     description="In the future; local values are read in the therapist's zone.")]
 AttendanceStatus = Literal[tuple(str(s) for s in ATTENDANCE_STATUSES)]
+RepeatWeeks = whole(1, MAX_REPEAT_WEEKS, "Book this many weekly sessions at the same local time, all or none "
+                    "(a 409 lists every clash); the answer is then {appointments: [...]}. Left out: one session.")
+CancelScope = Literal[CANCEL_SCOPES]
 
 
 class AppointmentCreate(Request):
@@ -22,6 +25,7 @@ class AppointmentCreate(Request):
     patient_id: Id
     start: FutureStart
     duration_minutes: SessionMinutes
+    repeat_weeks: RepeatWeeks = None
 
 
 class AppointmentUpdate(Request, json_schema_extra={"minProperties": 1}):
@@ -33,6 +37,8 @@ class AppointmentUpdate(Request, json_schema_extra={"minProperties": 1}):
 
 class CancelRequest(Request):
     reason: text(500) | None = None
+    scope: Annotated[CancelScope, Field(description='"one" (the default): this session; "later": this one and '
+                                                    'the later sessions of its weekly series, with one text.')] = "one"
 
 
 class AttendanceRequest(Request):
@@ -70,3 +76,13 @@ class AppointmentWithHistory(Appointment):
     from_record = {**Appointment.from_record, "history": lambda a: a.events}
 
     history: list[Event]
+
+
+class AppointmentSeries(Response):
+    """Weekly sessions booked together (`repeat_weeks`), in time order."""
+
+    appointments: Annotated[list[Appointment], Field(min_length=1, max_length=MAX_REPEAT_WEEKS)]
+
+
+class Booked(RootModel[Appointment | AppointmentSeries]):
+    """One appointment, or with `repeat_weeks` the series as {appointments: [...]}."""

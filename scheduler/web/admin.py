@@ -23,7 +23,8 @@ from scheduler.web.posts import Done, not_done, submit
 
 KIND_LABELS = {
     "booked": "Appointment booked", "reminder": "Reminder", "rescheduled": "Appointment moved",
-    "cancelled": "Appointment cancelled", "waitlist_promoted": "Seat opened from the waitlist",
+    "cancelled": "Appointment cancelled", "booked_weekly": "Weekly appointments booked",
+    "cancelled_weekly": "Weekly appointments cancelled from a date on", "waitlist_promoted": "Seat opened from the waitlist",
     "confirm_ack": "Reply to C (confirmed)", "reschedule_ack": "Reply to R (reschedule)",
     "opt_out_ack": "Reply to STOP", "opt_in_ack": "Reply to START", "help": "Reply to HELP",
     "unrecognized": "Reply to anything else", "nothing_to_confirm": "C with nothing to confirm",

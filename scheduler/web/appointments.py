@@ -9,13 +9,15 @@ from datetime import datetime, timedelta
 from flask import flash, render_template, request, url_for
 
 from scheduler import schemas
+from scheduler.aftercare import plans
 from scheduler.core import access, audit, settings, timeutil
 from scheduler.core.clock import now
-from scheduler.errors import Conflict
+from scheduler.errors import Clashes, Conflict
 from scheduler.extensions import db
 from scheduler.messaging import appointment_texts, notices, reminders
 from scheduler.models import Appointment, Patient
-from scheduler.scheduling import appointments, patients, therapists
+from scheduler.scheduling import appointments, patients, series, therapists
+from scheduler.scheduling.limits import MAX_REPEAT_WEEKS
 from scheduler.web import bp, confirm, grid, is_htmx, roles, user
 from scheduler.web.forms import FormState, parse_into, record_id, require_id
 from scheduler.web.helpers import when
@@ -26,7 +28,7 @@ DEFAULT_MINUTES = 50
 RESCHEDULE_DAYS = 14
 # The domain names fields as the API does; the forms name them as a person reads them.
 ALIASES = {"duration_minutes": "duration", "patient_id": "patient", "therapist_id": "start",
-           "start": "start"}
+           "start": "start", "repeat_weeks": "weeks"}
 
 
 def _query(text: str) -> str:
@@ -55,7 +57,15 @@ def _fragment_or_page(template: str, status: int = 200, **context):
     return render_template(template, partial=False, **context), status, {"Vary": "HX-Request"}
 
 
-def _booking(state: FormState, status: int = 200):
+def _weeks_left(patient: Patient, start: datetime | None) -> int | None:
+    """Weekly sessions from `start` to the end of the patient's active plan, at most 26 (None: no plan)."""
+    if start is None:
+        return None
+    left = plans.weekly_sessions_left(patient, start.date(), now())
+    return min(left, MAX_REPEAT_WEEKS) if left else None
+
+
+def _booking(state: FormState, status: int = 200, clashes: list[dict] | None = None):
     therapist = therapists.get(db.session, require_id(state.get("therapist"), "therapist"))
     start = _local_start(state, therapist.timezone)
     results = []
@@ -65,10 +75,13 @@ def _booking(state: FormState, status: int = 200):
         if chosen is not None and access.may_see_patient(db.session, user(), chosen.id):
             results = [chosen]
             state.data["q"] = state.get("q") or chosen.name
+            if not state.get("weeks"):  # Weeks starts as the weeks left in their plan
+                state.data["weeks"] = str(_weeks_left(chosen, start) or "")
     elif _query(state.get("q")):
         results = patients.search(db.session, _query(state.get("q")), access.visible_patients(user()))
+    shown = [(c["week"], datetime.fromisoformat(c["start"]), c["error"]) for c in clashes or ()]
     return _fragment_or_page("appointments/book.html", status, form=state, therapist=therapist,
-                             start=start, results=results)
+                             start=start, results=results, clashes=shown, max_weeks=MAX_REPEAT_WEEKS)
 
 
 def _check_therapist(state: FormState) -> int:
@@ -113,34 +126,68 @@ def _pick_patient(state: FormState) -> int | None:
     return None
 
 
+def _repeat_weeks(state: FormState, patient_id: int | None, start: str) -> str:
+    """Weeks as typed; left empty, the weeks left in the patient's plan (the form's default)."""
+    if state.get("weeks").strip() or patient_id is None:
+        return state.get("weeks").strip() or "1"
+    chosen = patients.by_ids(db.session, [patient_id]).get(patient_id)
+    try:
+        left = _weeks_left(chosen, timeutil.parse_datetime_input(start)) if chosen else None
+    except ValueError:
+        left = None
+    if left is None:
+        state.add("weeks", "is required: this patient has no active aftercare plan to count the weeks from")
+    return str(left or "")
+
+
 @bp.post("/appointments")
 @roles(*access.EVERYONE)
 def book():
-    """Book the slot; a second submit of the same form finds the booking already made."""
+    """Book the slot (Repeat weekly: that many weeks, all or none); a second submit of the same
+    form finds the booking already made."""
     state = FormState(request.form, ALIASES)
     therapist_id = _check_therapist(state)
     therapist = therapists.get(db.session, therapist_id)
     patient_id = _pick_patient(state)
-    body = parse_into(state, schemas.AppointmentCreate, {
-        "therapist_id": str(therapist_id), "patient_id": str(patient_id or ""),
-        "start": state.get("start"), "duration_minutes": state.get("duration")})
+    repeat = state.get("repeat") == "on"
+    fields = {"therapist_id": str(therapist_id), "patient_id": str(patient_id or ""),
+              "start": state.get("start"), "duration_minutes": state.get("duration")}
+    if repeat:
+        fields["repeat_weeks"] = _repeat_weeks(state, patient_id, state.get("start"))
+    body = parse_into(state, schemas.AppointmentCreate, fields)
+    clashes: list[dict] = []
 
     def act(clock):
         if not access.may_see_patient(db.session, user(), body.patient_id):
             raise Conflict("is not a patient in your care", field="patient")
-        appt = appointments.book(db.session, therapist_id, body.patient_id, body.start, body.duration_minutes,
-                                 clock, user().id, settings=settings.current())
         start = body.start
+        if body.repeat_weeks is None:
+            appt = appointments.book(db.session, therapist_id, body.patient_id, start, body.duration_minutes,
+                                     clock, user().id, settings=settings.current())
+            return Done(url_for("web.calendar", therapist=therapist_id, week=start.date().isoformat()),
+                        ("create", "appointment", appt.id),
+                        flash=f"Booked {appt.patient.name}, {grid.day_label(start.date())} at {grid.clock(start)}.")
+        try:
+            booked = series.book_weekly(db.session, therapist_id, body.patient_id, start, body.duration_minutes,
+                                        body.repeat_weeks, clock, user().id, settings=settings.current())
+        except Clashes as exc:
+            clashes.extend(exc.clashes)
+            raise
+        *rest, last = booked
+        zone = timeutil.zone(therapist.timezone)
+        first, final = (a.start_dt.astimezone(zone) for a in (booked[0], last))
+        sessions = f"{len(booked)} weekly sessions" if len(booked) > 1 else "1 session"
         return Done(url_for("web.calendar", therapist=therapist_id, week=start.date().isoformat()),
-                    ("create", "appointment", appt.id),
-                    flash=f"Booked {appt.patient.name}, {grid.day_label(start.date())} at {grid.clock(start)}.")
+                    ("create", "appointment", last.id), also=tuple(("create", "appointment", a.id) for a in rest),
+                    flash=f"Booked {last.patient.name}: {sessions} at {grid.clock(first)}, "
+                          f"{grid.day_label(first.date())} to {grid.day_label(final.date())}.")
 
     def refused(state, status):
         same = _already_booked(therapist_id, body.patient_id, body.start, therapist.timezone) if body else None
         if status == 409 and same is not None:  # a double submit: the first made it
             flash("This appointment was already booked.")
             return go(url_for("web.appointment", appointment_id=same))
-        return _booking(state, status)
+        return _booking(state, status, clashes)
     return submit(state, act, refused, missing=("patient", "matches nobody you may book"))
 
 
@@ -194,7 +241,8 @@ def _show(appt: Appointment, state: FormState | None = None, status: int = 200):
         history=appointments.history(db.session, appt), when=lambda at: when(at, tz),
         attendance_actions=ATTENDANCE_ACTIONS,
         new_times=_new_times(appt) if appt.is_active and not started else [],
-        form=state or FormState(), may_see_patient=access.may_see_patient(db.session, user(), patient.id))
+        form=state or FormState(), may_see_patient=access.may_see_patient(db.session, user(), patient.id),
+        later_sessions=len(appointments.later_in_series(db.session, appt)) if appt.is_active and not started else 0)
     audit.commit(db.session, "read", "appointment", appt.id, now())
     return html, status
 
@@ -252,12 +300,16 @@ def reschedule(appointment_id: int):
 def cancel(appointment_id: int):
     """Cancel with a reason, once confirmed: the time is freed and the patient gets one text."""
     state = FormState(request.form, {"status": "reason"})
-    body = parse_into(state, schemas.CancelRequest, {"reason": state.get("reason").strip()})
+    body = parse_into(state, schemas.CancelRequest, {"reason": state.get("reason").strip(),
+                                                     "scope": state.get("scope") or "one"})
+    later = body is not None and body.scope == "later"
     return _change(appointment_id, state,
                    lambda clock: appointments.cancel(db.session, appointment_id, clock, body.reason, user().id,
-                                                     settings=settings.current()),
-                   lambda appt, clock: " ".join(("The appointment is cancelled.", *_told(appt, clock))),
-                   question=_cancel_question)
+                                                     settings=settings.current(), scope=body.scope),
+                   lambda appt, clock: " ".join((
+                       "This and the later weekly sessions are cancelled." if later
+                       else "The appointment is cancelled.", *_told(appt, clock))),
+                   question=lambda appt, clock: _cancel_question(appt, clock, later))
 
 
 def _told(appt: Appointment, clock: datetime) -> list[str]:
@@ -269,9 +321,12 @@ def _told(appt: Appointment, clock: datetime) -> list[str]:
     return lines
 
 
-def _cancel_question(appt: Appointment, clock: datetime) -> confirm.Ask:
+def _cancel_question(appt: Appointment, clock: datetime, later: bool) -> confirm.Ask:
     therapist = appt.therapist
-    lines = [f"{appt.patient.name}'s session with {therapist.name} on {when(appt.start_dt, therapist.timezone)} "
+    which = ("session and the later weekly ones" if later else "session")
+    lines = [f"{appt.patient.name}'s {which} with {therapist.name} from {when(appt.start_dt, therapist.timezone)} "
+             f"({therapist.timezone}) are cancelled, their time freed and their reminders withdrawn." if later else
+             f"{appt.patient.name}'s session with {therapist.name} on {when(appt.start_dt, therapist.timezone)} "
              f"({therapist.timezone}) is cancelled, its time freed and its reminders withdrawn.",
              *_told(appt, clock)]
     if appt.cancel_reason:

@@ -57,6 +57,7 @@ LABELS: dict[type[StrEnum], dict[StrEnum, str]] = {
     MessageKind: _build(MessageKind, {
         "booked": "Booking", "reminder": "Reminder", "rescheduled": "Moved", "cancelled": "Cancelled",
         "waitlist_promoted": "Seat from the waitlist", "no_show_outreach": "Invitation to book again",
+        "booked_weekly": "Weekly booking", "cancelled_weekly": "Weekly sessions cancelled",
         "confirm": "C (confirm)", "reschedule": "R (reschedule)", "opt_out": "Opt-out", "opt_in": "Opt-in",
         "help": "HELP", "other": "Other reply", "reply_confirm_ack": "Answer to C",
         "reply_nothing_to_confirm": "Answer to C (nothing to confirm)", "reply_reschedule_ack": "Answer to R",

@@ -11,7 +11,7 @@ from scheduler.messaging.texts import FORBIDDEN_WORDS, KINDS, check, gsm7_length
 
 NAME = "Northside Health Ctr"  # 20 characters: the longest name we plan for
 PHONE = "+1 (555) 555-0123"
-TIMED = {"booked", "reminder", "rescheduled", "waitlist_promoted"}
+TIMED = {"booked", "reminder", "rescheduled", "waitlist_promoted", "booked_weekly", "cancelled_weekly"}
 
 # The longest date strings: "Wed"/"miércoles", two-digit days, two-digit hours in both
 # clocks, plus a one-digit hour and the Spanish "1:xx".
