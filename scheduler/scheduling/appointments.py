@@ -19,7 +19,7 @@ from scheduler.aftercare import outreach
 from scheduler.core import timeutil
 from scheduler.core.db import is_postgres, lock
 from scheduler.core.settings import Settings
-from scheduler.errors import Conflict, Invalid, NotFound
+from scheduler.errors import Conflict, Invalid, NotFound, Taken
 from scheduler.messaging import reminders
 from scheduler.models import (
     ACTIVE_APPOINTMENT_STATUSES,
@@ -81,7 +81,7 @@ def _check_free(session: Session, therapist: Therapist, patient_id: int, start: 
     if why == "time_off":
         raise Conflict("the therapist is unavailable then (time off)", field="start")
     if why == "therapist":
-        raise Conflict("the therapist already has a session then", field="therapist_id")
+        raise Taken("the therapist already has a session then", field="therapist_id")
     if why == "patient":
         raise Conflict("the patient already has a session then", field="patient_id")
 

@@ -18,7 +18,7 @@ from scheduler.scheduling.limits import MAX_MEETINGS
 from scheduler.schemas.pages import GroupEdit, GroupPreview
 from scheduler.web import bp, roles, user
 from scheduler.web.forms import FormState, parse_int, parse_into, record_id
-from scheduler.web.helpers import new_form_id, when, zone_names
+from scheduler.web.helpers import clinic_zone, new_form_id, when
 from scheduler.web.labels import ATTENDANCE_ACTIONS
 from scheduler.web.posts import Done, not_done, submit
 
@@ -100,13 +100,13 @@ def _preview(state: FormState) -> tuple[list[str], str | None]:
 def _render_form(state: FormState, group: GroupSeries | None = None, status: int = 200):
     shown, note = _preview(state) if group is None else ([], None)
     return render_template("groups/form.html", form=state, group=group, facilitators=_facilitators(),
-                           zones=zone_names(), preview=shown, preview_note=note), status
+                           preview=shown, preview_note=note), status
 
 
 @bp.get("/groups/new")
 @roles(*access.STAFF)
 def group_new():
-    state = FormState({"timezone": "America/New_York", "duration": "60", "meetings": "12",
+    state = FormState({"timezone": clinic_zone(), "duration": "60", "meetings": "12",
                        "capacity": "10", "form_id": new_form_id()})
     return _render_form(state)[0]
 
