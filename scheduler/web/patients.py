@@ -192,17 +192,25 @@ def patient_update(patient_id: int):
 # --- a patient's page -----------------------------------------------------------------------
 
 
+def _book_link(patient: Patient, manage: bool) -> str:
+    """Book: the calendar with this patient preselected, a therapist's own or the first of the care team's."""
+    if not manage or not patient.therapist_ids:
+        return url_for("web.calendar", patient=patient.id)
+    return url_for("web.calendar", therapist=patient.therapist_ids[0], patient=patient.id)
+
+
 @bp.get("/patients/<id:patient_id>")
 @roles(*access.EVERYONE)
 def patient_page(patient_id: int):
     """Discharges, consent and opt-out, upcoming sessions, attendance and the Messages log."""
     patient = _readable(patient_id)
     clock = now()
+    manage = access.sees_everyone(user())
     html = render_template(
-        "patients/patient.html", patient=patient, when=when, day=day, manage=access.sees_everyone(user()),
+        "patients/patient.html", patient=patient, when=when, day=day, manage=manage,
         upcoming=patient_record.upcoming(db.session, patient.id, clock, user()),
         history=patient_record.history(db.session, patient.id, clock, user()),
-        messages=patients.messages(db.session, patient.id, user(), limit=100),
+        messages=patients.message_log(db.session, patient.id, user()), book=_book_link(patient, manage),
         aftercare=aftercare.section(patient, clock), end_reasons=choices(PlanEndReason))
     audit.commit(db.session, "read", "patient", patient.id, clock)
     return html
