@@ -67,7 +67,8 @@ def _page(new_user: FormState | None = None, user_forms: dict[int, FormState] | 
     html = render_template(
         "admin/admin.html", users=users, therapists=names, therapist_names=dict(names), tokens=tokens,
         roles=ROLES, role_choices=ROLE_CHOICES, when=when,
-        new_user=new_user or FormState({"role": "coordinator", "timezone": clinic_zone(), "form_id": new_form_id()}),
+        new_user=new_user or FormState({"role": "coordinator", "timezone": clinic_zone(),
+                                        "form_id": new_form_id()}),
         user_forms=user_forms or {}, token=token, token_form_id=new_form_id(), wording=wording,
         kind_labels=KIND_LABELS, language_labels=LANGUAGE_LABELS, settings=_settings(), me=user(),
         current_feed_mode=mode, feed_form=feed_form or FormState({"calendar_feeds": mode.value}),

@@ -123,7 +123,9 @@ def _duplicates(state: FormState, values: dict, patient: Patient | None = None) 
         return []
     current = {k: values.get(k, getattr(patient, k, None)) for k in keys}
     matches = patients.possible_duplicates(db.session, **current, exclude_id=patient.id if patient else None)
-    if not any(p.phone == current["phone"] for p in matches) and matches and state.get("save_anyway") != " ".join(str(p.id) for p in matches):
+    shared_phone = any(p.phone == current["phone"] for p in matches)
+    acknowledged = state.get("save_anyway") == " ".join(str(p.id) for p in matches)
+    if matches and not shared_phone and not acknowledged:
         state.message = ("This may be a patient who is already registered. Check the "
                          f"{'match' if len(matches) == 1 else 'matches'} below; nothing was saved.")
     return matches

@@ -57,7 +57,7 @@ def test_messages_are_in_time_order_without_withdrawn_noise(app, staff, shared):
         db.session.commit()
     html = staff.coordinator.get(f"/patients/{shared}").get_data(as_text=True)
     log = html[html.index(">Messages</h2>"):]
-    shown = [b for b in ("Queued reminder", "C</td>", "Reminder that went", "Booking text", "Skipped, no consent")]
+    shown = ["Queued reminder", "C</td>", "Reminder that went", "Booking text", "Skipped, no consent"]
     assert [log.index(b) for b in shown] == sorted(log.index(b) for b in shown)  # newest first
     assert "Withdrawn one" not in log and "its session cancelled" not in log
 
