@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from scheduler.core import audit, auth, settings
@@ -10,6 +10,7 @@ from scheduler.core.clock import now as _now
 from scheduler.errors import DomainError
 from scheduler.extensions import db
 from scheduler.models import Role, User
+from scheduler.scheduling import therapists
 
 users = AppGroup("users", help="Staff users and API tokens.")
 
@@ -25,10 +26,18 @@ def _user(email: str) -> User:
 @click.option("--email", required=True)
 @click.option("--role", required=True, type=click.Choice([role.value for role in Role]))
 @click.option("--password", default=None, help="for the staff pages; omit for API-only users")
-def create_user(email: str, role: str, password: str | None) -> None:
+@click.option("--name", default=None, help="the person's name for the staff list; a therapist with no record "
+                                           "yet gets one with this name, in CLINIC_TIMEZONE")
+def create_user(email: str, role: str, password: str | None, name: str | None) -> None:
     """Create a staff user (a therapist user is linked to the therapist with that email)."""
     try:
-        user = auth.create_user(db.session, email, role, _now(), password=password)
+        therapist_id = None
+        if role == Role.THERAPIST and name:
+            therapist, _ = therapists.for_new_user(db.session, auth.checked_email(email), auth.checked_name(name),
+                                                   current_app.config["CLINIC_TIMEZONE"], _now())
+            therapist_id = therapist.id
+        user = auth.create_user(db.session, email, role, _now(), password=password, therapist_id=therapist_id,
+                                name=name)
         audit.commit(db.session, "create", "user", user.id, _now(), route="cli users create")
     except DomainError as exc:
         db.session.rollback()

@@ -8,6 +8,9 @@ import secrets
 from datetime import time, timedelta
 from pathlib import Path
 
+import phonenumbers
+
+from scheduler.core import timeutil
 from scheduler.messaging import texts
 from scheduler.messaging.reminders import CalendarDays
 
@@ -117,6 +120,24 @@ def _proxies(env) -> int:
     return int(raw)
 
 
+def _clinic_zone(env) -> str:
+    """CLINIC_TIMEZONE: the clinic's own zone, first in every zone list."""
+    name = (env.get("CLINIC_TIMEZONE") or "America/New_York").strip()
+    try:
+        timeutil.zone(name)
+    except ValueError:
+        raise ConfigError(f"CLINIC_TIMEZONE: unknown time zone {name!r} (e.g. America/Chicago)") from None
+    return name
+
+
+def _clinic_region(env) -> str:
+    """CLINIC_REGION: the country whose numbers pages show in national form (two letters, e.g. US)."""
+    region = (env.get("CLINIC_REGION") or "US").strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"CLINIC_REGION: expected a two-letter country code such as US, got {region!r}")
+    return region
+
+
 def load(instance_path: str, env=os.environ) -> dict:
     """Read and check every setting; raise ConfigError naming the first bad one."""
     instance = Path(instance_path)
@@ -153,6 +174,8 @@ def load(instance_path: str, env=os.environ) -> dict:
         "TRUSTED_PROXIES": _proxies(env),
         "CALENDAR_FEEDS": env.get("CALENDAR_FEEDS", "off").strip().lower(),
         "DEMO_REPLIES": _switch(env, "DEMO_REPLIES", False),
+        "CLINIC_TIMEZONE": _clinic_zone(env),
+        "CLINIC_REGION": _clinic_region(env),
     }
     if cfg["CALENDAR_FEEDS"] not in ("off", "on", "initials"):
         raise ConfigError("CALENDAR_FEEDS: expected off, on or initials")

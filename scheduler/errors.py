@@ -29,6 +29,10 @@ class Conflict(DomainError):
     status = 409
 
 
+class Taken(Conflict):
+    """A time that was free when it was offered and that another booking took first."""
+
+
 class Invalid(DomainError):
     """One or more fields are wrong; `errors` maps field -> message."""
 

@@ -9,6 +9,7 @@ refuses a session a request still in flight would save.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -30,12 +31,36 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# name@domain.tld: no spaces, one @, a dotted domain of letters, digits and hyphens (RFC 5321's
+# lengths), the subset of addresses people have; it catches the typos ("ana@clinic", "ana clinic.org").
+_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def checked_email(raw: str | None) -> str:
+    """An email address as stored (trimmed, lower case), or Invalid beside the Email field."""
+    email = (raw or "").strip().lower()
+    local, at, domain = email.rpartition("@")
+    labels = domain.split(".")
+    if not (at and len(email) <= 254 and len(local) <= 64 and _LOCAL.match(local) and len(labels) >= 2
+            and all(_LABEL.match(label) for label in labels) and labels[-1].isalpha() and len(labels[-1]) >= 2):
+        raise Invalid({"email": "must be an email address such as name@clinic.org"})
+    return email
+
+
+def checked_name(raw: str | None) -> str | None:
+    """A person's name as shown in the staff list (trimmed), None when not given."""
+    name = " ".join((raw or "").split())
+    if len(name) > 200 or any(not ch.isprintable() for ch in name):
+        raise Invalid({"name": "must be at most 200 printable characters"})
+    return name or None
+
+
 def create_user(session: Session, email: str, role: str, now: datetime,
-                password: str | None = None, therapist_id: int | None = None) -> User:
+                password: str | None = None, therapist_id: int | None = None, name: str | None = None) -> User:
     """Add a staff user; a therapist user is linked to a therapist record."""
-    email = (email or "").strip().lower()
-    if "@" not in email or len(email) > 254:
-        raise Invalid({"email": "must be an email address"})
+    email = checked_email(email)
+    name = checked_name(name)
     if role not in ROLES:
         raise Invalid({"role": f"must be one of: {', '.join(ROLES)}"})
     if session.scalar(select(User).where(User.email == email)):
@@ -48,7 +73,7 @@ def create_user(session: Session, email: str, role: str, now: datetime,
             therapist_id = therapist.id
         if session.scalar(select(User).where(User.therapist_id == therapist_id)):
             raise Conflict("that therapist already has a user", field="therapist")
-    user = User(email=email, role=role, therapist_id=therapist_id if role == "therapist" else None,
+    user = User(email=email, name=name, role=role, therapist_id=therapist_id if role == "therapist" else None,
                 password_hash=generate_password_hash(password) if password else None,
                 active=True, created_at=now, session_version=0)
     session.add(user)

@@ -32,3 +32,17 @@ def normalize_or_none(raw) -> str | None:
         return normalize(raw)
     except ValueError:
         return None
+
+
+def display(e164: str | None, region: str = "US") -> str:
+    """A stored number as people of `region` write it: national form for their own numbers
+    ((201) 555-0123 in the US), international for others (+44 20 7946 0958)."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, region)
+    except phonenumbers.NumberParseException:
+        return e164
+    same = phonenumbers.region_code_for_number(number) == region
+    style = phonenumbers.PhoneNumberFormat.NATIONAL if same else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(number, style)

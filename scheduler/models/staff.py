@@ -33,6 +33,7 @@ class User(db.Model):
     __table_args__ = (CheckConstraint(sql_in("role", ROLES), name="role"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))  # None for users made before names were asked
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     therapist_id: Mapped[int | None] = mapped_column(ForeignKey("therapists.id"), unique=True)

@@ -19,7 +19,7 @@ from scheduler.aftercare import outreach
 from scheduler.core import timeutil
 from scheduler.core.db import is_postgres, lock
 from scheduler.core.settings import Settings
-from scheduler.errors import Conflict, Invalid, NotFound
+from scheduler.errors import Conflict, Invalid, NotFound, Taken
 from scheduler.messaging import reminders, weekly
 from scheduler.models import (
     ACTIVE_APPOINTMENT_STATUSES,
@@ -91,7 +91,8 @@ def _check_free(session: Session, therapist: Therapist, patient_id: int, start: 
     """409 naming why when [start, end) is outside hours, in time off, or either side is busy."""
     why = clash(session, therapist, patient_id, start, end, exclude)
     if why:
-        raise Conflict(why[0], field=why[1])
+        # Another session with the therapist is a time taken (maybe just now): said as such.
+        raise (Taken if why[1] == "therapist_id" else Conflict)(why[0], field=why[1])
 
 
 def _event(appt: Appointment, now: datetime, user_id: int | None, note: str | None = None) -> None:

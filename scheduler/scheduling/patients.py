@@ -12,7 +12,7 @@ from scheduler.core.db import lock
 from scheduler.core.settings import Settings
 from scheduler.errors import Conflict, Invalid, NotFound
 from scheduler.messaging import optouts, reminders
-from scheduler.models import Discharge, Language, Message, Patient, User
+from scheduler.models import Discharge, Language, Message, MessageStatus, Patient, SkipReason, User
 from scheduler.scheduling import care_teams
 
 # A discharge may be entered a little ahead (aftercare is planned before someone leaves),
@@ -165,6 +165,26 @@ def by_ids(session: Session, ids) -> dict[int, Patient]:
     """The patients with these ids, in one query (they land in the identity map)."""
     ids = set(ids)
     return {p.id: p for p in session.scalars(select(Patient).where(Patient.id.in_(ids)))} if ids else {}
+
+
+# Texts that were never going to matter: withdrawn, or skipped because what they were about
+# changed (cancelled, moved, dropped, booked again). A skip the patient should have had a text
+# for (no consent, opted out, quiet hours, a worker too late) stays in the log.
+SUPERSEDED = (SkipReason.CANCELLED, SkipReason.NOT_CANCELLED, SkipReason.TIME_CHANGED, SkipReason.DROPPED,
+              SkipReason.NO_UPCOMING_SESSION, SkipReason.NO_SESSION, SkipReason.NOT_MISSED,
+              SkipReason.BOOKED_AGAIN)
+
+
+def message_log(session: Session, patient_id: int, viewer: User, limit: int = 100) -> list[Message]:
+    """The patient's page's Messages: newest first by when each text went, is due or came in,
+    without the texts withdrawn or superseded before they were sent (`viewer` as messages())."""
+    get_patient(session, patient_id)
+    moment = func.coalesce(Message.sent_at, Message.due_at, Message.created_at)
+    superseded = func.coalesce(Message.skip_reason, "").in_([str(reason) for reason in SUPERSEDED])
+    noise = (Message.status == MessageStatus.WITHDRAWN) | ((Message.status == MessageStatus.SKIPPED) & superseded)
+    return list(session.scalars(select(Message).where(Message.patient_id == patient_id, ~noise,
+                                                      access.visible_messages(viewer))
+                                .order_by(moment.desc(), Message.id.desc()).limit(limit)))
 
 
 def messages(session: Session, patient_id: int, viewer: User, limit: int | None = None) -> list[Message]:

@@ -69,6 +69,25 @@ def create(session: Session, name: str, email: str | None, tz: str, now: datetim
     return therapist
 
 
+def for_new_user(session: Session, email: str, name: str | None, tz: str,
+                 now: datetime) -> tuple[Therapist, bool]:
+    """The record a new therapist user works as: the therapist with this email, or a new one
+    with `name` and `tz` (an admin adding a clinician does both in one step). True when new."""
+    found = session.scalar(select(Therapist).where(func.lower(Therapist.email) == email.strip().lower()))
+    if found is not None:
+        return found, False
+    errors = {}
+    if not name:
+        errors["name"] = "is required for a new therapist"
+    try:
+        timeutil.zone(tz)
+    except ValueError:
+        errors["timezone"] = "must be a time zone from the list, such as America/New_York"
+    if errors:
+        raise Invalid(errors)
+    return create(session, name, email, tz, now), True
+
+
 def weekly_rules(therapist: Therapist) -> list[availability.WeeklyRule]:
     """The stored weekly hours as pure availability rules."""
     return [availability.WeeklyRule(r.weekday, r.start_time, r.end_time) for r in therapist.rules]

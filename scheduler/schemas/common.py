@@ -73,7 +73,7 @@ def _zone(value: str) -> str:
     try:
         timeutil.zone(value)
     except ValueError:
-        raise PydanticCustomError("timezone", "must be an IANA time zone such as America/New_York") from None
+        raise PydanticCustomError("timezone", "must be a time zone from the list, such as America/New_York") from None
     return value
 
 

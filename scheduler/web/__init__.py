@@ -56,9 +56,13 @@ def init_app(app: Flask) -> None:
     auth.init_login(app)
     app.context_processor(lambda: {"nav_links": nav_links, "nav_current": nav_current})
     from scheduler.web.grid import clock, day_label
+    from scheduler.web.helpers import born, phone, zone_choices
     from scheduler.web.labels import label
 
     app.add_template_filter(label, "label")
+    app.add_template_filter(phone, "phone")
+    app.add_template_filter(born, "born")
+    app.add_template_global(zone_choices, "zone_choices")
 
     app.add_template_filter(clock, "clock")
     app.add_template_filter(lambda moment: day_label(moment.date() if hasattr(moment, "date") else moment),

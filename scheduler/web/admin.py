@@ -17,7 +17,7 @@ from scheduler.models import ROLES, FeedMode, Language, Role
 from scheduler.scheduling import feeds, therapists
 from scheduler.web import bp, confirm, roles, user
 from scheduler.web.forms import FormState, parse_id
-from scheduler.web.helpers import new_form_id, when
+from scheduler.web.helpers import clinic_zone, new_form_id, when
 from scheduler.web.labels import LABELS
 from scheduler.web.posts import Done, not_done, submit
 
@@ -68,7 +68,8 @@ def _page(new_user: FormState | None = None, user_forms: dict[int, FormState] | 
     html = render_template(
         "admin/admin.html", users=users, therapists=names, therapist_names=dict(names), tokens=tokens,
         roles=ROLES, role_choices=ROLE_CHOICES, when=when,
-        new_user=new_user or FormState({"role": "coordinator", "form_id": new_form_id()}),
+        new_user=new_user or FormState({"role": "coordinator", "timezone": clinic_zone(),
+                                        "form_id": new_form_id()}),
         user_forms=user_forms or {}, token=token, token_form_id=new_form_id(), wording=wording,
         kind_labels=KIND_LABELS, language_labels=LANGUAGE_LABELS, settings=_settings(), me=user(),
         current_feed_mode=mode, feed_form=feed_form or FormState({"calendar_feeds": mode.value}),
@@ -89,19 +90,36 @@ def admin():
 @bp.post("/admin/users")
 @roles(Role.ADMIN)
 def admin_user_create():
-    """A new staff user; a therapist user is linked to a therapist record."""
+    """A new staff user; a therapist user is linked to the record picked, or the one with their
+    email, or a new one made from Name and Time zone."""
     state = FormState(request.form)
     role = state.get("role")
     therapist_id = parse_id(state, "therapist", required=False) if role == Role.THERAPIST else None
+    email, name = _checked(state, auth.checked_email, "email"), _checked(state, auth.checked_name, "name")
+    if name is None and not state.error("name"):
+        state.add("name", "is required")
 
     def act(clock):
-        if therapist_id is not None:
-            therapists.get(db.session, therapist_id)  # one that exists (a NotFound goes beside the field)
-        created = auth.create_user(db.session, state.get("email"), role, clock, therapist_id=therapist_id)
+        linked, also = therapist_id, ()
+        if linked is not None:
+            therapists.get(db.session, linked)  # one that exists (a NotFound goes beside the field)
+        elif role == Role.THERAPIST:
+            therapist, new = therapists.for_new_user(db.session, email, name, state.get("timezone"), clock)
+            linked, also = therapist.id, (("create", "therapist", therapist.id),) if new else ()
+        created = auth.create_user(db.session, email, role, clock, therapist_id=linked, name=name)
         auth.set_password(db.session, created, state.get("password"))  # the password rule lives there
-        return Done(url_for("web.admin") + "#users", ("create", "user", created.id))
+        return Done(url_for("web.admin") + "#users", ("create", "user", created.id), also=also)
     return submit(state, act, lambda state, status: _page(new_user=state, status=status), once_only=True,
                   missing=("therapist", "must be one of the therapists listed"))
+
+
+def _checked(state: FormState, check, name: str):
+    """`check(value)` of field `name`, or None with its message beside the field."""
+    try:
+        return check(state.get(name))
+    except Invalid as exc:
+        state.fail(exc)
+        return None
 
 
 def _user_action(user_id: int, change, question=None, done=None):

@@ -9,8 +9,8 @@ from scheduler.core import access, audit, settings, timeutil
 from scheduler.core.clock import now
 from scheduler.errors import Forbidden
 from scheduler.extensions import db
-from scheduler.models import FeedMode, Role, Therapist
-from scheduler.scheduling import feeds, therapists
+from scheduler.models import FeedMode, Patient, Role, Therapist
+from scheduler.scheduling import feeds, patients, therapists
 from scheduler.web import bp, grid, roles, user
 from scheduler.web.forms import FormState, require_id
 from scheduler.web.posts import Done, not_done, submit
@@ -62,6 +62,7 @@ def _week(args, feed: FormState | None = None, feed_url: str | None = None, stat
     columns = grid.therapist_days(db.session, therapist, monday, 7, now())
     html = render_template(
         "calendar/week.html", therapist=therapist, grid=grid.layout(columns), monday=monday,
+        booking_for=_booking_for(args.get("patient")),
         sunday=monday + timedelta(days=6), prev=monday - timedelta(days=7), next=monday + timedelta(days=7),
         therapists=all_therapists(), form=state, today=grid.opening_week(therapist.timezone, now()),
         next_free=_next_free(therapist), next_free_weeks=therapists.NEXT_FREE_HORIZON.days // 7, feed=_feed_section(therapist, feed, feed_url))
@@ -73,6 +74,15 @@ def _next_free(therapist: Therapist) -> date | None:
     """The local date of the therapist's next free half hour (the Next free time link's week)."""
     start = therapists.next_free(db.session, therapist, now(), grid.SLOT)
     return timeutil.local_date_of(start, therapist.timezone) if start else None
+
+
+def _booking_for(raw: str | None) -> Patient | None:
+    """`?patient=ID` (the patient page's Book): the person every free slot here books, preselected."""
+    if not raw:
+        return None
+    patient_id = require_id(raw, "patient")
+    access.require_patient(db.session, user(), patient_id)  # hidden: the same 404 as missing
+    return patients.get_patient(db.session, patient_id)
 
 
 def _feed_section(therapist: Therapist, state: FormState | None, url: str | None) -> dict | None:

@@ -18,8 +18,8 @@ from scheduler.scheduling import group_changes, groups, patients, roster, therap
 from scheduler.scheduling.limits import MAX_MEETINGS
 from scheduler.schemas.pages import GroupEdit, GroupPreview
 from scheduler.web import bp, confirm, roles, user
-from scheduler.web.forms import FormState, parse_int, parse_into, record_id
-from scheduler.web.helpers import new_form_id, when, zone_names
+from scheduler.web.forms import FormState, parse_int, parse_into, record_id, require_id
+from scheduler.web.helpers import clinic_zone, new_form_id, when
 from scheduler.web.labels import ATTENDANCE_ACTIONS
 from scheduler.web.posts import Done, go, not_done, submit
 
@@ -60,7 +60,19 @@ def groups_list():
     listed = [{"group": g, "facilitator": names.get(g.facilitator_id, ""),
                "enrolled": counts.get((g.id, "enrolled"), 0), "waitlisted": counts.get((g.id, "waitlisted"), 0),
                "next": when(nexts.get(g.id), g.timezone)} for g in rows]
-    return render_template("groups/list.html", rows=listed, may_create=access.sees_everyone(user()))
+    enrolling = _enrolling(request.args.get("patient"))
+    if enrolling is not None:  # the patient page's Enroll in group: groups still meeting, free seats first
+        listed = sorted((row for row in listed if row["next"]),
+                        key=lambda row: row["enrolled"] >= row["group"].capacity)
+    return render_template("groups/list.html", rows=listed, may_create=access.sees_everyone(user()),
+                           enrolling=enrolling)
+
+
+def _enrolling(raw: str | None) -> Patient | None:
+    """`?patient=ID`: the patient staff are finding a group for (enrolling is for staff only)."""
+    if not raw or not access.sees_everyone(user()):
+        return None
+    return patients.get_patient(db.session, require_id(raw, "patient"))
 
 
 # --- new and edit ---------------------------------------------------------------------------
@@ -106,13 +118,13 @@ def _preview(state: FormState) -> tuple[list[str], str | None, str | None]:
 def _render_form(state: FormState, group: GroupSeries | None = None, status: int = 200):
     shown, note, warning = _preview(state) if group is None else ([], None, None)
     return render_template("groups/form.html", form=state, group=group, facilitators=_facilitators(),
-                           zones=zone_names(), preview=shown, preview_note=note, preview_warning=warning), status
+                           preview=shown, preview_note=note, preview_warning=warning), status
 
 
 @bp.get("/groups/new")
 @roles(*access.STAFF)
 def group_new():
-    state = FormState({"timezone": "America/New_York", "duration": "60", "meetings": "12",
+    state = FormState({"timezone": clinic_zone(), "duration": "60", "meetings": "12",
                        "capacity": "10", "form_id": new_form_id()})
     return _render_form(state)[0]
 
@@ -199,8 +211,13 @@ def _page(group: GroupSeries, enroll_form: FormState | None = None, matches=(), 
 @bp.get("/groups/<id:group_id>")
 @roles(*access.EVERYONE)
 def group_page(group_id: int):
-    """The next meetings, the roster, and for staff: enroll, drop, cancel a meeting."""
-    return _page(_visible_group(group_id))
+    """The next meetings, the roster, and for staff: enroll (`?patient=ID` preselects), drop, cancel."""
+    group = _visible_group(group_id)
+    chosen = _enrolling(request.args.get("patient"))
+    if chosen is None:
+        return _page(group)
+    form = FormState({"form_id": new_form_id(), "patient": chosen.name, "patient_id": str(chosen.id)})
+    return _page(group, form, [chosen])
 
 
 def _find_patient(state: FormState) -> tuple[int | None, list[Patient]]:

@@ -5,7 +5,9 @@ import secrets
 from datetime import datetime
 from functools import cache
 
-from scheduler.core import timeutil
+from flask import current_app
+
+from scheduler.core import phones, timeutil
 
 
 def when(instant: datetime | None, tz: str) -> str:
@@ -21,10 +23,36 @@ def day(value) -> str:
     return f"{value:%a %b} {value.day}, {value.year}" if value else ""
 
 
+# The zones of the United States people pick most, east to west, after the clinic's own.
+US_ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
+            "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "America/Puerto_Rico")
+
+
+def born(value, empty: str = "") -> str:
+    """A date of birth as 'Mar 4, 1985' (no weekday: nobody tells people apart by it)."""
+    return f"{value:%b} {value.day}, {value.year}" if value else empty
+
+
 @cache
-def zone_names() -> list[str]:
-    """Every IANA zone name, for the Time zone fields' suggestions."""
-    return sorted(timeutil._zone_names())
+def _zone_groups(clinic: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    common = tuple(z for z in US_ZONES if z != clinic)
+    others = tuple(sorted(z for z in timeutil._zone_names() if z != clinic and z not in common))
+    return (("Clinic", (clinic,)), ("United States", common), ("All zones", others))
+
+
+def zone_choices() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The Time zone pick-list in groups: CLINIC_TIMEZONE first, the common US zones, then every other."""
+    return _zone_groups(clinic_zone())
+
+
+def clinic_zone() -> str:
+    """CLINIC_TIMEZONE: a new patient's, group's or therapist's zone until someone picks another."""
+    return current_app.config.get("CLINIC_TIMEZONE") or "America/New_York"
+
+
+def phone(e164: str | None) -> str:
+    """A stored number as the clinic writes it (CLINIC_REGION): national form, others international."""
+    return phones.display(e164, current_app.config.get("CLINIC_REGION") or "US")
 
 
 def new_form_id() -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import render_template, request, url_for
 
 from scheduler import schemas
-from scheduler.core import access, audit, settings
+from scheduler.core import access, audit, phones, settings
 from scheduler.core.clock import now
 from scheduler.core.db import lock
 from scheduler.extensions import db
@@ -17,7 +17,7 @@ from scheduler.models.enums import PlanEndReason
 from scheduler.scheduling import patient_record, patients, therapists
 from scheduler.web import aftercare, bp, is_htmx, roles, user
 from scheduler.web.forms import FormState, parse_into, record_id
-from scheduler.web.helpers import day, new_form_id, when, zone_names
+from scheduler.web.helpers import clinic_zone, day, new_form_id, phone, when
 from scheduler.web.labels import choices
 from scheduler.web.posts import Done, submit
 
@@ -60,6 +60,12 @@ def patient_pick():
 # --- new and edit ---------------------------------------------------------------------------
 
 
+def _typed_phone(e164: str) -> str:
+    """The number as the clinic writes it, where the Phone field reads it back the same."""
+    shown = phone(e164)
+    return shown if phones.normalize_or_none(shown) == e164 else e164
+
+
 def _ids(values: list[str]) -> list:
     """Ticked therapist ids as numbers; anything else is left for the schema to refuse beside the field."""
     return list(dict.fromkeys(v if record_id(v) is None else record_id(v) for v in values))
@@ -80,6 +86,7 @@ def _details(state: FormState, creating: bool, current_team: list[int] | None = 
     """The form parsed with the API's own schema (the same rules), every problem beside its field."""
     data = {"name": state.get("name"), "phone": state.get("phone"), "timezone": state.get("timezone").strip(),
             "language": state.get("language") or "en", "discharge_date": state.get("discharge_date").strip(),
+            "date_of_birth": state.get("date_of_birth").strip(),
             "sms_consent": "true" if state.get("consent") in ("on", "true", "1") else "false"}
     if creating:
         if state.values("care_team"):
@@ -90,12 +97,38 @@ def _details(state: FormState, creating: bool, current_team: list[int] | None = 
     body = parse_into(state, model, data)
     if body is None:
         return {}
-    return dict(body) if creating else {name: getattr(body, name) for name in body.model_fields_set}
+    if creating:
+        return dict(body)
+    changes = {name: getattr(body, name) for name in body.model_fields_set}
+    if not data["date_of_birth"]:  # an emptied Date of birth clears it
+        changes["date_of_birth"] = None
+    return changes
 
 
-def _form(state: FormState, patient: Patient | None = None, status: int = 200):
-    return render_template("patients/form.html", form=state, patient=patient, zones=zone_names(),
+def _form(state: FormState, patient: Patient | None = None, status: int = 200, matches=()):
+    return render_template("patients/form.html", form=state, patient=patient, matches=matches,
                            languages=choices(Language), day=day, therapists=therapists.names(db.session)), status
+
+
+def _duplicates(state: FormState, values: dict, patient: Patient | None = None) -> list[Patient]:
+    """Who this may already be (patients.possible_duplicates, the import's rule too), when the
+    details that tell people apart are new or changed.
+
+    A shared phone is refused by the domain (beside Phone, as the API's 409); the others are a
+    warning: nothing is saved until "Save anyway" acknowledges exactly these people.
+    """
+    keys = ("name", "phone", "date_of_birth")
+    if not values or (patient is not None and all(values.get(k, getattr(patient, k)) == getattr(patient, k)
+                                                  for k in keys)):
+        return []
+    current = {k: values.get(k, getattr(patient, k, None)) for k in keys}
+    matches = patients.possible_duplicates(db.session, **current, exclude_id=patient.id if patient else None)
+    shared_phone = any(p.phone == current["phone"] for p in matches)
+    acknowledged = state.get("save_anyway") == " ".join(str(p.id) for p in matches)
+    if matches and not shared_phone and not acknowledged:
+        state.message = ("This may be a patient who is already registered. Check the "
+                         f"{'match' if len(matches) == 1 else 'matches'} below; nothing was saved.")
+    return matches
 
 
 def _posted() -> FormState:
@@ -108,7 +141,7 @@ def _posted() -> FormState:
 @bp.get("/patients/new")
 @roles(*access.STAFF)
 def patient_new():
-    return _form(FormState({"timezone": "America/New_York", "language": "en", "form_id": new_form_id()}))[0]
+    return _form(FormState({"timezone": clinic_zone(), "language": "en", "form_id": new_form_id()}))[0]
 
 
 @bp.post("/patients/new")
@@ -117,11 +150,12 @@ def patient_create():
     """Register a patient, or show the form again with what was typed and a message per field."""
     state = _posted()
     values = _details(state, creating=True)
+    matches = _duplicates(state, values)
 
     def act(clock):
         patient = patients.create_patient(db.session, now=clock, source=_source(), user_id=user().id, **values)
         return Done(url_for("web.patient_page", patient_id=patient.id), ("create", "patient", patient.id))
-    return submit(state, act, lambda state, status: _form(state, status=status), once_only=True,
+    return submit(state, act, lambda state, status: _form(state, status=status, matches=matches), once_only=True,
                   missing=THERAPIST_GONE)
 
 
@@ -129,7 +163,8 @@ def patient_create():
 @roles(*access.STAFF)
 def patient_edit(patient_id: int):
     patient = patients.get_patient(db.session, patient_id)
-    state = FormState({"name": patient.name, "phone": patient.phone, "timezone": patient.timezone,
+    state = FormState({"name": patient.name, "phone": _typed_phone(patient.phone), "timezone": patient.timezone,
+                       "date_of_birth": patient.date_of_birth.isoformat() if patient.date_of_birth else "",
                        "language": patient.language, "consent": "on" if patient.sms_consent else "",
                        "care_team": [str(i) for i in patient.therapist_ids],
                        "care_team_shown": " ".join(str(i) for i in patient.therapist_ids)})
@@ -146,16 +181,24 @@ def patient_update(patient_id: int):
     patient = lock(db.session, Patient, patient_id, "patient")
     state = _posted()
     changes = _details(state, creating=False, current_team=patient.therapist_ids)
+    matches = _duplicates(state, changes, patient)
 
     def act(clock):
         patients.update_patient(db.session, patient_id, changes, clock, _source(), settings=settings.current(),
                                 user_id=user().id)
         return Done(url_for("web.patient_page", patient_id=patient_id), ("update", "patient", patient_id))
     return submit(state, act, lambda state, status: _form(state, patients.get_patient(db.session, patient_id),
-                                                          status), missing=THERAPIST_GONE)
+                                                          status, matches), missing=THERAPIST_GONE)
 
 
 # --- a patient's page -----------------------------------------------------------------------
+
+
+def _book_link(patient: Patient, manage: bool) -> str:
+    """Book: the calendar with this patient preselected, a therapist's own or the first of the care team's."""
+    if not manage or not patient.therapist_ids:
+        return url_for("web.calendar", patient=patient.id)
+    return url_for("web.calendar", therapist=patient.therapist_ids[0], patient=patient.id)
 
 
 @bp.get("/patients/<id:patient_id>")
@@ -164,11 +207,12 @@ def patient_page(patient_id: int):
     """Discharges, consent and opt-out, upcoming sessions, attendance and the Messages log."""
     patient = _readable(patient_id)
     clock = now()
+    manage = access.sees_everyone(user())
     html = render_template(
-        "patients/patient.html", patient=patient, when=when, day=day, manage=access.sees_everyone(user()),
+        "patients/patient.html", patient=patient, when=when, day=day, manage=manage,
         upcoming=patient_record.upcoming(db.session, patient.id, clock, user()),
         history=patient_record.history(db.session, patient.id, clock, user()),
-        messages=patients.messages(db.session, patient.id, user(), limit=100),
+        messages=patients.message_log(db.session, patient.id, user()), book=_book_link(patient, manage),
         aftercare=aftercare.section(patient, clock), end_reasons=choices(PlanEndReason))
     audit.commit(db.session, "read", "patient", patient.id, clock)
     return html

@@ -20,12 +20,15 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from scheduler.core import access, audit, once
 from scheduler.core.clock import now
-from scheduler.errors import DomainError, Forbidden, NotFound
+from scheduler.errors import DomainError, Forbidden, NotFound, Taken
 from scheduler.extensions import db
 from scheduler.web import is_htmx, user
 from scheduler.web.forms import FormState
 
 RACE = "This clashed with another change made at the same moment; nothing was saved. Please try again."
+# What was free when the form was shown and someone else took first: said as it is, not as a typo.
+TIME_TAKEN = "This time was just taken; nothing was saved. Please choose another time."
+PHONE_TAKEN = "This phone number was just taken by another patient; nothing was saved."
 # PostgreSQL: exclusion (23P01), serialization (40001) and deadlock (40P01) failures under a race.
 RACE_STATES = ("23P01", "40001", "40P01")
 AuditRow = tuple[str, str, int | None]
@@ -80,13 +83,16 @@ def submit(state: FormState, act: Callable[[datetime], Done], refused: Callable[
         return refused(state, 422)
     except DomainError as exc:
         db.session.rollback()
-        return refused(state.fail(exc), exc.status if exc.status in (409, 422) else 422)
-    except IntegrityError:
-        return _race(state, refused)
+        state.fail(exc)
+        if isinstance(exc, Taken):
+            state.message = TIME_TAKEN
+        return refused(state, exc.status if exc.status in (409, 422) else 422)
+    except IntegrityError as exc:
+        return _race(state, refused, exc)
     except DBAPIError as exc:
         if getattr(getattr(exc, "orig", None), "sqlstate", None) not in RACE_STATES:
             raise
-        return _race(state, refused)
+        return _race(state, refused, exc)
     if preview:
         answer = done.answer()
         db.session.rollback()
@@ -101,11 +107,26 @@ def submit(state: FormState, act: Callable[[datetime], Done], refused: Callable[
     return done.answer() if done.answer else go(done.location)
 
 
-def _race(state: FormState, refused):
-    """A unique or exclusion constraint another request won meanwhile: a conflict, as the API says."""
+def _race(state: FormState, refused, exc: DBAPIError):
+    """A unique or exclusion constraint another request won meanwhile: a conflict, as the API says,
+    named for what was taken (a booked time, a patient's phone) when the database says which."""
     db.session.rollback()
-    state.message = RACE
+    state.message = _what_was_taken(exc)
+    if state.message == PHONE_TAKEN:
+        state.add("phone", "is now another patient's number")
     return refused(state, 409)
+
+
+def _what_was_taken(exc: DBAPIError) -> str:
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) == "23P01":  # PostgreSQL's no-overlap exclusion: a booked time
+        return TIME_TAKEN
+    diag = getattr(orig, "diag", None)
+    # PostgreSQL names the constraint (uq_patients_phone); SQLite says "UNIQUE constraint failed: patients.phone".
+    where = str(getattr(diag, "constraint_name", None) or orig or "")
+    if "patients" in where and "phone" in where:
+        return PHONE_TAKEN
+    return RACE
 
 
 def not_done(state: FormState, status: int):

@@ -41,15 +41,15 @@ def test_settings_are_shown_without_secrets(make_app, make_therapist):
 
 
 def test_create_user_change_role_deactivate_reset_password(staff, app):
-    bad = staff.admin.post("/admin/users", data={"email": "nope", "role": "coordinator", "password": "x" * 12,
+    bad = staff.admin.post("/admin/users", data={"email": "nope", "name": "Noa Park", "role": "coordinator", "password": "x" * 12,
                                                  "form_id": "u0"})
     assert bad.status_code == 422 and "Email must be an email address" in bad.get_data(as_text=True)
-    short = staff.admin.post("/admin/users", data={"email": "new@clinic.test", "role": "coordinator",
+    short = staff.admin.post("/admin/users", data={"email": "new@clinic.test", "name": "Noa Park", "role": "coordinator",
                                                    "password": "short", "form_id": "u1"})
     assert short.status_code == 422 and "at least 10 characters" in short.get_data(as_text=True)
-    ok = staff.admin.post("/admin/users", data={"email": "new@clinic.test", "role": "coordinator",
+    ok = staff.admin.post("/admin/users", data={"email": "new@clinic.test", "name": "Noa Park", "role": "coordinator",
                                                 "password": "long enough pass", "form_id": "u2"})
-    again = staff.admin.post("/admin/users", data={"email": "new@clinic.test", "role": "coordinator",
+    again = staff.admin.post("/admin/users", data={"email": "new@clinic.test", "name": "Noa Park", "role": "coordinator",
                                                    "password": "long enough pass", "form_id": "u2"})
     assert ok.status_code == 302 and again.status_code == 302
     with app.app_context():
