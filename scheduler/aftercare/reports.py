@@ -27,6 +27,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     union,
 )
 from sqlalchemy.orm import Session
@@ -69,6 +70,14 @@ _MARGIN = timedelta(days=2)  # covers every zone's local day around a UTC bound
 # How far after a discharge a first attended session is looked for (`first_attended`, `too_late`):
 # a default plan's length; a session later than that is no follow-up of this discharge.
 LOOK_AHEAD_DAYS = 90
+
+
+def _without_jit(session: Session) -> None:
+    """PostgreSQL: no JIT compilation for this transaction. The reports' estimated costs (an index
+    probe per discharge) pass the JIT thresholds, and compiling took 3 of 11 seconds at 100,000
+    discharges (bench/reports.py) while the plans run in fractions of that."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
 
 
 def rate(part: int, whole: int) -> float | None:
@@ -156,19 +165,18 @@ def _per_discharge(session: Session, query: FollowUpQuery, now: datetime):
     into that patient's sessions: the work grows with the discharges in range, not with the
     sessions in the table. A session counts on its local day in the patient's zone.
     """
-    in_range = (select(Discharge.id, Discharge.patient_id, Discharge.discharge_date, Patient.timezone)
+    # Day 1 and the end of the look-ahead as instants in the patient's zone, once per discharge.
+    in_range = (select(Discharge.id, Discharge.patient_id, Discharge.discharge_date, Patient.timezone,
+                       day_start(Discharge.discharge_date, Patient.timezone, 1).label("day1"),
+                       day_start(Discharge.discharge_date, Patient.timezone, LOOK_AHEAD_DAYS + 1).label("until"))
                 .join(Patient, Patient.id == Discharge.patient_id)
                 .where(Discharge.discharge_date >= query.first, Discharge.discharge_date <= query.last,
                        query.visible if query.visible is not None else literal(True)).cte("in_range"))
-
-    def day(n: int):  # the instant day n after the discharge begins, in the patient's zone
-        return day_start(in_range.c.discharge_date, in_range.c.timezone, n)
-
-    seats = _first_seats(in_range, day(1), day(LOOK_AHEAD_DAYS + 1))
+    seats = _first_seats(in_range, in_range.c.day1, in_range.c.until)
     repeat = in_range.c.id.in_(_repeats(session, query, in_range)) if query.method == "hedis" else literal(False)
     # OFFSET 0 keeps the probe in this subquery, run once per discharge.
     firsts = (select(in_range.c.id, in_range.c.patient_id, in_range.c.discharge_date, in_range.c.timezone,
-                     _first_appointment(in_range.c.patient_id, day(1), day(LOOK_AHEAD_DAYS + 1)).label("appt_first"),
+                     _first_appointment(in_range.c.patient_id, in_range.c.day1, in_range.c.until).label("appt_first"),
                      seats.c.start_dt.label("seat_first"), case((repeat, 1), else_=0).label("repeat"))
               .select_from(in_range).outerjoin(seats, seats.c.discharge_id == in_range.c.id)
               .offset(0).subquery("firsts"))
@@ -235,6 +243,7 @@ def _counted(per):
 
 def follow_up(session: Session, query: FollowUpQuery, now: datetime, by: str | None = None) -> dict:
     """The totals, and `rows` per month, therapist or discharge when `by` is given."""
+    _without_jit(session)
     per = _per_discharge(session, query, now)
     report = {}
     if by == "month":
@@ -330,6 +339,7 @@ def _units(first: date, last: date, now: datetime, visible: ColumnElement[bool] 
 def engagement(session: Session, first: date, last: date, now: datetime, by: str,
                visible: ColumnElement[bool] | None = None) -> dict:
     """`rows` per month (of the session's local date), therapist, or group (appointments: group null)."""
+    _without_jit(session)
     units, day, keep = _units(first, last, now, visible)
     key = {"month": month_of(day), "therapist": units.c.therapist_id, "group": units.c.group_id}[by]
 
