@@ -9,7 +9,6 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
-    Index,
     Integer,
     String,
     UniqueConstraint,
@@ -30,10 +29,8 @@ class Patient(db.Model):
     __tablename__ = "patients"
     __table_args__ = (
         CheckConstraint(sql_in("language", LANGUAGES), name="language"),
-        # The search's order (scheduling.patients.search). PostgreSQL also has trigram (pg_trgm)
-        # indexes on lower(name) and phone for its `LIKE '%q%'`: migration 0017 alone, as SQLite
-        # cannot hold them (tests/models/test_schema.py checks them).
-        Index("ix_patients_name", "name", "id"),
+        # PostgreSQL also has trigram (pg_trgm) indexes on lower(name) and phone for the search's
+        # `LIKE '%q%'`: migration 0017 alone, as SQLite cannot hold them (tests/models/test_schema.py).
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
