@@ -281,8 +281,10 @@ def generate(engine, scale: float = 1.0, now: datetime | None = None, seed: int 
     timed("enrollments", ("group_id", "patient_id", "status", "created_at", "enrolled_at", "dropped_at"), enrolled)
     timed("attendance", ("occurrence_id", "patient_id", "status", "confirmed_at", "recorded_at"), seats)
     load.finish(("therapists", "patients", "discharges", "appointments", "group_series", "occurrences"))
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("ANALYZE")
+    raw = engine.raw_connection()  # planner statistics; without them SQLite picks poor indexes
+    raw.cursor().execute("ANALYZE")
+    raw.commit()
+    raw.close()
     return {"counts": counts, "seconds": took, "today": today}
 
 
