@@ -27,11 +27,12 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     union,
 )
 from sqlalchemy.orm import Session
 
-from scheduler.core.sqltime import as_date, days_between, local_date, month_of
+from scheduler.core.sqltime import as_date, day_start, days_between, local_date, month_of
 from scheduler.models import (
     Appointment,
     AppointmentEvent,
@@ -71,6 +72,14 @@ _MARGIN = timedelta(days=2)  # covers every zone's local day around a UTC bound
 LOOK_AHEAD_DAYS = 90
 
 
+def _without_jit(session: Session) -> None:
+    """PostgreSQL: no JIT compilation for this transaction. The reports' estimated costs (an index
+    probe per discharge) pass the JIT thresholds, and compiling took 3 of 11 seconds at 100,000
+    discharges (bench/reports.py) while the plans run in fractions of that."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
+
+
 def rate(part: int, whole: int) -> float | None:
     """part / whole to three places; None (not 0, not an error) when nothing was due."""
     return round(part / whole, 3) if whole else None
@@ -80,25 +89,6 @@ def _utc_day(day: date) -> datetime:
     from scheduler.core.timeutil import UTC
 
     return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
-
-
-# --- sessions as the reports see them ---------------------------------------------------------
-
-def _sessions(start: datetime, end: datetime):
-    """Every appointment and group seat (with an attendance row) starting in [start, end):
-    patient, start, and its outcome: attended, missed, cancelled or booked."""
-    appt_outcome = case((Appointment.status == AppointmentStatus.ATTENDED, "attended"),
-                        (Appointment.status.in_(MISSED), "missed"),
-                        (Appointment.status == AppointmentStatus.CANCELLED, "cancelled"), else_="booked")
-    seat_outcome = case((Occurrence.cancelled.is_(True), "cancelled"),
-                        (Attendance.status == AppointmentStatus.ATTENDED, "attended"),
-                        (Attendance.status.in_(MISSED), "missed"), else_="booked")
-    appts = select(Appointment.patient_id.label("patient_id"), Appointment.start_dt.label("start_dt"),
-                   appt_outcome.label("outcome")).where(Appointment.start_dt >= start, Appointment.start_dt < end)
-    seats = (select(Attendance.patient_id, Occurrence.start_dt, seat_outcome)
-             .join(Occurrence, Occurrence.id == Attendance.occurrence_id)
-             .where(Occurrence.start_dt >= start, Occurrence.start_dt < end))
-    return appts.union_all(seats).subquery("sessions")
 
 
 # --- follow-up ----------------------------------------------------------------------------------
@@ -137,35 +127,84 @@ def _repeats(session: Session, query: FollowUpQuery, in_range):
     return select(chain.c.id).where(chain.c.is_repeat == 1)
 
 
+def _first_appointment(pid, lo, hi):
+    """The start of the patient's first attended appointment in [lo, hi): one ordered index probe."""
+    return (select(Appointment.start_dt).where(Appointment.patient_id == pid,
+                                               Appointment.status == AppointmentStatus.ATTENDED,
+                                               Appointment.start_dt >= lo, Appointment.start_dt < hi)
+            .order_by(Appointment.start_dt).limit(1).scalar_subquery())
+
+
+def _first_seats(in_range, lo, hi):
+    """Per discharge, the start of the patient's first attended group seat in [lo, hi): a patient has
+    few attendance rows, so one join over them all beats a probe per discharge."""
+    return (select(in_range.c.id.label("discharge_id"), func.min(Occurrence.start_dt).label("start_dt"))
+            .join(Attendance, Attendance.patient_id == in_range.c.patient_id)
+            .join(Occurrence, Occurrence.id == Attendance.occurrence_id)
+            .where(Attendance.status == AppointmentStatus.ATTENDED, Occurrence.cancelled.is_(False),
+                   Occurrence.start_dt >= lo, Occurrence.start_dt < hi)
+            .group_by(in_range.c.id).subquery("first_seats"))
+
+
+def _any_session(pid, lo, hi, appointment_statuses, seat_statuses=(), meeting_cancelled: bool = False):
+    """Whether the patient has an appointment in one of these statuses, or a group seat (an
+    attendance row) in one of these statuses or at a cancelled meeting, starting in [lo, hi)."""
+    appt = exists().where(Appointment.patient_id == pid, Appointment.status.in_(appointment_statuses),
+                          Appointment.start_dt >= lo, Appointment.start_dt < hi)
+    seat_outcome = (Occurrence.cancelled.is_(True) if meeting_cancelled
+                    else and_(Occurrence.cancelled.is_(False), Attendance.status.in_(seat_statuses)))
+    seat = exists().where(Attendance.patient_id == pid, Attendance.occurrence_id == Occurrence.id, seat_outcome,
+                          Occurrence.start_dt >= lo, Occurrence.start_dt < hi)
+    return case((appt | seat, 1), else_=0)
+
+
 def _per_discharge(session: Session, query: FollowUpQuery, now: datetime):
-    """One row per discharge in range: its flags and aggregates, as a subquery."""
-    in_range = (select(Discharge.id, Discharge.patient_id, Discharge.discharge_date, Patient.timezone)
+    """One row per discharge in range: its flags, as a subquery.
+
+    Local days become instants once per discharge (day_start), so each figure is an index probe
+    into that patient's sessions: the work grows with the discharges in range, not with the
+    sessions in the table. A session counts on its local day in the patient's zone.
+    """
+    # Day 1 and the end of the look-ahead as instants in the patient's zone, once per discharge.
+    in_range = (select(Discharge.id, Discharge.patient_id, Discharge.discharge_date, Patient.timezone,
+                       day_start(Discharge.discharge_date, Patient.timezone, 1).label("day1"),
+                       day_start(Discharge.discharge_date, Patient.timezone, LOOK_AHEAD_DAYS + 1).label("until"))
                 .join(Patient, Patient.id == Discharge.patient_id)
                 .where(Discharge.discharge_date >= query.first, Discharge.discharge_date <= query.last,
-                       query.visible if query.visible is not None else literal(True)).subquery("in_range"))
-    sessions = _sessions(_utc_day(query.first) - _MARGIN,
-                         _utc_day(query.last) + timedelta(days=LOOK_AHEAD_DAYS + 1) + _MARGIN)
-    day = days_between(local_date(sessions.c.start_dt, in_range.c.timezone), in_range.c.discharge_date)
-    attended, missed, cancelled = (sessions.c.outcome == o for o in ("attended", "missed", "cancelled"))
-
-    def any_(condition) -> ColumnElement[int]:
-        return func.coalesce(func.max(case((condition, 1), else_=0)), 0)
-
-    today = days_between(local_date(literal(now), in_range.c.timezone), in_range.c.discharge_date)
+                       query.visible if query.visible is not None else literal(True)).cte("in_range"))
+    seats = _first_seats(in_range, in_range.c.day1, in_range.c.until)
     repeat = in_range.c.id.in_(_repeats(session, query, in_range)) if query.method == "hedis" else literal(False)
-    return (select(in_range.c.id, in_range.c.patient_id, in_range.c.discharge_date,
-                   any_(attended & day.between(1, 7)).label("f7"),
-                   any_(attended & day.between(1, 30)).label("f30"),
-                   func.min(case((attended & (day >= 1), local_date(sessions.c.start_dt, in_range.c.timezone)))
-                            ).label("first_attended"),
-                   any_(attended & (day == 0)).label("day0"),
-                   any_(missed & day.between(1, 7)).label("missed"),
-                   any_(cancelled & day.between(1, 7)).label("cancelled"),
-                   case((func.max(today) <= 7, 1), else_=0).label("open"),
-                   case((repeat, 1), else_=0).label("repeat"))
-            .select_from(in_range)
-            .outerjoin(sessions, and_(sessions.c.patient_id == in_range.c.patient_id, day.between(0, LOOK_AHEAD_DAYS)))
-            .group_by(in_range.c.id, in_range.c.patient_id, in_range.c.discharge_date, in_range.c.timezone)
+    # OFFSET 0 keeps the probe in this subquery, run once per discharge.
+    firsts = (select(in_range.c.id, in_range.c.patient_id, in_range.c.discharge_date, in_range.c.timezone,
+                     _first_appointment(in_range.c.patient_id, in_range.c.day1, in_range.c.until).label("appt_first"),
+                     seats.c.start_dt.label("seat_first"), case((repeat, 1), else_=0).label("repeat"))
+              .select_from(in_range).outerjoin(seats, seats.c.discharge_id == in_range.c.id)
+              .offset(0).subquery("firsts"))
+    first_at = case((firsts.c.appt_first.is_(None), firsts.c.seat_first),
+                    (firsts.c.seat_first.is_(None) | (firsts.c.appt_first <= firsts.c.seat_first),
+                     firsts.c.appt_first), else_=firsts.c.seat_first)
+    first_attended = local_date(first_at, firsts.c.timezone)
+    first_day = days_between(first_attended, firsts.c.discharge_date)
+    pid, unseen = firsts.c.patient_id, first_at.is_(None)
+
+    def within(n: int):
+        return day_start(firsts.c.discharge_date, firsts.c.timezone, n)
+
+    def only_unseen(flag):  # a reason past too_late is asked only when nothing was attended
+        return case((unseen, flag), else_=0)
+
+    today = days_between(local_date(literal(now), firsts.c.timezone), firsts.c.discharge_date)
+    return (select(firsts.c.id, firsts.c.patient_id, firsts.c.discharge_date,
+                   case((first_day <= 7, 1), else_=0).label("f7"),
+                   case((first_day <= 30, 1), else_=0).label("f30"),
+                   first_attended.label("first_attended"),
+                   only_unseen(_any_session(pid, within(0), within(1), (AppointmentStatus.ATTENDED,),
+                                            (AppointmentStatus.ATTENDED,))).label("day0"),
+                   only_unseen(_any_session(pid, within(1), within(8), MISSED, MISSED)).label("missed"),
+                   only_unseen(_any_session(pid, within(1), within(8), (AppointmentStatus.CANCELLED,),
+                                            meeting_cancelled=True)).label("cancelled"),
+                   case((today <= 7, 1), else_=0).label("open"),
+                   firsts.c.repeat)
             .subquery("per_discharge"))
 
 
@@ -189,6 +228,9 @@ def reason(row) -> FollowUpReason | None:
     return FollowUpReason.NOTHING_BOOKED
 
 
+_COUNTS = ("discharges", "followed_up_7d", "followed_up_30d")
+
+
 def _totals(discharges: int, f7: int, f30: int) -> dict:
     return {"discharges": discharges, "followed_up_7d": f7, "followed_up_30d": f30,
             "rate_7d": rate(f7, discharges), "rate_30d": rate(f30, discharges)}
@@ -201,14 +243,16 @@ def _counted(per):
 
 def follow_up(session: Session, query: FollowUpQuery, now: datetime, by: str | None = None) -> dict:
     """The totals, and `rows` per month, therapist or discharge when `by` is given."""
+    _without_jit(session)
     per = _per_discharge(session, query, now)
-    total, f7, f30 = session.execute(_counted(per)).one()
-    report = _totals(total, int(f7), int(f30))
+    report = {}
     if by == "month":
         month = month_of(per.c.discharge_date)
         stmt = (select(month, func.count(), func.sum(per.c.f7), func.sum(per.c.f30))
                 .where(per.c.repeat == 0).group_by(month).order_by(month))
         report["rows"] = [{"month": m, **_totals(n, int(a), int(b))} for m, n, a, b in session.execute(stmt)]
+        # Every counted discharge is in one month: the totals are the months' sums (one pass).
+        report = {**_totals(*(sum(r[k] for r in report["rows"]) for k in _COUNTS)), **report}
     elif by == "therapist":
         stmt = (select(CareTeamMember.therapist_id, func.count(), func.sum(per.c.f7), func.sum(per.c.f30))
                 .join(CareTeamMember, CareTeamMember.patient_id == per.c.patient_id)
@@ -217,16 +261,31 @@ def follow_up(session: Session, query: FollowUpQuery, now: datetime, by: str | N
         report["rows"] = [{"therapist_id": t, **_totals(n, int(a), int(b))} for t, n, a, b in session.execute(stmt)]
     elif by == "discharge":
         stmt = select(per).order_by(per.c.discharge_date, per.c.id)
+        found = session.execute(stmt).all()
+        counted = [row for row in found if not row.repeat]
+        report = _totals(len(counted), sum(row.f7 for row in counted), sum(row.f30 for row in counted))
         report["rows"] = [{
             "discharge_id": row.id, "patient_id": row.patient_id, "date": as_date(row.discharge_date).isoformat(),
             "followed_up_7d": bool(row.f7), "followed_up_30d": bool(row.f30),
             "first_attended": (lambda d: d.isoformat() if d else None)(as_date(row.first_attended)),
             "reason": (lambda r: r.value if r else None)(reason(row)),
-        } for row in session.execute(stmt)]
+        } for row in found]
+    if "discharges" not in report:  # the totals on their own (a discharge under two therapists counts once)
+        total, f7, f30 = session.execute(_counted(per)).one()
+        report = {**_totals(total, int(f7), int(f30)), **report}
     return report
 
 
 # --- engagement ---------------------------------------------------------------------------------
+
+def _texts(*keys):
+    """Texts sent about each session (by `keys` of Message) and how many were delivered: one
+    aggregate joined to the sessions, not two counts per session."""
+    return (select(*keys, func.count().label("sent"),
+                   func.sum(case((Message.status == MessageStatus.DELIVERED, 1), else_=0)).label("delivered"))
+            .where(keys[0].is_not(None), Message.direction == Direction.OUT, Message.status.in_(SENT))
+            .group_by(*keys).subquery())
+
 
 def _units(first: date, last: date, now: datetime, visible: ColumnElement[bool] | None):
     """One row per patient's appointment or seat at a session started in range (patient's local days).
@@ -235,33 +294,46 @@ def _units(first: date, last: date, now: datetime, visible: ColumnElement[bool] 
     appointments and meetings (the clinic's cancellations) are left out.
     """
     start, end = _utc_day(first) - _MARGIN, min(_utc_day(last) + timedelta(days=1) + _MARGIN, now)
-    confirmed = exists().where(AppointmentEvent.appointment_id == Appointment.id,
-                               AppointmentEvent.status == AppointmentStatus.CONFIRMED)
-    appts = select(Appointment.patient_id.label("patient_id"), Appointment.start_dt.label("start_dt"),
-                   Appointment.status.label("status"), Appointment.therapist_id.label("therapist_id"),
-                   null().label("group_id"), Appointment.id.label("appointment_id"),
-                   null().label("occurrence_id"), case((confirmed, 1), else_=0).label("confirmed")).where(
-        Appointment.start_dt >= start, Appointment.start_dt < end, Appointment.start_dt <= now,
-        Appointment.status != AppointmentStatus.CANCELLED)
+    # Joined as one set: as `IN (subquery)` PostgreSQL scanned all confirmations once per
+    # session when their hash outgrew work_mem (20 minutes at 2,000,000 appointments).
+    confirmed = (select(AppointmentEvent.appointment_id).where(AppointmentEvent.status == AppointmentStatus.CONFIRMED)
+                 .group_by(AppointmentEvent.appointment_id).subquery("confirmed"))
+    appt_texts = _texts(Message.appointment_id)
+    appts = (select(Appointment.patient_id.label("patient_id"), Appointment.start_dt.label("start_dt"),
+                    Appointment.status.label("status"), Appointment.therapist_id.label("therapist_id"),
+                    null().label("group_id"),
+                    case((confirmed.c.appointment_id.is_not(None), 1), else_=0).label("confirmed"),
+                    appt_texts.c.sent.label("sent"), appt_texts.c.delivered.label("delivered"))
+             .outerjoin(confirmed, confirmed.c.appointment_id == Appointment.id)
+             .outerjoin(appt_texts, appt_texts.c.appointment_id == Appointment.id)
+             .where(Appointment.start_dt >= start, Appointment.start_dt < end, Appointment.start_dt <= now,
+                    Appointment.status != AppointmentStatus.CANCELLED))
+    in_range = and_(Occurrence.start_dt >= start, Occurrence.start_dt < end, Occurrence.start_dt <= now)
     live = and_(Enrollment.enrolled_at.is_not(None), Enrollment.enrolled_at <= Occurrence.start_dt,
                 or_(Enrollment.dropped_at.is_(None), Enrollment.dropped_at > Occurrence.start_dt))
     pairs = union(
         select(Enrollment.patient_id, Occurrence.id.label("occurrence_id"))
-        .join(Occurrence, Occurrence.group_id == Enrollment.group_id).where(live),
-        select(Attendance.patient_id, Attendance.occurrence_id)).subquery("pairs")
+        .join(Occurrence, Occurrence.group_id == Enrollment.group_id).where(live, in_range),
+        select(Attendance.patient_id, Attendance.occurrence_id)
+        .join(Occurrence, Occurrence.id == Attendance.occurrence_id).where(in_range)).subquery("pairs")
+    seat_texts = _texts(Message.occurrence_id, Message.patient_id)
     seats = (select(pairs.c.patient_id, Occurrence.start_dt, Attendance.status, GroupSeries.facilitator_id,
-                    Occurrence.group_id, null(), Occurrence.id,
-                    case((Attendance.confirmed_at.is_not(None), 1), else_=0))
+                    Occurrence.group_id, case((Attendance.confirmed_at.is_not(None), 1), else_=0),
+                    seat_texts.c.sent, seat_texts.c.delivered)
              .select_from(pairs)
              .join(Occurrence, Occurrence.id == pairs.c.occurrence_id)
              .join(GroupSeries, GroupSeries.id == Occurrence.group_id)
              .outerjoin(Attendance, and_(Attendance.occurrence_id == Occurrence.id,
                                          Attendance.patient_id == pairs.c.patient_id))
-             .where(Occurrence.start_dt >= start, Occurrence.start_dt < end, Occurrence.start_dt <= now,
-                    Occurrence.cancelled.is_(False)))
+             .outerjoin(seat_texts, and_(seat_texts.c.occurrence_id == Occurrence.id,
+                                         seat_texts.c.patient_id == pairs.c.patient_id))
+             .where(in_range, Occurrence.cancelled.is_(False)))
     units = appts.union_all(seats).subquery("units")
     day = local_date(units.c.start_dt, Patient.timezone)
-    keep = [day >= first, day <= last]
+    # Only sessions within a margin of either end need their local day (a zone's conversion per
+    # row is most of the work): every zone's day of the others is inside the range.
+    inside = and_(units.c.start_dt >= _utc_day(first) + _MARGIN, units.c.start_dt < _utc_day(last) - _MARGIN)
+    keep = [or_(inside, and_(day >= first, day <= last))]
     if visible is not None:
         keep.append(visible)
     return units, day, keep
@@ -270,15 +342,8 @@ def _units(first: date, last: date, now: datetime, visible: ColumnElement[bool] 
 def engagement(session: Session, first: date, last: date, now: datetime, by: str,
                visible: ColumnElement[bool] | None = None) -> dict:
     """`rows` per month (of the session's local date), therapist, or group (appointments: group null)."""
+    _without_jit(session)
     units, day, keep = _units(first, last, now, visible)
-    about = or_(and_(units.c.appointment_id.is_not(None), Message.appointment_id == units.c.appointment_id),
-                and_(units.c.occurrence_id.is_not(None), Message.occurrence_id == units.c.occurrence_id,
-                     Message.patient_id == units.c.patient_id))
-    texts = (select(func.count()).where(about, Message.direction == Direction.OUT, Message.status.in_(SENT))
-             .correlate(units).scalar_subquery())
-    delivered = (select(func.count()).where(about, Message.direction == Direction.OUT,
-                                            Message.status == MessageStatus.DELIVERED)
-                 .correlate(units).scalar_subquery())
     key = {"month": month_of(day), "therapist": units.c.therapist_id, "group": units.c.group_id}[by]
 
     def count_of(status) -> ColumnElement[int]:
@@ -286,8 +351,8 @@ def engagement(session: Session, first: date, last: date, now: datetime, by: str
 
     stmt = (select(key.label("key"), func.count(), count_of(AppointmentStatus.ATTENDED),
                    count_of(AppointmentStatus.NO_SHOW), count_of(AppointmentStatus.LATE_CANCELLED),
-                   func.coalesce(func.sum(units.c.confirmed), 0), func.coalesce(func.sum(texts), 0),
-                   func.coalesce(func.sum(delivered), 0))
+                   func.coalesce(func.sum(units.c.confirmed), 0), func.coalesce(func.sum(units.c.sent), 0),
+                   func.coalesce(func.sum(units.c.delivered), 0))
             .select_from(units).join(Patient, Patient.id == units.c.patient_id)
             .where(*keep).group_by(key).order_by(key))
     rows = []

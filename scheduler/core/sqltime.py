@@ -7,13 +7,15 @@ UTC text (core.timeutil.UTCDateTime).
 """
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, Integer, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
+
+from scheduler.models.types import UTCDateTime
 
 
 class local_date(FunctionElement):  # noqa: N801 (reads as the SQL function it compiles to)
@@ -22,6 +24,16 @@ class local_date(FunctionElement):  # noqa: N801 (reads as the SQL function it c
     type = Date()
     inherit_cache = True
     name = "local_date"
+
+
+class day_start(FunctionElement):  # noqa: N801
+    """The instant the local day `day + days` begins in a zone: `local_date(t, zone) >= day + days`
+    exactly when `t >= day_start(day, zone, days)`, so a range of local days is a range of
+    instants an index on the instant column can serve."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+    name = "day_start"
 
 
 class days_between(FunctionElement):  # noqa: N801
@@ -50,6 +62,18 @@ def _local_date_pg(element, compiler, **kw):
 def _local_date_sqlite(element, compiler, **kw):
     instant, zone = list(element.clauses)
     return f"local_date({compiler.process(instant, **kw)}, {compiler.process(zone, **kw)})"
+
+
+@compiles(day_start, "postgresql")
+def _day_start_pg(element, compiler, **kw):
+    day, zone, days = (compiler.process(c, **kw) for c in element.clauses)
+    return f"timezone({zone}, CAST(CAST({day} AS DATE) + {days} AS TIMESTAMP))"
+
+
+@compiles(day_start, "sqlite")
+def _day_start_sqlite(element, compiler, **kw):
+    day, zone, days = (compiler.process(c, **kw) for c in element.clauses)
+    return f"day_start({day}, {zone}, {days})"
 
 
 @compiles(days_between, "postgresql")
@@ -89,9 +113,22 @@ def _local_date(instant: str | None, zone: str | None) -> str | None:
         return moment.date().isoformat()
 
 
+@lru_cache(maxsize=65536)
+def _day_start(day: str | None, zone: str | None, days: int | None) -> str | None:
+    if day is None or zone is None or days is None:
+        return None
+    local = datetime.combine(date.fromisoformat(str(day)[:10]) + timedelta(days=days), time())
+    try:
+        moment = local.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    except (ValueError, KeyError):
+        moment = local.replace(tzinfo=UTC)
+    return moment.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")  # as instants are stored
+
+
 def register_sqlite(dbapi_conn) -> None:
-    """Give a SQLite connection `local_date(instant, zone)`."""
+    """Give a SQLite connection `local_date(instant, zone)` and `day_start(day, zone, days)`."""
     dbapi_conn.create_function("local_date", 2, _local_date, deterministic=True)
+    dbapi_conn.create_function("day_start", 3, _day_start, deterministic=True)
 
 
 def as_date(value) -> date | None:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Integer,
     String,
     Time,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -92,6 +93,9 @@ class Appointment(db.Model):
         Index("ix_appointments_therapist_start", "therapist_id", "start_dt"),
         Index("ix_appointments_patient_start", "patient_id", "start_dt"),
         Index("ix_appointments_series", "series_id"),
+        # The follow-up report's probe for a discharge's first attended session (migration 0017).
+        Index("ix_appointments_attended", "patient_id", "start_dt",
+              sqlite_where=text("status = 'attended'"), postgresql_where=text("status = 'attended'")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     therapist_id: Mapped[int] = mapped_column(ForeignKey("therapists.id"))

@@ -27,7 +27,11 @@ class Patient(db.Model):
     """A discharged person who may receive texts when they consented."""
 
     __tablename__ = "patients"
-    __table_args__ = (CheckConstraint(sql_in("language", LANGUAGES), name="language"),)
+    __table_args__ = (
+        CheckConstraint(sql_in("language", LANGUAGES), name="language"),
+        # PostgreSQL also has trigram (pg_trgm) indexes on lower(name) and phone for the search's
+        # `LIKE '%q%'`: migration 0017 alone, as SQLite cannot hold them (tests/models/test_schema.py).
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str] = mapped_column(String(20), unique=True)  # E.164; inbound texts map to one patient
