@@ -16,7 +16,7 @@ from tests.support.browser import assert_accessible
 pytestmark = pytest.mark.browser
 
 
-def test_record_a_discharge_and_book_the_first_session(signed_in, live_app):
+def test_record_a_discharge_and_book_the_first_session(signed_in, live_app, shot):
     with live_app.app_context():
         t = Therapist(name="Tess Care", email="tess@clinic.test", timezone="America/New_York", created_at=NOW)
         t.rules.extend(AvailabilityRule(weekday=d, start_time=time(9), end_time=time(17)) for d in range(7))
@@ -35,6 +35,7 @@ def test_record_a_discharge_and_book_the_first_session(signed_in, live_app):
     first = page.get_by_role("button", name=re.compile(r"^Book first session with Tess Care, ")).first
     label = first.inner_text()
     assert_accessible(page, "patient page with first-session offers")
+    shot(page, "patient-aftercare")
     first.click()
     expect(page.get_by_text(re.compile(r"^First session booked: "))).to_be_visible()
     expect(page.get_by_role("button", name=re.compile("^Book first session"))).to_have_count(0)

@@ -31,7 +31,7 @@ def live_app(sqlite_template, tmp_path):
         db.engine.dispose()
 
 
-def test_send_c_then_stop_as_the_patient(signed_in, live_app):
+def test_send_c_then_stop_as_the_patient(signed_in, live_app, shot):
     with live_app.app_context():
         t = Therapist(name="Tess Care", email="tess@clinic.test", timezone=NY, created_at=NOW)
         t.rules.extend(AvailabilityRule(weekday=d, start_time=time(9), end_time=time(17)) for d in range(7))
@@ -53,6 +53,7 @@ def test_send_c_then_stop_as_the_patient(signed_in, live_app):
     messages = page.get_by_role("region", name="Messages")
     expect(messages.get_by_role("row").filter(has_text="(simulated)")).to_have_count(2)
     expect(page.get_by_role("region", name="Upcoming sessions").get_by_text("Confirmed")).to_be_visible()
+    shot(page, "try-a-reply")
 
     page.get_by_label("Reply", exact=True).fill("")
     page.get_by_role("button", name="Send as patient").click()  # `required`: the browser keeps it here

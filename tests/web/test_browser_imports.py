@@ -21,7 +21,7 @@ def _patients(app) -> int:
         return db.session.scalar(select(func.count()).select_from(Patient))
 
 
-def test_check_only_then_import_the_same_file(signed_in, live_app, tmp_path):
+def test_check_only_then_import_the_same_file(signed_in, live_app, tmp_path, shot):
     path = tmp_path / "discharges.csv"
     path.write_bytes(FILE)
     page = signed_in("coordinator")
@@ -37,6 +37,7 @@ def test_check_only_then_import_the_same_file(signed_in, live_app, tmp_path):
     expect(report).to_contain_text("phone belongs to another patient")
     assert _patients(live_app) == 0
     assert_accessible(page, "imports page after Check only")
+    shot(page, "imports-check")
     # Import the same file: nothing chosen again.
     page.get_by_role("button", name="Import").click()
     expect(page.get_by_role("heading", name="Import: Imported")).to_be_visible(timeout=20_000)

@@ -40,7 +40,7 @@ def clinic(live_app):
         return {"therapist": t.id, "alex": people[0].id}
 
 
-def test_book_weekly_sessions_from_a_free_slot(live_app, clinic, signed_in):
+def test_book_weekly_sessions_from_a_free_slot(live_app, clinic, signed_in, shot):
     page = signed_in("therapist", clinic["therapist"])
     page.goto(f"/calendar?week={MON.isoformat()}")
     page.get_by_role("button", name=f"Book {LABEL}, 2:00 PM", exact=True).click()
@@ -56,6 +56,7 @@ def test_book_weekly_sessions_from_a_free_slot(live_app, clinic, signed_in):
     week3 = MON + timedelta(weeks=2)
     clash.get_by_text(f"Week 3, {week3:%a %b} {week3.day} at 2:00 PM: the therapist already has a session then").wait_for()
     assert_accessible(page, "booking dialog listing clashes")
+    shot(page, "booking-weekly-clash")
     with live_app.app_context():
         assert db.session.query(Appointment).filter_by(patient_id=clinic["alex"]).count() == 0
     assert dialog.get_by_label("Repeat weekly").is_checked()  # what was typed is kept
