@@ -36,3 +36,24 @@ def screenshot(page, name: str, tmp_path: Path | None = None) -> Path:
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def dana_and_two_patients(session, now):
+    """The browser tests' clinic: Dana Reyes (Mon-Fri 9-5, New York) with Alex Morgan and Jordan
+    Price on her care team (a coordinator put them there; a booking alone grants a therapist nothing)."""
+    from datetime import time
+
+    from scheduler.models import AvailabilityRule, Patient, Therapist
+    from scheduler.scheduling import care_teams
+    from tests.support import NOW
+
+    therapist = Therapist(name="Dana Reyes", email="dana@clinic.test", timezone="America/New_York", created_at=NOW)
+    therapist.rules = [AvailabilityRule(weekday=day, start_time=time(9), end_time=time(17)) for day in range(5)]
+    people = [Patient(name=name, phone=phone, timezone="America/New_York", language="en",
+                      sms_consent=True, consent_at=NOW, consent_source="test", created_at=NOW)
+              for name, phone in (("Alex Morgan", "+12015550101"), ("Jordan Price", "+12015550102"))]
+    session.add_all([therapist, *people])
+    session.commit()
+    for person in people:
+        care_teams.add(session, person.id, [therapist.id], now, None)
+    return therapist, people

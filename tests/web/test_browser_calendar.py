@@ -9,10 +9,10 @@ import pytest
 from scheduler.core import clock
 from scheduler.core.settings import current
 from scheduler.extensions import db
-from scheduler.models import Appointment, AvailabilityRule, Patient, Therapist
-from scheduler.scheduling import appointments, care_teams
+from scheduler.models import Appointment, AvailabilityRule, Therapist
+from scheduler.scheduling import appointments
 from tests.support import NOW, next_monday, ny
-from tests.support.browser import assert_accessible
+from tests.support.browser import assert_accessible, dana_and_two_patients
 
 pytestmark = pytest.mark.browser
 
@@ -24,19 +24,8 @@ WED_LABEL = f"{WED:%a %b} {WED.day}"
 @pytest.fixture
 def clinic(live_app):
     """A therapist (Mon-Fri 9-5) with two patients, one already booked on Wednesday at 10."""
-    from datetime import time
     with live_app.app_context():
-        t = Therapist(name="Dana Reyes", email="dana@clinic.test", timezone="America/New_York", created_at=NOW)
-        for day in range(5):
-            t.rules.append(AvailabilityRule(weekday=day, start_time=time(9), end_time=time(17)))
-        people = [Patient(name=name, phone=phone, timezone="America/New_York", language="en",
-                          sms_consent=True, consent_at=NOW, consent_source="test", created_at=NOW)
-                  for name, phone in (("Alex Morgan", "+12015550101"), ("Jordan Price", "+12015550102"))]
-        db.session.add_all([t, *people])
-        db.session.commit()
-        # A coordinator put both on Dana's care team (a booking alone grants a therapist nothing).
-        for person in people:
-            care_teams.add(db.session, person.id, [t.id], clock.now(), None)
+        t, people = dana_and_two_patients(db.session, clock.now())
         appt = appointments.book(db.session, t.id, people[0].id, ny(WED, 10), 50, clock.now(), settings=current())
         db.session.commit()
         return {"therapist": t.id, "alex": people[0].id, "jordan": people[1].id, "appt": appt.id}

@@ -4,17 +4,17 @@ the availability preview, the day at a glance and its printed day, and every mai
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from scheduler.core import clock
 from scheduler.core.settings import current
 from scheduler.extensions import db
-from scheduler.models import Appointment, AvailabilityRule, GroupSeries, Message, Patient, Task, Therapist
-from scheduler.scheduling import appointments, care_teams
-from tests.support import NOW, add_group, next_monday, ny
-from tests.support.browser import assert_accessible
+from scheduler.models import Appointment, GroupSeries, Message, Task
+from scheduler.scheduling import appointments
+from tests.support import add_group, next_monday, ny
+from tests.support.browser import assert_accessible, dana_and_two_patients
 
 pytestmark = pytest.mark.browser
 
@@ -29,15 +29,7 @@ def clinic(live_app):
     """Dana (Mon-Fri 9-5) with Alex's Wednesday 10 AM cancelled, Jordan at 11, a session under way
     now (attendance to take), a group in Room 4B, an open task and a failed text."""
     with live_app.app_context():
-        t = Therapist(name="Dana Reyes", email="dana@clinic.test", timezone="America/New_York", created_at=NOW)
-        t.rules = [AvailabilityRule(weekday=d, start_time=time(9), end_time=time(17)) for d in range(5)]
-        people = [Patient(name=name, phone=phone, timezone="America/New_York", language="en",
-                          sms_consent=True, consent_at=NOW, consent_source="test", created_at=NOW)
-                  for name, phone in (("Alex Morgan", "+12015550101"), ("Jordan Price", "+12015550102"))]
-        db.session.add_all([t, *people])
-        db.session.commit()
-        for person in people:
-            care_teams.add(db.session, person.id, [t.id], clock.now(), None)
+        t, people = dana_and_two_patients(db.session, clock.now())
         cancelled = appointments.book(db.session, t.id, people[0].id, ny(WED, 10), 50, clock.now(), settings=current())
         appointments.cancel(db.session, cancelled.id, clock.now(), "travelling", settings=current())
         kept = appointments.book(db.session, t.id, people[1].id, ny(WED, 11), 50, clock.now(), settings=current())

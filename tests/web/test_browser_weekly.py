@@ -2,17 +2,17 @@
 before anything is booked, then the series booked all at once."""
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import timedelta
 
 import pytest
 
 from scheduler.core import clock
 from scheduler.core.settings import current
 from scheduler.extensions import db
-from scheduler.models import Appointment, AvailabilityRule, Patient, Therapist
-from scheduler.scheduling import appointments, care_teams
-from tests.support import NOW, next_monday, ny
-from tests.support.browser import assert_accessible
+from scheduler.models import Appointment
+from scheduler.scheduling import appointments
+from tests.support import next_monday, ny
+from tests.support.browser import assert_accessible, dana_and_two_patients
 
 pytestmark = pytest.mark.browser
 
@@ -24,16 +24,7 @@ LABEL = f"{MON:%a %b} {MON.day}"
 def clinic(live_app):
     """Dana (Mon-Fri 9-5) with Alex and Jordan on her care team; Jordan has Monday 2 PM in week 3."""
     with live_app.app_context():
-        t = Therapist(name="Dana Reyes", email="dana@clinic.test", timezone="America/New_York", created_at=NOW)
-        for day in range(5):
-            t.rules.append(AvailabilityRule(weekday=day, start_time=time(9), end_time=time(17)))
-        people = [Patient(name=name, phone=phone, timezone="America/New_York", language="en",
-                          sms_consent=True, consent_at=NOW, consent_source="test", created_at=NOW)
-                  for name, phone in (("Alex Morgan", "+12015550101"), ("Jordan Price", "+12015550102"))]
-        db.session.add_all([t, *people])
-        db.session.commit()
-        for person in people:
-            care_teams.add(db.session, person.id, [t.id], clock.now(), None)
+        t, people = dana_and_two_patients(db.session, clock.now())
         appointments.book(db.session, t.id, people[1].id, ny(MON + timedelta(weeks=2), 14), 50, clock.now(),
                           settings=current())
         db.session.commit()
