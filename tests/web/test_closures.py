@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from scheduler.extensions import db
 from scheduler.models import AuditEvent, ClinicClosure, GroupSeries
 from tests.support import NY, at, next_monday
-from tests.web.test_groups import group_id_of, new_group
 
 
 def add(client, day: str, note: str = "Christmas Day", form_id: str = "c1"):
@@ -87,6 +86,9 @@ def test_the_preview_warns_about_a_closed_day_and_the_group_can_still_be_created
     page = staff.coordinator.post("/groups/new", data={
         "first_meeting": at(day, 18), "timezone": NY, "meetings": "4", "action": "preview"})
     assert "the clinic is closed (Staff training)" in page.get_data(as_text=True)
-    group_id_of(new_group(staff.coordinator, staff.therapist_id))
+    created = staff.coordinator.post("/groups/new", data={
+        "title": "Evening circle", "facilitator": str(staff.therapist_id), "capacity": "2",
+        "first_meeting": at(day, 18), "duration": "60", "timezone": NY, "meetings": "4", "form_id": "g1"})
+    assert created.status_code == 302 and re.search(r"/groups/\d+$", created.location)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(GroupSeries)) == 1
