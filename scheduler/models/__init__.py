@@ -10,6 +10,7 @@ from scheduler.models.calendar import (
     AvailabilityRule,
     Therapist,
 )
+from scheduler.models.closures import ClinicClosure
 from scheduler.models.enums import (
     ACTIVE_APPOINTMENT_STATUSES,
     APPOINTMENT_STATUSES,
@@ -46,8 +47,8 @@ __all__ = [
     "AppointmentStatus", "Direction", "EnrollmentStatus", "FeedMode", "FollowUpReason", "Language", "MessageKind",
     "MessageStatus", "Role", "SkipReason", "TaskKind",
     "ApiToken", "Appointment", "AppointmentEvent", "AppointmentSeries", "Attendance", "AuditEvent",
-    "AvailabilityException", "AvailabilityRule", "CalendarFeed", "CareTeamMember", "ClinicOption", "Discharge",
-    "DischargeImport", "EarlyStatus", "Enrollment",
+    "AvailabilityException", "AvailabilityRule", "CalendarFeed", "CareTeamMember", "ClinicClosure", "ClinicOption",
+    "Discharge", "DischargeImport", "EarlyStatus", "Enrollment",
     "FormSubmission", "GroupSeries", "Message", "Occurrence", "OptedOutNumber", "Patient", "SeenSignature",
     "StaffSession", "Task", "TextTemplate", "Therapist", "User", "Worker",
 ]

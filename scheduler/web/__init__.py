@@ -104,6 +104,7 @@ def register_routes() -> None:
         auth,
         availability,
         calendar,
+        closures,
         demo_replies,
         grid,
         groups,

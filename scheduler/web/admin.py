@@ -1,4 +1,5 @@
-"""`/admin` (admins only): staff users and roles, API tokens, text templates, clinic settings.
+"""`/admin` (admins only): staff users and roles, API tokens, text templates, clinic settings
+(closed days: web/closures.py).
 
 Settings come from the environment and are shown read-only, never the secrets (auth token,
 secret key, a database password). A new API token is shown once, on the answer to its post.
@@ -14,7 +15,7 @@ from scheduler.errors import Conflict, Invalid, NotFound
 from scheduler.extensions import db
 from scheduler.messaging import sms, templates, texts
 from scheduler.models import ROLES, FeedMode, Language, Role
-from scheduler.scheduling import feeds, therapists
+from scheduler.scheduling import closures, feeds, therapists
 from scheduler.web import bp, confirm, roles, user
 from scheduler.web.forms import FormState, parse_id
 from scheduler.web.helpers import clinic_zone, new_form_id, when
@@ -57,7 +58,8 @@ def _settings() -> list[tuple[str, str]]:
 
 
 def _page(new_user: FormState | None = None, user_forms: dict[int, FormState] | None = None,
-          token: tuple[str, str] | None = None, feed_form: FormState | None = None, status: int = 200):
+          token: tuple[str, str] | None = None, feed_form: FormState | None = None,
+          closure_form: FormState | None = None, status: int = 200):
     """The admin page; `user_forms` holds a refused per-user form, `token` a token shown once."""
     users = staff.users(db.session)
     names = therapists.names(db.session)
@@ -73,7 +75,8 @@ def _page(new_user: FormState | None = None, user_forms: dict[int, FormState] | 
         user_forms=user_forms or {}, token=token, token_form_id=new_form_id(), wording=wording,
         kind_labels=KIND_LABELS, language_labels=LANGUAGE_LABELS, settings=_settings(), me=user(),
         current_feed_mode=mode, feed_form=feed_form or FormState({"calendar_feeds": mode.value}),
-        feed_choices=[(mode.value, LABELS[FeedMode][mode]) for mode in FeedMode])
+        feed_choices=[(mode.value, LABELS[FeedMode][mode]) for mode in FeedMode],
+        closures=closures.listed(db.session), closure_form=closure_form or FormState({"form_id": new_form_id()}))
     audit.commit(db.session, "read", "admin", None, now())
     return html, status
 

@@ -14,7 +14,7 @@ from scheduler.core.clock import now
 from scheduler.extensions import db
 from scheduler.messaging import notices
 from scheduler.models import ATTENDANCE_STATUSES, EnrollmentStatus, GroupSeries, Occurrence, Patient
-from scheduler.scheduling import group_changes, groups, patients, roster, therapists
+from scheduler.scheduling import closures, group_changes, groups, patients, roster, therapists
 from scheduler.scheduling.limits import MAX_MEETINGS
 from scheduler.schemas.pages import GroupEdit, GroupPreview
 from scheduler.web import bp, confirm, roles, user
@@ -96,7 +96,8 @@ def _series_input(state: FormState) -> dict:
 
 def _preview(state: FormState) -> tuple[list[str], str | None, str | None]:
     """The first meetings' local times for what is typed so far, or why there is none yet; and a
-    warning when the first is already past (the clinic keeps no closed days to warn about)."""
+    warning when the first is already past, or when meetings fall on days the clinic marked closed
+    (only a warning: a group may still meet then, or have those meetings cancelled)."""
     probe = FormState(state.data)
     meetings = parse_int(probe, "meetings", 1, MAX_MEETINGS) or 1
     body = parse_into(probe, GroupPreview, {"start": probe.get("first_meeting").strip(),
@@ -104,15 +105,25 @@ def _preview(state: FormState) -> tuple[list[str], str | None, str | None]:
     if body is None:
         return [], "Enter the first meeting and a time zone to see the meetings.", None
     local = groups.wall_time(body.start, body.timezone)
-    starts = group_changes.preview(local, body.timezone, group_changes.weekly_rule(body.meetings))
+    every = group_changes.preview(local, body.timezone, group_changes.weekly_rule(body.meetings),
+                                  limit=max(body.meetings, groups.SHOWN_OCCURRENCES))
+    starts = every[:groups.SHOWN_OCCURRENCES]
+    closed = closures.on_days(db.session, [s.date() for s in every])
     clock = now()
     shown = [f"{s:%a %b} {s.day}, {s:%Y}: {s.hour % 12 or 12}:{s:%M} {'AM' if s.hour < 12 else 'PM'} {s:%Z}"
-             + (" (in the past)" if s <= clock else "") for s in starts]
+             + (" (in the past)" if s <= clock else "")
+             + (f" — the clinic is closed ({closed[s.date()]})" if s.date() in closed else "") for s in starts]
     past = sum(s <= clock for s in starts)
-    warning = (f"{'The first meeting is' if past == 1 else f'{past} of these meetings are'} in the past: "
-               "a group starts from now on. Choose a later first meeting." if past else None)
+    warnings = [f"{'The first meeting is' if past == 1 else f'{past} of these meetings are'} in the past: "
+                "a group starts from now on. Choose a later first meeting."] if past else []
+    on_closed = [f"{s:%a %b} {s.day} — the clinic is closed ({closed[s.date()]})"
+                 for s in every if s.date() in closed]
+    if on_closed:
+        warnings.append("; ".join(on_closed) + ". This is a warning only: you can still create the group, "
+                        "and cancel those meetings on its page once it exists.")
     more = body.meetings - len(shown)
-    return shown, (f"and {more} more, weekly at the same local time" if more > 0 else None), warning
+    note = f"and {more} more, weekly at the same local time" if more > 0 else None
+    return shown, note, " ".join(warnings) or None
 
 
 def _render_form(state: FormState, group: GroupSeries | None = None, status: int = 200):

@@ -125,7 +125,7 @@ def _harvest(pages: Pages, paths: list[str]) -> tuple[list, set[str]]:
 def test_no_bad_input_gives_a_500(app, make_therapist, make_patient, api):
     w = _world(app, make_therapist, make_patient, api)
     ids = {"therapist_id": w["therapist"], "patient_id": w["patient"], "appointment_id": w["appointment"],
-           "group_id": w["group"], "user_id": 1, "token_id": 1, "task_id": 1, "kind": "reminder", "discharge_id": w["discharge"],
+           "group_id": w["group"], "user_id": 1, "token_id": 1, "task_id": 1, "closure_id": 1, "kind": "reminder", "discharge_id": w["discharge"],
            "language": "en"}
     with app.app_context():
         from scheduler.models import Occurrence
