@@ -1,7 +1,7 @@
 """clinic_closures: days the clinic is closed, kept on /admin; the new-group preview warns about them
 
 Revision ID: 0021_closed_days
-Revises: 0018_user_names
+Revises: 0017_report_indexes
 
 """
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ import scheduler.models.types
 
 
 revision = '0021_closed_days'
-down_revision = '0018_user_names'
+down_revision = '0017_report_indexes'
 branch_labels = None
 depends_on = None
 
