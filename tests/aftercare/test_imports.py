@@ -46,7 +46,7 @@ ROWS = [
     ("=1+2,Jo Formula,America/New_York,2026-02-24,,,,",
      "refused: phone: must be a phone number, e.g. +1 201 555 0123"),
     ("2015550111,Kim Zone,Eastern,2026-02-24,,,,",
-     "refused: timezone: must be an IANA time zone such as America/New_York"),
+     "refused: timezone: must be a time zone from the list, such as America/New_York"),
     ("2015550112,Lee Plan,America/New_York,2026-02-24,,,0,", "refused: plan_days: must be at least 1"),
     ("2015550113,Mo Consent,America/New_York,2026-02-24,maybe,,,",
      "refused: sms_consent: must be true, false, yes, no, 1 or 0"),

@@ -79,11 +79,11 @@ def test_cancel_says_when_nobody_is_texted(app, staff, make_patient):
 
 def test_cancel_in_the_dialog_and_a_refusal_there(app, staff, make_patient):
     appt = _book(app, staff.therapist_id, make_patient(name="Alex Morgan"))
-    html = staff.therapist.post(f"/appointments/{appt}/cancel", {"reason": "x", "scope": "this"},
+    html = staff.therapist.post(f"/appointments/{appt}/cancel", {"reason": "x", "scope": "later"},
                                 headers=HTMX).get_data(as_text=True)
     assert "<html" not in html and '<h2 id="dialog-title">Cancel this appointment?</h2>' in html
     assert "data-close-dialog autofocus>Keep the appointment</button>" in html
-    assert 'name="scope" value="this"' in html  # whatever the form posts is carried to the confirmation
+    assert 'name="scope" value="later"' in html  # whatever the form posts is carried to the confirmation
     refused = staff.therapist.post(f"/appointments/{appt}/cancel", {"reason": "x" * 501}, headers=HTMX)
     html = refused.get_data(as_text=True)
     assert refused.status_code == 200 and "Not done" in html and "Reason must be at most 500 characters" in html

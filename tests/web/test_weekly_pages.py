@@ -33,7 +33,8 @@ def _starts(app, patient):
 
 def _discharge(app, patient, plan_days):
     with app.app_context():
-        plans.record(db.session, patient, clock.now().date(), clock.now(), plan_days=plan_days)
+        # Yesterday by UTC is never after today in the patient's zone (New York), whatever the hour.
+        plans.record(db.session, patient, clock.now().date() - timedelta(days=1), clock.now(), plan_days=plan_days)
         db.session.commit()
 
 
@@ -99,11 +100,12 @@ def test_cancel_offers_this_one_or_this_and_later(app, staff, patient):
     assert 'name="scope" value="one" checked> This one' in html and "This and later (3 weekly sessions" in html
     assert 'name="scope"' not in staff.coordinator.text(f"/appointments/{ids[3]}")  # the last: nothing later
     page = f"/appointments/{ids[1]}"
-    response = staff.coordinator.post(f"{page}/cancel", {"reason": "moving", "scope": "later"})
+    response = staff.coordinator.post(f"{page}/cancel", {"reason": "moving", "scope": "later", "confirm": "yes"})
     assert response.status_code == 302
     assert "This and the later weekly sessions are cancelled" in staff.coordinator.text(response.location)
     with app.app_context():
         assert [db.session.get(Appointment, i).status for i in ids] == ["scheduled", "cancelled", "cancelled",
                                                                          "cancelled"]
-    response = staff.coordinator.post(f"/appointments/{ids[0]}/cancel", {"reason": ""})  # no scope: this one
+    response = staff.coordinator.post(f"/appointments/{ids[0]}/cancel",
+                                      {"reason": "", "confirm": "yes"})  # no scope: this one
     assert response.status_code == 302
