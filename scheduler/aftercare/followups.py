@@ -28,7 +28,6 @@ from scheduler.models import Discharge, Patient, Task, TaskKind
 
 LOOKBACK = timedelta(days=14)
 MAX_PLAN = timedelta(days=366)
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class Raised:
 
 
 def _day(d: date) -> str:
-    return f"{_MONTHS[d.month - 1]} {d.day}"
+    return f"{d:%b} {d.day}"
 
 
 def _local(v: Visit, tz: str) -> date:

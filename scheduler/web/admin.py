@@ -57,9 +57,9 @@ def _settings() -> list[tuple[str, str]]:
     return rows
 
 
-def _page(new_user: FormState | None = None, user_forms: dict[int, FormState] | None = None,
-          token: tuple[str, str] | None = None, feed_form: FormState | None = None,
-          closure_form: FormState | None = None, status: int = 200):
+def page(new_user: FormState | None = None, user_forms: dict[int, FormState] | None = None,
+         token: tuple[str, str] | None = None, feed_form: FormState | None = None,
+         closure_form: FormState | None = None, status: int = 200):
     """The admin page; `user_forms` holds a refused per-user form, `token` a token shown once."""
     users = staff.users(db.session)
     names = therapists.names(db.session)
@@ -84,7 +84,7 @@ def _page(new_user: FormState | None = None, user_forms: dict[int, FormState] | 
 @bp.get("/admin")
 @roles(Role.ADMIN)
 def admin():
-    return _page()
+    return page()
 
 
 # --- staff users ----------------------------------------------------------------------------
@@ -112,7 +112,7 @@ def admin_user_create():
         created = auth.create_user(db.session, email, role, clock, therapist_id=linked, name=name)
         auth.set_password(db.session, created, state.get("password"))  # the password rule lives there
         return Done(url_for("web.admin") + "#users", ("create", "user", created.id), also=also)
-    return submit(state, act, lambda state, status: _page(new_user=state, status=status), once_only=True,
+    return submit(state, act, lambda state, status: page(new_user=state, status=status), once_only=True,
                   missing=("therapist", "must be one of the therapists listed"))
 
 
@@ -146,7 +146,7 @@ def _user_action(user_id: int, change, question=None, done=None):
                     flash=done(target, result) if done else None)
 
     def refused(state, status):
-        return _page(user_forms={user_id: state}, status=status)
+        return page(user_forms={user_id: state}, status=status)
     return submit(state, act, confirm.refused(refused) if preview else refused, preview=preview)
 
 
@@ -211,7 +211,7 @@ def admin_calendar_feeds():
         feeds.set_mode(db.session, state.get("calendar_feeds"), clock, user().id)
         return Done(url_for("web.admin") + "#feeds", ("update", "clinic_option", None),
                     flash="Calendar feeds setting saved.")
-    return submit(state, act, lambda state, status: _page(feed_form=state, status=status))
+    return submit(state, act, lambda state, status: page(feed_form=state, status=status))
 
 
 # --- API tokens -----------------------------------------------------------------------------
@@ -233,7 +233,7 @@ def admin_token_create():
             raise Invalid({"user": "choose an active user"})
         token, email = auth.issue_token(db.session, holder, clock), holder.email
         return Done(url_for("web.admin") + "#tokens", ("create", "api_token", holder.id),
-                    answer=lambda: _page(token=(email, token)))
+                    answer=lambda: page(token=(email, token)))
     # Only a tampered form names no active user: back to the list, as before.
     return submit(state, act, lambda state, status: redirect(url_for("web.admin") + "#tokens"), once_only=True)
 

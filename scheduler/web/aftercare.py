@@ -144,7 +144,7 @@ def discharge_record(patient_id: int):
     def act(clock):
         discharge, created = plans.record(db.session, patient_id, values["date"], clock,
                                           **{k: values[k] for k in PLAN_FIELDS}, field="date")
-        return Done(url_for("web.patient_page", patient_id=patient_id) + "#aftercare",
+        return Done(_aftercare(patient_id),
                     ("create" if created else "read", "discharge", discharge.id),
                     flash="Discharge recorded." if created else "That discharge was already recorded.")
     return submit(state, act, lambda state, status: _plan_form(state, patient, status=status))
@@ -163,30 +163,36 @@ def discharge_edit(patient_id: int, discharge_id: int):
 @roles(*access.STAFF)
 def discharge_update(patient_id: int, discharge_id: int):
     """Change the date or the plan; a field left empty keeps its value."""
-    d = _discharge(patient_id, discharge_id)
     state = FormState(request.form, ALIASES)
     changes = _plan_input(state, schemas.DischargeUpdate)
-
-    def act(clock):
-        plans.update(db.session, discharge_id, changes, clock)
-        return Done(url_for("web.patient_page", patient_id=patient_id) + "#aftercare",
-                    ("update", "discharge", discharge_id), flash="Plan saved.")
-    return submit(state, act, lambda state, status: _plan_form(state, _patient(patient_id), d, status))
+    return submit(state, *_plan_change(patient_id, discharge_id, "update", "Plan saved.",
+                                       lambda clock: plans.update(db.session, discharge_id, changes, clock)))
 
 
 @bp.post("/patients/<id:patient_id>/discharges/<id:discharge_id>/end")
 @roles(*access.STAFF)
 def discharge_end(patient_id: int, discharge_id: int):
     """End the plan with a reason: it raises no task and sends no text from now on."""
-    d = _discharge(patient_id, discharge_id)
     state = FormState(request.form)
     body = parse_into(state, schemas.PlanEnd, {"reason": state.get("reason")})
+    return submit(state, *_plan_change(patient_id, discharge_id, "end", "Plan ended.",
+                                       lambda clock: plans.end(db.session, discharge_id, body.reason, clock)))
+
+
+def _plan_change(patient_id: int, discharge_id: int, action: str, flash: str, change):
+    """submit()'s act and refusal for `change(clock)` to a discharge this user may see: done, back
+    to the Aftercare section; refused, its plan's form with the messages."""
+    d = _discharge(patient_id, discharge_id)
 
     def act(clock):
-        plans.end(db.session, discharge_id, body.reason, clock)
-        return Done(url_for("web.patient_page", patient_id=patient_id) + "#aftercare",
-                    ("end", "discharge", discharge_id), flash="Plan ended.")
-    return submit(state, act, lambda state, status: _plan_form(state, _patient(patient_id), d, status))
+        change(clock)
+        return Done(_aftercare(patient_id), (action, "discharge", discharge_id), flash=flash)
+    return act, lambda state, status: _plan_form(state, _patient(patient_id), d, status)
+
+
+def _aftercare(patient_id: int) -> str:
+    """The patient's page at its Aftercare section, where every change here lands."""
+    return url_for("web.patient_page", patient_id=patient_id) + "#aftercare"
 
 
 # --- the first session ----------------------------------------------------------------------
@@ -208,7 +214,7 @@ def first_session(patient_id: int, discharge_id: int):
         appt = appointments.book(db.session, therapist_id, patient_id, body.start, body.duration_minutes,
                                  clock, user().id, settings=settings.current())
         start = appt.start_dt.astimezone(timeutil.zone(patients.get_patient(db.session, patient_id).timezone))
-        return Done(url_for("web.patient_page", patient_id=patient_id) + "#aftercare",
+        return Done(_aftercare(patient_id),
                     ("create", "appointment", appt.id),
                     flash=f"First session booked: {day_label(start.date())} at {clock_label(start)}.")
     return submit(state, act, not_done, missing=("", "That slot is no longer free."))
@@ -229,6 +235,6 @@ def first_group(patient_id: int, discharge_id: int):
         if group_id not in offered:
             raise Conflict("That group has no free seat on offer now.")
         enrollment = roster.enroll(db.session, group_id, patient_id, clock, settings=settings.current())
-        return Done(url_for("web.patient_page", patient_id=patient_id) + "#aftercare",
+        return Done(_aftercare(patient_id),
                     ("create", "enrollment", enrollment.id), flash="Enrolled in the group.")
     return submit(state, act, not_done, missing=("", "That group is gone."))

@@ -1,16 +1,15 @@
 """`/admin` (admins only): the clinic's closed days, which the new-group preview warns about."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask import request, url_for
 
 from scheduler.extensions import db
 from scheduler.models import Role
 from scheduler.scheduling import closures
 from scheduler.web import bp, roles, user
-from scheduler.web.admin import _page
+from scheduler.web.admin import page
 from scheduler.web.forms import FormState
+from scheduler.web.helpers import day
 from scheduler.web.posts import Done, not_done, submit
 
 
@@ -23,8 +22,8 @@ def admin_closure_add():
     def act(clock):
         row = closures.add(db.session, state.get("date"), state.get("note"), clock, user().id)
         return Done(url_for("web.admin") + "#closures", ("create", "clinic_closure", row.id),
-                    flash=f"{_day(row.closed_on)} is marked closed ({row.note}).")
-    return submit(state, act, lambda state, status: _page(closure_form=state, status=status), once_only=True)
+                    flash=f"{day(row.closed_on)} is marked closed ({row.note}).")
+    return submit(state, act, lambda state, status: page(closure_form=state, status=status), once_only=True)
 
 
 @bp.post("/admin/closures/<id:closure_id>/remove")
@@ -33,9 +32,5 @@ def admin_closure_remove(closure_id: int):
     def act(clock):
         row = closures.remove(db.session, closure_id)
         return Done(url_for("web.admin") + "#closures", ("delete", "clinic_closure", closure_id),
-                    flash=f"{_day(row.closed_on)} is no longer marked closed.")
+                    flash=f"{day(row.closed_on)} is no longer marked closed.")
     return submit(FormState(request.form), act, not_done)
-
-
-def _day(day: date) -> str:
-    return f"{day:%a %b} {day.day}, {day:%Y}"

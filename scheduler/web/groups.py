@@ -19,7 +19,8 @@ from scheduler.scheduling.limits import MAX_MEETINGS
 from scheduler.schemas.pages import GroupEdit, GroupPreview
 from scheduler.web import bp, confirm, roles, user
 from scheduler.web.forms import FormState, parse_int, parse_into, record_id, require_id
-from scheduler.web.helpers import clinic_zone, new_form_id, when
+from scheduler.web.grid import clock as clock_label, day_label
+from scheduler.web.helpers import clinic_zone, day, new_form_id, when
 from scheduler.web.labels import ATTENDANCE_ACTIONS
 from scheduler.web.posts import Done, go, not_done, submit
 
@@ -110,13 +111,13 @@ def _preview(state: FormState) -> tuple[list[str], str | None, str | None]:
     starts = every[:groups.SHOWN_OCCURRENCES]
     closed = closures.on_days(db.session, [s.date() for s in every])
     clock = now()
-    shown = [f"{s:%a %b} {s.day}, {s:%Y}: {s.hour % 12 or 12}:{s:%M} {'AM' if s.hour < 12 else 'PM'} {s:%Z}"
+    shown = [f"{day(s)}: {clock_label(s)} {s:%Z}"
              + (" (in the past)" if s <= clock else "")
              + (f" — the clinic is closed ({closed[s.date()]})" if s.date() in closed else "") for s in starts]
     past = sum(s <= clock for s in starts)
     warnings = [f"{'The first meeting is' if past == 1 else f'{past} of these meetings are'} in the past: "
                 "a group starts from now on. Choose a later first meeting."] if past else []
-    on_closed = [f"{s:%a %b} {s.day} — the clinic is closed ({closed[s.date()]})"
+    on_closed = [f"{day_label(s)} — the clinic is closed ({closed[s.date()]})"
                  for s in every if s.date() in closed]
     if on_closed:
         warnings.append("; ".join(on_closed) + ". This is a warning only: you can still create the group, "
